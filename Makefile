@@ -1,0 +1,88 @@
+# The course's entry points. `make lab` and `make test` are the two set-up commands;
+# every other target is a step they call, usable on its own. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export COURSE_ROOT := $(CURDIR)
+
+.PHONY: help lab test venv engine images node-image cluster cluster-multi cluster-seccompdefault \
+        cluster-apparmor doctor test-unit test-docker test-cluster test-notebooks test-browser \
+        test-apparmor-vm bench student offline-bundle load-bundle clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26
+
+lab: cluster  ## set up everything and open JupyterLab on the first notebook
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks 00-welcome.ipynb
+
+test: cluster  ## set up everything the tests need, then run every test tier
+	$(PY) -m pytest tests
+
+venv: $(VENV)/.installed  ## the Python virtualenv with pinned requirements
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required: install python3.11 and re-run (or PYTHON=/path/to/python3.11 make ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+engine: venv  ## make sure a Docker engine answers (installs it where that is safe)
+	$(PY) -m labs.host ensure-engine
+
+images: engine  ## build the lab images (debootstrap base, cached by recipe hash)
+	$(PY) -m labs.images build
+
+node-image: engine  ## build or reuse the kind node image (offline recipe, cached)
+	$(PY) -m labs.cluster node-image
+
+cluster: images node-image  ## create or reuse the default kind cluster
+	$(PY) -m labs.cluster ensure default
+
+cluster-multi: images node-image  ## control plane + 2 workers (lesson 08)
+	$(PY) -m labs.cluster ensure multi-node
+
+cluster-seccompdefault: images node-image  ## kubelet seccompDefault: true
+	$(PY) -m labs.cluster ensure seccomp-default
+
+cluster-apparmor: images  ## AppArmor-capable node (needs a host with the AppArmor LSM)
+	$(PY) -m labs.cluster ensure apparmor
+
+doctor: venv  ## check every prerequisite and print the fix for each
+	$(PY) -m labs.doctor
+
+test-unit: venv  ## pure-logic tests only (no Docker needed)
+	$(PY) -m pytest tests/unit
+
+test-docker: images  ## Docker-tier integration tests
+	$(PY) -m pytest tests/docker
+
+test-cluster: cluster  ## tests against the real kind cluster
+	$(PY) -m pytest tests/cluster
+
+test-notebooks: cluster  ## execute every notebook with solutions applied
+	$(PY) -m pytest tests/notebooks
+
+test-browser: cluster  ## JupyterLab in headless Chromium
+	$(PY) -m pytest tests/browser
+
+test-apparmor-vm: engine  ## the AppArmor lane in a QEMU VM
+	$(PY) -m pytest tests/apparmor_vm
+
+bench: images  ## benchmarks: print numbers, assert nothing
+	$(PY) bench/run_all.py
+
+student: venv  ## the learner edition (solutions stripped) into dist/student
+	$(PY) -m labs.student dist/student
+
+offline-bundle: images node-image  ## save node + lab images to dist/offline-bundle.tar
+	$(PY) -m labs.bundle save dist/offline-bundle.tar
+
+load-bundle: engine  ## load dist/offline-bundle.tar on a machine with no network
+	$(PY) -m labs.bundle load dist/offline-bundle.tar
+
+clean:  ## delete the course's clusters, containers and the venv (keeps cached images)
+	-$(PY) -m labs.cluster delete --all
+	rm -rf $(VENV) .state dist
