@@ -1,0 +1,41 @@
+"""AppArmor for the course: check profiles, load them on nodes, turn audit records into rules.
+
+- :mod:`.syntax`: ``check_profile_syntax`` with the real apparmor_parser (parse only)
+- :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
+- :mod:`.rules`: complain-mode records -> rules and whole profiles (pure)
+- :mod:`.explain`: one record -> sentence, rule, caution (pure)
+- :mod:`.vm`: the QEMU guest with the AppArmor LSM used by the verification lane
+"""
+from .explain import AppArmorDenialExplanation, caution_for_rule, explain_apparmor_denial
+from .nodes import (
+    AppArmorSupport,
+    apparmor_support,
+    load_profile_here,
+    load_profile_on_nodes,
+    loaded_profiles,
+    unload_profile_here,
+    unload_profile_on_nodes,
+)
+from .rules import profile_from_records, record_rule, rules_from_records, unhandled_records
+from .syntax import check_profile_syntax, profile_names
+
+__all__ = [
+    "check_profile_syntax",
+    "profile_names",
+    "load_profile_on_nodes",
+    "unload_profile_on_nodes",
+    "load_profile_here",
+    "unload_profile_here",
+    "apparmor_support",
+    "loaded_profiles",
+    "AppArmorSupport",
+    "rules_from_records",
+    "record_rule",
+    "unhandled_records",
+    "profile_from_records",
+    "explain_apparmor_denial",
+    "AppArmorDenialExplanation",
+    "caution_for_rule",
+    "PROFILES_DIR",
+    "shipped_profiles",
+]

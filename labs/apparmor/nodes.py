@@ -1,0 +1,179 @@
+"""Load and unload AppArmor profiles in the kernel of kind nodes (or of this machine).
+
+Why through ``docker exec`` into each node: a pod's ``localhost/<name>`` profile must be
+loaded on the node that runs it, and kind nodes share the host kernel, so the node's
+``apparmor_parser`` loads it into that kernel. The profile text goes through stdin: no file
+copying, no quoting problems. Before loading, each node's support is checked so that a
+kernel without AppArmor gives one clear error instead of a parser message.
+"""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CapabilityMissing, LabError
+from ..results import Result
+from ..runner import run
+from .syntax import check_profile_syntax, parser_error, read_profile_source
+
+__all__ = [
+    "MODES",
+    "AppArmorSupport",
+    "parse_support",
+    "parse_loaded_profiles",
+    "apparmor_support",
+    "loaded_profiles",
+    "load_profile_on_nodes",
+    "unload_profile_on_nodes",
+    "load_profile_here",
+    "unload_profile_here",
+]
+
+MODES = ("enforce", "complain")
+#: One shell line that prints the three facts containerd and the kubelet look at.
+_PROBE = ("printf 'enabled=%s\\n' \"$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)\";"
+          " [ -d /sys/kernel/security/apparmor ] && echo securityfs=yes;"
+          " command -v apparmor_parser >/dev/null && echo parser=yes; true")
+_PROFILES_FILE = "/sys/kernel/security/apparmor/profiles"
+_NO_KERNEL_FIX = "use `make cluster-apparmor` on an AppArmor host (Ubuntu, Debian, SUSE)"
+
+
+@dataclass
+class AppArmorSupport(Result):
+    """What one node (or this machine) offers for AppArmor."""
+
+    where: str
+    kernel_enabled: bool     # /sys/module/apparmor/parameters/enabled is Y
+    securityfs: bool         # /sys/kernel/security/apparmor is mounted
+    parser: bool             # apparmor_parser is installed
+
+    @property
+    def ok(self) -> bool:
+        return self.kernel_enabled and self.securityfs and self.parser
+
+    def problem(self) -> CapabilityMissing | None:
+        """The error to raise when profiles cannot be loaded here, else None."""
+        if not self.kernel_enabled:
+            return CapabilityMissing(f"{self.where}: the kernel has no AppArmor", fix=_NO_KERNEL_FIX)
+        if not self.securityfs:
+            return CapabilityMissing(f"{self.where}: /sys/kernel/security is not mounted",
+                                     fix="mount it: mount -t securityfs securityfs /sys/kernel/security")
+        if not self.parser:
+            return CapabilityMissing(f"{self.where}: apparmor_parser is not installed",
+                                     fix="use the AppArmor node image: `make cluster-apparmor`")
+        return None
+
+
+def parse_support(where: str, output: str) -> AppArmorSupport:
+    """Read the probe's output (``enabled=Y``, ``securityfs=yes``, ``parser=yes`` lines)."""
+    facts = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    return AppArmorSupport(where, facts.get("enabled", "").startswith("Y"),
+                           facts.get("securityfs") == "yes", facts.get("parser") == "yes")
+
+
+def parse_loaded_profiles(text: str) -> dict[str, str]:
+    """``/sys/kernel/security/apparmor/profiles`` lines (``name (mode)``) -> {name: mode}."""
+    loaded = {}
+    for line in text.splitlines():
+        name, sep, mode = line.rstrip().rpartition(" (")
+        if sep and mode.endswith(")"):
+            loaded[name] = mode[:-1]
+    return loaded
+
+
+def _prefix(node: str | None) -> list[str]:
+    return [] if node is None else ["docker", "exec", "-i", node]
+
+
+def _where(node: str | None) -> str:
+    return "this machine" if node is None else f"node {node}"
+
+
+def apparmor_support(node: str | None = None) -> AppArmorSupport:
+    """Probe a kind node (``docker exec``) or, with ``node=None``, this machine."""
+    result = run([*_prefix(node), "sh", "-c", _PROBE], timeout=60)
+    return parse_support(_where(node), result.stdout)
+
+
+def loaded_profiles(node: str | None = None) -> dict[str, str]:
+    """Profiles loaded in the kernel seen by ``node`` (or this machine): {name: mode}."""
+    result = run([*_prefix(node), "cat", _PROFILES_FILE], timeout=60,
+                 fix="this needs a kernel with AppArmor and root (see apparmor_support())")
+    return parse_loaded_profiles(result.stdout)
+
+
+def _require_support(node: str | None, action: str) -> None:
+    problem = apparmor_support(node).problem()
+    if problem is not None:
+        raise CapabilityMissing(f"failed to {action} on {_where(node)}: {problem.message}", fix=problem.fix)
+
+
+def _load(node: str | None, text: str, name: str, mode: str) -> None:
+    _require_support(node, f"load AppArmor profile {name}")
+    args = [*_prefix(node), "apparmor_parser", "--replace", "--skip-cache"]
+    if mode == "complain":
+        args.append("--Complain")
+    result = run(args, input=text, check=False, timeout=300)
+    if not result.ok:
+        raise parser_error(result.stdout + result.stderr, f"profile {name} on {_where(node)}")
+
+
+def _checked(source: str | Path, mode: str, node: str | None) -> tuple[str, str]:
+    """Validate before touching any kernel: with this machine's parser, else the node's."""
+    if mode not in MODES:
+        raise LabError(f"unknown AppArmor mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
+    text, _ = read_profile_source(source)
+    prefix = [] if shutil.which("apparmor_parser") else _prefix(node)
+    return text, check_profile_syntax(text, prefix=prefix)
+
+
+def _unload(node: str | None, name: str) -> None:
+    _require_support(node, f"unload AppArmor profile {name}")
+    stub = f'profile "{name}" {{\n}}\n'
+    result = run([*_prefix(node), "apparmor_parser", "--remove", "--skip-cache"], input=stub,
+                 check=False, timeout=120)
+    if not result.ok and "doesn't exist" not in result.stdout + result.stderr:
+        raise parser_error(result.stdout + result.stderr, f"removing {name} on {_where(node)}")
+
+
+def _nodes(config: str, nodes: Iterable[str] | None) -> list[str]:
+    if nodes is not None:
+        return list(nodes)
+    from ..cluster import node_names  # imported late: the cluster helpers need the k8s client
+
+    return node_names(config)
+
+
+def load_profile_on_nodes(source: str | Path, *, config: str = "default",
+                          nodes: Iterable[str] | None = None, mode: str = "enforce") -> list[str]:
+    """Check ``source`` locally, then load it on every node (or ``nodes``); return node names.
+
+    ``mode="complain"`` loads it with ``apparmor_parser --Complain`` (logs, never blocks);
+    a profile with ``flags=(complain)`` is in complain mode either way.
+    """
+    targets = _nodes(config, nodes)
+    text, name = _checked(source, mode, targets[0] if targets else None)
+    for node in targets:
+        _load(node, text, name, mode)
+    return targets
+
+
+def unload_profile_on_nodes(name: str, *, config: str = "default",
+                            nodes: Iterable[str] | None = None) -> None:
+    """Remove the profile ``name`` from every node's kernel; absent profiles are fine."""
+    for node in _nodes(config, nodes):
+        _unload(node, name)
+
+
+def load_profile_here(source: str | Path, *, mode: str = "enforce") -> str:
+    """Load ``source`` into this machine's kernel (needs root and AppArmor); return its name."""
+    text, name = _checked(source, mode, None)
+    _load(None, text, name, mode)
+    return name
+
+
+def unload_profile_here(name: str) -> None:
+    """Remove the profile ``name`` from this machine's kernel; absent profiles are fine."""
+    _unload(None, name)
