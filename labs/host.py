@@ -1,0 +1,226 @@
+"""Make sure a usable Docker engine answers: `python -m labs.host ensure-engine`.
+
+Why this exists: the course runs on laptops (Docker Desktop, Docker Engine) and on bare CI
+machines with no engine at all, some of whose kernels keep CAP_SYS_RESOURCE out of the
+bounding set, which breaks every `--privileged` container (and so every kind node). The
+command changes the machine only where that is safe (root, Debian-like, nothing running);
+everywhere else it prints the exact commands to run and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import CommandError, EnvironmentProblem, LabTimeout
+from .runner import run
+
+__all__ = [
+    "HOST_PACKAGES",
+    "SHIM_NAME",
+    "engine_answers",
+    "probe_image",
+    "privileged_works",
+    "merge_daemon_config",
+    "missing_packages",
+    "ensure_engine",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+#: The one list of Debian packages the course needs on the host, keyed by the tool it provides.
+HOST_PACKAGES = {
+    "dockerd": "docker.io",                  # the engine (20.10 in bookworm)
+    "debootstrap": "debootstrap",            # base image and AppArmor VM root filesystems
+    "ausyscall": "auditd",                   # syscall tables (labs/data/regenerate_syscalls.py)
+    "apparmor_parser": "apparmor",           # AppArmor profile syntax checks
+    "qemu-system-x86_64": "qemu-system-x86",  # the AppArmor VM lane
+    "mkfs.ext4": "e2fsprogs",                # the AppArmor VM disk image
+    "pigz": "pigz",                          # fast image (de)compression
+}
+SHIM_NAME = "runc-capfix"
+SHIM_SOURCE = REPO / "clusters" / "host" / SHIM_NAME
+SHIM_TARGET = Path("/usr/local/bin") / SHIM_NAME
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+DOCKERD_LOG = Path("/var/log/dockerd.log")
+PROBE_IMAGE = "course/probe:host"
+CAPS_ERROR = "unable to apply caps"
+
+
+_STARTED = time.monotonic()
+
+
+def step(message: str) -> None:
+    """One progress line: what happens now and the seconds since the command started."""
+    print(f"[engine {time.monotonic() - _STARTED:6.1f}s] {message}", flush=True)
+
+
+def engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=30).ok
+
+
+def probe_image() -> str:
+    """A local image that can run `true`: the course base image when built, else a two-file
+    image made from this host's own `true` and its libraries (no registry needed)."""
+    for ref in ("course/base:bookworm", PROBE_IMAGE):
+        if run(["docker", "image", "inspect", ref], check=False).ok:
+            return ref
+    true = Path(shutil.which("true") or "/bin/true").resolve()
+    libs = [line.split("=>")[-1].split("(")[0].strip()
+            for line in run(["ldd", str(true)]).stdout.splitlines()]
+    files = [str(true), *(lib for lib in libs if lib.startswith("/"))]
+    with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
+        tarball = os.path.join(tmp, "probe.tar")
+        run(["tar", "--dereference", "-cf", tarball, *files])
+        run(["docker", "import", "--change", f'CMD ["{true}"]', "--change",
+             "LABEL course.seccomp-lab/managed=true", tarball, PROBE_IMAGE])
+    return PROBE_IMAGE
+
+
+def privileged_works() -> tuple[bool, str]:
+    """(works, output) of `docker run --rm --privileged <probe> true`."""
+    image = probe_image()
+    true = "true" if image.startswith("course/base") else run(
+        ["docker", "image", "inspect", "-f", "{{index .Config.Cmd 0}}", image]).stdout.strip()
+    result = run(["docker", "run", "--rm", "--privileged", image, true], check=False, timeout=120)
+    return result.ok, (result.stdout + result.stderr).strip()
+
+
+def merge_daemon_config(current: dict, shim_path: str = str(SHIM_TARGET)) -> dict:
+    """daemon.json with the shim added as a runtime and made the default; other keys kept."""
+    merged = dict(current)
+    runtimes = dict(merged.get("runtimes") or {})
+    runtimes[SHIM_NAME] = {"path": shim_path}
+    merged["runtimes"] = runtimes
+    merged["default-runtime"] = SHIM_NAME
+    return merged
+
+
+def missing_packages() -> list[str]:
+    return sorted({pkg for tool, pkg in HOST_PACKAGES.items() if shutil.which(tool) is None
+                   and not Path("/usr/sbin", tool).exists()})
+
+
+def _can_change_host() -> bool:
+    return os.geteuid() == 0 and Path("/etc/debian_version").exists() and shutil.which("apt-get") is not None
+
+
+def _systemd() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def _start_dockerd() -> None:
+    if _systemd():
+        run(["systemctl", "start", "docker"])
+    else:      # CI containers and minimal hosts have no init system: run it in the background
+        step(f"starting dockerd in the background (log: {DOCKERD_LOG})")
+        run(["sh", "-c", f"setsid dockerd >>{DOCKERD_LOG} 2>&1 </dev/null &"])
+    deadline = time.monotonic() + 90
+    while not engine_answers():
+        if time.monotonic() > deadline:
+            raise LabTimeout("dockerd did not answer within 90 s",
+                             fix=f"read {DOCKERD_LOG} (or `journalctl -u docker`)")
+        time.sleep(1)
+
+
+def _stop_dockerd() -> None:
+    if _systemd():
+        run(["systemctl", "stop", "docker"])
+        return
+    pids = run(["pidof", "dockerd"], check=False).stdout.split()
+    if pids:
+        run(["kill", *pids])
+    deadline = time.monotonic() + 60
+    while run(["pidof", "dockerd"], check=False).ok:
+        if time.monotonic() > deadline:
+            raise LabTimeout("dockerd did not stop within 60 s", fix="stop dockerd by hand and re-run")
+        time.sleep(0.5)
+
+
+def _install_packages(packages: list[str]) -> None:
+    step(f"apt-get install {' '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update"], timeout=600, env=env)
+    run(["apt-get", "install", "-y", "--no-install-recommends", *packages], timeout=1800, env=env)
+
+
+def _manual(commands: list[str], why: str) -> int:
+    print(f"{why}\nRun these commands (as root), then re-run `python -m labs.host ensure-engine`:")
+    for command in commands:
+        print(f"  {command}")
+    return 1
+
+
+def _install_shim() -> None:
+    step(f"installing {SHIM_NAME} as dockerd's default runtime")
+    shutil.copy2(SHIM_SOURCE, SHIM_TARGET)
+    SHIM_TARGET.chmod(0o755)
+    current = json.loads(DAEMON_JSON.read_text()) if DAEMON_JSON.exists() else {}
+    DAEMON_JSON.parent.mkdir(parents=True, exist_ok=True)
+    DAEMON_JSON.write_text(json.dumps(merge_daemon_config(current), indent=2) + "\n")
+    step("restarting dockerd")
+    _stop_dockerd()
+    _start_dockerd()
+
+
+def ensure_engine() -> int:
+    """Exit status 0 when an engine answers and runs privileged containers."""
+    missing = missing_packages()
+    if missing and _can_change_host():
+        _install_packages(missing)
+    elif missing:
+        step(f"missing host packages (some lessons need them): {' '.join(missing)}")
+    if not engine_answers():
+        if not _can_change_host():
+            return _manual(["apt-get install -y docker.io   # or install Docker Desktop",
+                            "dockerd & (or: systemctl start docker)"],
+                           "No Docker engine answers, and this is not a root shell on a "
+                           "Debian-like machine, so nothing was changed.")
+        if shutil.which("dockerd") is None:
+            _install_packages(["docker.io"])
+        _start_dockerd()
+    step(f"engine answers: Docker {run(['docker', 'version', '--format', '{{.Server.Version}}']).stdout.strip()}")
+    works, output = privileged_works()
+    if works:
+        step("privileged containers work")
+        return 0
+    if CAPS_ERROR not in output:
+        raise EnvironmentProblem(f"--privileged containers fail: {output}",
+                                 fix="kind needs privileged containers; check dockerd's log")
+    running = run(["docker", "ps", "-q"]).stdout.split()
+    if not _can_change_host() or running:
+        why = ("Privileged containers fail (CAP_SYS_RESOURCE is outside this host's bounding set). "
+               + (f"Restarting dockerd now would stop {len(running)} running container(s)."
+                  if running else "Installing the runtime shim needs root on a Debian-like host."))
+        return _manual([f"install -m 755 {SHIM_SOURCE} {SHIM_TARGET}",
+                        f"merge into {DAEMON_JSON}: " + json.dumps(merge_daemon_config({})),
+                        "restart dockerd"], why)
+    _install_shim()
+    works, output = privileged_works()
+    if not works:
+        raise EnvironmentProblem(f"privileged containers still fail with {SHIM_NAME}: {output}",
+                                 fix=f"check {DOCKERD_LOG} and {DAEMON_JSON}")
+    step("privileged containers work (through the shim)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labs.host", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("ensure-engine", help="make a Docker engine answer and run privileged containers")
+    parser.parse_args(argv)
+    try:
+        return ensure_engine()
+    except (CommandError, EnvironmentProblem, LabTimeout) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
