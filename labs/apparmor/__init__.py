@@ -4,8 +4,10 @@
 - :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
 - :mod:`.rules`: complain-mode records -> rules and whole profiles (pure)
 - :mod:`.explain`: one record -> sentence, rule, caution (pure)
+- :mod:`.catalog`: the profiles the course ships, by name
 - :mod:`.vm`: the QEMU guest with the AppArmor LSM used by the verification lane
 """
+from .catalog import PROFILES_DIR, shipped_profile, shipped_profiles
 from .explain import AppArmorDenialExplanation, caution_for_rule, explain_apparmor_denial
 from .nodes import (
     AppArmorSupport,
@@ -38,4 +40,5 @@ __all__ = [
     "caution_for_rule",
     "PROFILES_DIR",
     "shipped_profiles",
+    "shipped_profile",
 ]

@@ -1,0 +1,166 @@
+"""Runs INSIDE the AppArmor VM (Debian's python3, as root): every step the lane verifies.
+
+It records facts (exit codes, outputs, audit records, timings) in results.json; the host-side
+tests assert on them. It uses the course's own ``labs`` package, copied into the share, so the
+code under test is the code learners run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+SHARE = Path("/mnt/course")
+sys.path.insert(0, str(SHARE / "src"))
+
+from labs.apparmor import (  # noqa: E402
+    apparmor_support,
+    check_profile_syntax,
+    explain_apparmor_denial,
+    load_profile_here,
+    loaded_profiles,
+    profile_from_records,
+    shipped_profiles,
+)
+from labs.audit import parse_audit_text  # noqa: E402
+from labs.runner import run  # noqa: E402
+
+AUDIT_LOG = Path("/var/log/audit/audit.log")
+STEPS: list = []
+
+
+def step(name):
+    """Register a step; main() runs them in order."""
+    def wrap(fn):
+        STEPS.append((name, fn))
+        return fn
+    return wrap
+
+
+def audit_mark() -> int:
+    return AUDIT_LOG.stat().st_size if AUDIT_LOG.exists() else 0
+
+
+def audit_since(mark: int) -> str:
+    time.sleep(0.5)   # auditd writes asynchronously
+    with AUDIT_LOG.open() as f:
+        f.seek(mark)
+        return f.read()
+
+
+def sh(command: str, profile: str | None = None, timeout: float = 120):
+    args = ["sh", "-c", command]
+    if profile:
+        args = ["aa-exec", "-p", profile, "--", *args]
+    result = run(args, check=False, timeout=timeout)
+    return {"rc": result.returncode, "out": result.stdout, "err": result.stderr}
+
+
+def records_of(text: str, profile: str) -> list[dict]:
+    return [r.to_dict() for r in parse_audit_text(text).apparmor if r.profile.startswith(profile)]
+
+
+@step("support")
+def _support():
+    return apparmor_support().to_dict()
+
+
+@step("shipped_profiles")
+def _shipped():
+    out = {}
+    for path in shipped_profiles():
+        name = check_profile_syntax(path)
+        load_profile_here(path)
+        out[path.name] = {"name": name, "mode": loaded_profiles().get(name)}
+    return out
+
+
+@step("nginx_deny_write")
+def _nginx():
+    profile = "course-nginx-deny-write"
+    mark = audit_mark()
+    start = sh("nginx", profile)
+    time.sleep(1)
+    pid = Path("/run/nginx.pid").read_text().split()[0] if Path("/run/nginx.pid").exists() else ""
+    label = Path(f"/proc/{pid}/attr/current").read_text().strip() if pid else ""
+    curl = sh("curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1/")
+    access_log = Path("/var/log/nginx/access.log")
+    logged = access_log.exists() and "GET / " in access_log.read_text()
+    write_etc = sh("echo x > /etc/course-evil", profile)
+    write_log = sh("echo ok > /var/log/nginx/course-ok && cat /var/log/nginx/course-ok", profile)
+    nginx_bad_log = sh("nginx -t -g 'error_log /srv/course-evil.log;'", profile)
+    sh("nginx -s stop")
+    audit = audit_since(mark)
+    return {
+        "start": start, "label": label, "curl": curl, "access_logged": logged,
+        "write_etc": write_etc, "etc_file_exists": Path("/etc/course-evil").exists(),
+        "write_log": write_log, "nginx_bad_log": nginx_bad_log,
+        "srv_file_exists": Path("/srv/course-evil.log").exists(),
+        "denied": [r for r in records_of(audit, profile) if r["apparmor"] == "DENIED"],
+    }
+
+
+WORKLOAD = """#!/bin/sh
+# A small batch job: reads its config, writes a result, lists a directory.
+set -e
+cat /etc/os-release > /dev/null
+mkdir -p /tmp/course-work
+echo ok > /tmp/course-work/result.txt
+ls /usr/share/doc > /dev/null
+cat /tmp/course-work/result.txt
+"""
+
+
+@step("complain_to_enforce")
+def _complain():
+    Path("/opt/course").mkdir(parents=True, exist_ok=True)
+    workload = Path("/opt/course/workload.sh")
+    workload.write_text(WORKLOAD)
+    workload.chmod(0o755)
+    mark = audit_mark()
+    audited = sh(str(workload), "course-audit-complain")
+    text = audit_since(mark)
+    log = parse_audit_text(text)
+    records = [r for r in log.apparmor if r.profile.startswith("course-audit-complain")]
+    generated = profile_from_records("course-generated", records, from_profile="course-audit-complain",
+                                     base_rules=("#include <abstractions/base>",))
+    check_profile_syntax(generated)
+    load_profile_here(generated)
+    mark = audit_mark()
+    rerun = sh(str(workload), "course-generated")
+    forbidden = sh("echo x > /etc/course-generated-evil", "course-generated")
+    shadow = sh("cat /etc/shadow", "course-generated")
+    after = audit_since(mark)
+    denied = [r for r in parse_audit_text(after).apparmor
+              if r.profile.startswith("course-generated") and r.apparmor == "DENIED"]
+    return {
+        "audited": audited, "allowed_records": len([r for r in records if r.apparmor == "ALLOWED"]),
+        "raw_audit": "\n".join(line for line in text.splitlines() if "apparmor=" in line),
+        "lost": log.lost, "generated": generated, "mode": loaded_profiles().get("course-generated"),
+        "rerun": rerun, "forbidden": forbidden, "shadow": shadow,
+        "denied": [r.to_dict() for r in denied],
+        "explained": [str(explain_apparmor_denial(r)) for r in denied],
+    }
+
+
+def main() -> int:
+    """Run every step, keep its result (or traceback) and duration, write results.json."""
+    results: dict = {"kernel": os.uname().release, "steps": {}, "seconds": {}}
+    for name, fn in STEPS:
+        started = time.monotonic()
+        try:
+            results["steps"][name] = fn()
+        except Exception:  # noqa: BLE001 - the host test shows the traceback
+            results["steps"][name] = {"error": traceback.format_exc()}
+        results["seconds"][name] = round(time.monotonic() - started, 2)
+    (SHARE / "results.json").write_text(json.dumps(results, indent=1))
+    failed = [name for name, value in results["steps"].items() if isinstance(value, dict) and "error" in value]
+    print("failed steps:", failed or "none")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
