@@ -246,6 +246,10 @@ def parse_audit_text(text: str) -> AuditLog:
             log.warnings.append(warning)
     # each printed total means at least one loss; the span between totals counts the rest
     log.lost += (max(totals) - min(totals) + 1) if totals else events
+    unknown = sorted({f"{r.syscall} ({r.arch})" for r in log.seccomp if r.syscall.startswith("syscall_")})
+    if unknown:
+        log.warnings.append(f"syscall numbers not in the course's tables: {', '.join(unknown)}; "
+                            "regenerate them with `python -m labs.data.regenerate_syscalls`")
     if log.lost:
         log.warnings.insert(0, f"WARNING: {log.lost} audit records were lost; a profile built "
                                "from this text may miss syscalls")

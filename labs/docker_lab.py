@@ -1,0 +1,127 @@
+"""Run a lab image on plain Docker under a chosen seccomp profile: :class:`LabContainer`.
+
+Why Docker before Kubernetes: a profile is easiest to understand one container at a time, and
+`docker run --security-opt seccomp=...` applies the same kernel filter a kubelet would. Ports
+are published on 127.0.0.1 only, every container is labelled and named `course-...`, and
+leaving the ``with`` block removes it.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabTimeout, WorkloadFailed
+from .images import MANAGED_LABEL
+from .runner import CommandResult, run
+from .seccomp import load_profile
+
+__all__ = ["LabContainer", "seccomp_option"]
+
+
+def seccomp_option(seccomp: dict | str | Path | None, folder: str) -> list[str]:
+    """`docker run` arguments for a profile: none (Docker's default), ``"unconfined"``, or a
+    validated profile (dict or file) written to ``folder``."""
+    if seccomp is None:
+        return []
+    if seccomp == "unconfined":
+        return ["--security-opt", "seccomp=unconfined"]
+    path = Path(folder) / "seccomp.json"
+    path.write_text(json.dumps(load_profile(seccomp)))
+    return ["--security-opt", f"seccomp={path}"]
+
+
+@dataclass
+class LabContainer:
+    """A running lab container. Use :meth:`start` (or as a context manager)."""
+
+    id: str
+    name: str
+    image: str
+    _ports: dict[int, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def start(cls, image: str, *, seccomp: dict | str | Path | None = None,
+              name: str | None = None, publish: dict[int, int] | None = None,
+              command: list[str] | None = None) -> "LabContainer":
+        """Start ``image`` detached. ``publish`` maps container port -> host port on 127.0.0.1
+        (0 = any free port). Raises WorkloadFailed when the container could not start or
+        exited with an error at once (a profile that blocks start-up does that)."""
+        name = name or f"course-docker-{image.split('/')[-1].split(':')[0]}-{uuid.uuid4().hex[:8]}"
+        ports = []
+        for container_port, host_port in (publish or {}).items():
+            ports += ["-p", f"127.0.0.1:{host_port or ''}:{container_port}"]
+        with tempfile.TemporaryDirectory(prefix="course-seccomp-") as folder:
+            args = ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL,
+                    *seccomp_option(seccomp, folder), *ports, image, *(command or [])]
+            result = run(args, check=False, timeout=120)
+        if not result.ok:
+            run(["docker", "rm", "-f", name], check=False)
+            raise WorkloadFailed(f"container {name} from {image} did not start",
+                                 reason="StartError", details=result.stderr.strip(),
+                                 fix=_start_fix(result.stderr))
+        container = cls(result.stdout.strip(), name, image)
+        state = container.state()
+        if state["Status"] == "exited" and state["ExitCode"] != 0:
+            logs = container.logs()
+            container.stop()
+            raise WorkloadFailed(f"container {name} exited with {state['ExitCode']} at start",
+                                 reason="ExitedAtStart", details=logs,
+                                 fix="read the logs above; under a seccomp profile a denied "
+                                     "start-up syscall often shows as 'Operation not permitted'")
+        return container
+
+    def __enter__(self) -> "LabContainer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def state(self) -> dict:
+        return json.loads(run(["docker", "inspect", "-f", "{{json .State}}", self.id]).stdout)
+
+    def logs(self) -> str:
+        result = run(["docker", "logs", self.id], check=False)
+        return result.stdout + result.stderr
+
+    def exec(self, command: list[str], check: bool = False) -> CommandResult:
+        """Run ``command`` inside the container; it inherits the container's seccomp profile."""
+        return run(["docker", "exec", self.id, *command], check=check, timeout=120)
+
+    def host_port(self, container_port: int) -> int:
+        """The 127.0.0.1 port that forwards to ``container_port``."""
+        if container_port not in self._ports:
+            out = run(["docker", "port", self.id, f"{container_port}/tcp"]).stdout.split()
+            self._ports[container_port] = int(out[0].rsplit(":", 1)[1])
+        return self._ports[container_port]
+
+    def http_get(self, container_port: int = 80, path: str = "/", *, timeout: float = 30.0) -> str:
+        """GET http://127.0.0.1:<published port><path>, retrying until the server answers."""
+        url = f"http://127.0.0.1:{self.host_port(container_port)}{path}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    return response.read().decode(errors="replace")
+            except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                if time.monotonic() > deadline:
+                    raise LabTimeout(f"{url} did not answer within {timeout}s: {exc}",
+                                     fix=f"check the container: docker logs {self.name}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Remove the container (idempotent)."""
+        run(["docker", "rm", "-f", self.id], check=False)
+
+
+def _start_fix(stderr: str) -> str:
+    if "seccomp" in stderr:
+        return "the engine rejected the seccomp profile: validate it with labs.seccomp.load_profile"
+    if "No such image" in stderr or "pull access denied" in stderr:
+        return "build the lab images first: `make images`"
+    return "read the error above"
