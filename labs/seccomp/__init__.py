@@ -1,0 +1,34 @@
+"""Seccomp profiles for the course: validate, build from observed syscalls, compare, explain.
+
+Submodules, one job each: :mod:`.validate` (load and check a profile, errors name the JSON
+path), :mod:`.build` (least-privilege profile from observations, runtime start-up syscalls),
+:mod:`.compare` (allowed set, diffs, containerd's RuntimeDefault), :mod:`.explain` (advice for
+one denied syscall). ``python -m labs.seccomp`` is a small CLI for instructors.
+"""
+from .build import RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, audit_profile, build_profile, write_profile
+from .compare import (ProfileDiff, RuntimeDefaultComparison, allowed_syscalls, compare_with_runtime_default,
+                      diff_profiles, runtime_default, runtime_default_syscalls)
+from .explain import DenialExplanation, explain_denial
+from .validate import ACTIONS, MAX_PROFILE_BYTES, OPERATORS, load_profile, profile_problems
+
+__all__ = [
+    "ACTIONS",
+    "MAX_PROFILE_BYTES",
+    "OPERATORS",
+    "RUNTIME_STARTUP_REASONS",
+    "RUNTIME_STARTUP_SYSCALLS",
+    "DenialExplanation",
+    "ProfileDiff",
+    "RuntimeDefaultComparison",
+    "allowed_syscalls",
+    "audit_profile",
+    "build_profile",
+    "compare_with_runtime_default",
+    "diff_profiles",
+    "explain_denial",
+    "load_profile",
+    "profile_problems",
+    "runtime_default",
+    "runtime_default_syscalls",
+    "write_profile",
+]

@@ -1,0 +1,100 @@
+"""Instructor CLI: ``python -m labs.seccomp validate|build|diff|compare|explain``.
+
+Why: checking a folder of learner profiles or building one from a list of syscalls should not
+need a notebook. Exit status 1 means a profile was invalid (every problem is printed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import ProfileError
+from ..syscalls import ARCHITECTURES
+from . import (build_profile, compare_with_runtime_default, diff_profiles, explain_denial,
+               load_profile, write_profile)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.profiles:
+        try:
+            load_profile(Path(path))
+            print(f"ok      {path}")
+        except ProfileError as exc:
+            failed += 1
+            print(f"INVALID {path}")
+            for problem in getattr(exc, "problems", [exc]):
+                print(f"  {problem}")
+    return 1 if failed else 0
+
+
+def _read_names(path: str) -> list[str]:
+    """One name per line, or a JSON list, or a JSON object of name -> count."""
+    text = Path(path).read_text()
+    if text.lstrip().startswith(("[", "{")):
+        return list(json.loads(text))
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _build(args: argparse.Namespace) -> int:
+    profile = build_profile(_read_names(args.syscalls), architectures=args.arch or ["x86_64"],
+                            include_runtime_startup=not args.no_runtime_startup, staging=args.staging)
+    if args.out:
+        print(write_profile(profile, args.out))
+    else:
+        print(json.dumps(profile, indent=2, sort_keys=True))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    print(diff_profiles(load_profile(Path(args.old)), load_profile(Path(args.new))))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    print(compare_with_runtime_default(load_profile(Path(args.profile))))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    name = int(args.syscall) if args.syscall.isdigit() else args.syscall
+    print(explain_denial(name, args.arch))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labs.seccomp", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check profiles, print every problem")
+    p.add_argument("profiles", nargs="+")
+    p.set_defaults(func=_validate)
+    p = sub.add_parser("build", help="build an allow-list profile from observed syscall names")
+    p.add_argument("syscalls", help="file: one name per line, a JSON list, or a JSON name->count object")
+    p.add_argument("--arch", action="append", choices=ARCHITECTURES)
+    p.add_argument("--staging", action="store_true", help="defaultAction SCMP_ACT_LOG")
+    p.add_argument("--no-runtime-startup", action="store_true")
+    p.add_argument("--out", help="write here instead of printing")
+    p.set_defaults(func=_build)
+    p = sub.add_parser("diff", help="syscalls added/removed between two profiles")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.set_defaults(func=_diff)
+    p = sub.add_parser("compare", help="compare a profile with containerd's RuntimeDefault")
+    p.add_argument("profile")
+    p.set_defaults(func=_compare)
+    p = sub.add_parser("explain", help="advice for a denied syscall (name or number)")
+    p.add_argument("syscall")
+    p.add_argument("--arch", default="x86_64", choices=ARCHITECTURES)
+    p.set_defaults(func=_explain)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ProfileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
