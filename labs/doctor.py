@@ -1,0 +1,185 @@
+"""Check every prerequisite of the course and say how to fix each: `python -m labs.doctor`.
+
+Why: a learner (or CI) should learn in one screen what is missing, in the order the lessons
+need it, instead of meeting a traceback in lesson 6. ``doctor()`` returns a Result that
+notebook 00 shows as a checklist.
+"""
+from __future__ import annotations
+
+import html
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabError
+from .results import Result
+from .runner import run
+
+__all__ = ["Check", "DoctorReport", "doctor", "CHECKS"]
+
+STATUS_ICONS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
+ACTIONS_LOGGED = Path("/proc/sys/kernel/seccomp/actions_logged")
+APPARMOR_ENABLED = Path("/sys/module/apparmor/parameters/enabled")
+LOG_ALL = "kill_process kill_thread trap errno user_notif trace log"
+
+
+@dataclass
+class Check(Result):
+    """One prerequisite: ``status`` is ok, warn (some lessons degrade) or fail (blocked)."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class DoctorReport(Result):
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    def __str__(self) -> str:
+        lines = []
+        for c in self.checks:
+            lines.append(f"[{c.status.upper():4}] {c.name}: {c.detail}")
+            if c.fix and c.status != "ok":
+                lines.append(f"       fix: {c.fix}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        items = "".join(
+            f"<li style='list-style:none'>{STATUS_ICONS[c.status]} <b>{html.escape(c.name)}</b>: "
+            f"{html.escape(c.detail)}"
+            + (f"<br><span style='margin-left:1.6em'>fix: <code>{html.escape(c.fix)}</code></span>"
+               if c.fix and c.status != "ok" else "")
+            + "</li>" for c in self.checks)
+        return f"<div><b>Course prerequisites</b><ul style='padding-left:0'>{items}</ul></div>"
+
+
+def _engine() -> Check:
+    from .host import engine_answers
+    if not engine_answers():
+        return Check("Docker engine", "fail", "no Docker engine answers `docker info`",
+                     "make engine  (python -m labs.host ensure-engine)")
+    version = run(["docker", "version", "--format", "{{.Server.Version}}"]).stdout.strip()
+    return Check("Docker engine", "ok", f"Docker {version}")
+
+
+def _privileged() -> Check:
+    from .host import CAPS_ERROR, privileged_works
+    works, output = privileged_works()
+    if works:
+        return Check("privileged containers", "ok", "kind nodes can start")
+    if CAPS_ERROR in output:
+        return Check("privileged containers", "fail",
+                     "--privileged fails: CAP_SYS_RESOURCE is outside this host's bounding set",
+                     "make engine  (installs the runc-capfix runtime shim)")
+    return Check("privileged containers", "fail", f"--privileged fails: {output[-300:]}",
+                 "check dockerd's log")
+
+
+def _tool(name: str) -> Callable[[], Check]:
+    def check() -> Check:
+        from .cluster.paths import tools_dir
+        path = shutil.which(name) or (str(tools_dir() / name) if (tools_dir() / name).exists() else None)
+        if path is None:
+            return Check(name, "warn", f"{name} is not installed", "make cluster  (installs it into .venv/bin)")
+        args = [path, "version", "--client"] if name == "kubectl" else [path, "version"]
+        version = run(args, check=False).stdout.strip().splitlines()
+        return Check(name, "ok", version[0] if version else path)
+    return check
+
+
+def _seccomp() -> Check:
+    status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
+    if "Seccomp:" not in status:
+        return Check("kernel seccomp", "fail", "this kernel has no seccomp filter support",
+                     "use a Linux kernel built with CONFIG_SECCOMP_FILTER (any distribution kernel)")
+    logged = ACTIONS_LOGGED.read_text().split() if ACTIONS_LOGGED.exists() else []
+    if "log" not in logged:
+        return Check("kernel seccomp", "fail",
+                     f"seccomp works but SCMP_ACT_LOG is not logged (actions_logged: {' '.join(logged)})",
+                     f"sudo sysctl -w kernel.seccomp.actions_logged='{LOG_ALL}'")
+    return Check("kernel seccomp", "ok", "filters work and actions_logged contains log")
+
+
+def _apparmor() -> Check:
+    enabled = APPARMOR_ENABLED.read_text().strip() if APPARMOR_ENABLED.exists() else ""
+    if enabled == "Y":
+        return Check("AppArmor LSM", "ok", "the kernel enforces AppArmor profiles")
+    return Check("AppArmor LSM", "warn", "this kernel has no AppArmor LSM: AppArmor lessons cannot "
+                 "enforce profiles here", "run the AppArmor lane in its VM: make test-apparmor-vm "
+                 "(or use an Ubuntu/Debian host with AppArmor enabled)")
+
+
+def _audit_capture() -> Check:
+    from .audit import AuditCollector
+    from .images import COLLECTOR_IMAGE, image_exists
+    if not image_exists(COLLECTOR_IMAGE):
+        return Check("audit capture", "warn", f"{COLLECTOR_IMAGE} is not built yet", "make images")
+    try:
+        with AuditCollector(ready_timeout=30) as collector:
+            rcvbuf = collector.rcvbuf
+    except LabError as exc:
+        return Check("audit capture", "fail", f"the collector cannot subscribe: {exc.message}",
+                     exc.fix or "python -m labs.doctor after fixing the engine")
+    return Check("audit capture", "ok", f"the collector subscribed (receive buffer {rcvbuf >> 10} KiB)")
+
+
+def _cluster() -> Check:
+    from .cluster.paths import state_dir
+    kubeconfig = state_dir() / "kubeconfig"
+    if not kubeconfig.exists() or shutil.which("kubectl") is None:
+        return Check("cluster reachable", "warn", "no course cluster yet", "make cluster")
+    result = run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "--raw", "/readyz"],
+                 check=False, timeout=30)
+    if result.ok:
+        return Check("cluster reachable", "ok", f"API server ready ({kubeconfig})")
+    return Check("cluster reachable", "fail", f"the API server does not answer: {result.stderr.strip()[-200:]}",
+                 "make cluster  (recreates or restarts the kind cluster)")
+
+
+#: (name, check, needs a working engine)
+CHECKS: list[tuple[str, Callable[[], Check], bool]] = [
+    ("Docker engine", _engine, False),
+    ("privileged containers", _privileged, True),
+    ("kind", _tool("kind"), False),
+    ("kubectl", _tool("kubectl"), False),
+    ("kernel seccomp", _seccomp, False),
+    ("AppArmor LSM", _apparmor, False),
+    ("audit capture", _audit_capture, True),
+    ("cluster reachable", _cluster, True),
+]
+
+
+def doctor() -> DoctorReport:
+    """Run every check; one that cannot run (no engine) is reported, never raised."""
+    report = DoctorReport()
+    engine_ok = True
+    for name, check, needs_engine in CHECKS:
+        if needs_engine and not engine_ok:
+            report.checks.append(Check(name, "fail", "skipped: no Docker engine", "make engine"))
+            continue
+        try:
+            result = check()
+        except LabError as exc:
+            result = Check(name, "fail", exc.message, exc.fix or "")
+        report.checks.append(result)
+        if name == "Docker engine":
+            engine_ok = result.status == "ok"
+    return report
+
+
+def main() -> int:
+    report = doctor()
+    print(report)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
