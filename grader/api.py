@@ -1,0 +1,71 @@
+"""The notebook side: show an exercise, give the learner a workspace copy, check it.
+
+``check()`` never raises for expected problems: a missing file, a broken archive or no
+cluster all come back as a GradeReport whose feedback says what to do next.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from labs.errors import LabError
+
+from .context import make_token
+from .engine import grade_folder
+from .exercises import EXERCISES, get_exercise
+from .exercises.common import EXERCISES_DIR
+from .model import GradeReport
+from .submission import prepared_submission
+
+__all__ = ["check", "grade", "exercise_readme", "workspace", "start_exercise", "list_exercises"]
+
+
+def list_exercises() -> list[str]:
+    return list(EXERCISES)
+
+
+def exercise_readme(exercise_id: str) -> str:
+    """The task text and hint (Markdown) that the notebook displays."""
+    get_exercise(exercise_id)
+    return (EXERCISES_DIR / exercise_id / "README.md").read_text()
+
+
+def workspace(exercise_id: str) -> Path:
+    """Where the learner edits this exercise: ``$COURSE_WORKSPACE`` or ``<repo>/workspace``."""
+    base = Path(os.environ.get("COURSE_WORKSPACE", EXERCISES_DIR.parents[1] / "workspace"))
+    return base / exercise_id
+
+
+def start_exercise(exercise_id: str) -> Path:
+    """Copy the starter files into the workspace once (never overwrites the learner's edits)."""
+    get_exercise(exercise_id)
+    target = workspace(exercise_id)
+    target.mkdir(parents=True, exist_ok=True)
+    for src in sorted((EXERCISES_DIR / exercise_id / "starter").iterdir()):
+        if src.is_file() and not (target / src.name).exists():
+            shutil.copyfile(src, target / src.name)
+    return target
+
+
+def grade(exercise_id: str, submission: str | Path, *, config: str | None = None, token: str | None = None,
+          include_hidden: bool = True, live: bool = True) -> GradeReport:
+    """Grade any submission path (folder, file, archive). Used by check() and the batch CLI."""
+    exercise = get_exercise(exercise_id)
+    try:
+        with prepared_submission(submission, exercise) as root:
+            return grade_folder(exercise, root, config=config, include_hidden=include_hidden, live=live,
+                                token=token or make_token(str(Path(submission).resolve()), exercise_id))
+    except LabError as exc:
+        report = GradeReport(exercise=exercise_id, submission=str(submission))
+        report.problem = exc.message + (f" ({exc.fix})" if exc.fix else "")
+        from .engine import unscored_checks
+        report.checks = unscored_checks(exercise, report.problem, include_hidden)
+        return report
+
+
+def check(exercise_id: str, *, submission: str | Path | None = None, config: str | None = None,
+          include_hidden: bool = False) -> GradeReport:
+    """Grade the learner's work (default: their workspace copy) and return a report to display."""
+    return grade(exercise_id, submission if submission is not None else workspace(exercise_id),
+                 config=config, include_hidden=include_hidden)

@@ -1,0 +1,1 @@
+"""Reusable check building blocks; exercises in ``grader/exercises`` compose them."""

@@ -1,0 +1,119 @@
+"""Static checks on a submitted seccomp profile (pure: no Docker, no cluster).
+
+Validation itself is ``labs.seccomp``'s job; this module adds the grading questions:
+does the default deny, which action does a given syscall get, which dangerous syscalls are
+allowed without a ``comment`` giving a reason, is the profile larger than needed.
+"""
+from __future__ import annotations
+
+import platform
+
+from labs.errors import ProfileError
+
+__all__ = [
+    "DENY_ACTIONS",
+    "node_arch",
+    "load_submitted_profile",
+    "require_denies_by_default",
+    "effective_action",
+    "require_blocked_with_eperm",
+    "unjustified_dangerous",
+    "require_arch",
+    "require_size_within",
+]
+
+DENY_ACTIONS = frozenset({"SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                          "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP"})
+_ARCH_OF_MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+EPERM = 1
+
+
+def node_arch() -> str:
+    """The kind nodes run on this machine's CPU, so this is the architecture that must match."""
+    return _ARCH_OF_MACHINE.get(platform.machine().lower(), "x86_64")
+
+
+def load_submitted_profile(ctx, role: str = "profile") -> dict:
+    """Parse and validate the submitted profile once per grading run."""
+    from labs import seccomp
+
+    return ctx.memo(f"profile:{role}", lambda: seccomp.load_profile(ctx.json(role)))
+
+
+def require_denies_by_default(profile: dict) -> str:
+    action = profile.get("defaultAction")
+    if action not in DENY_ACTIONS:
+        raise ProfileError(f"defaultAction is {action}, which lets every unlisted syscall through",
+                           "$.defaultAction", fix="use SCMP_ACT_ERRNO so anything you did not list is refused")
+    return f"defaultAction {action} refuses unlisted syscalls"
+
+
+def _applies_to_arch(entry: dict, arch: str) -> bool:
+    from labs.syscalls import SCMP_ARCH
+
+    includes = (entry.get("includes") or {}).get("arches") or []
+    excludes = (entry.get("excludes") or {}).get("arches") or []
+    names = {arch, SCMP_ARCH[arch]}
+    if includes and not names & set(includes):
+        return False
+    return not names & set(excludes)
+
+
+def effective_action(profile: dict, syscall: str, arch: str | None = None) -> tuple[str, int | None]:
+    """(action, errno) the kernel applies to ``syscall`` called without argument filters."""
+    arch = arch or node_arch()
+    for entry in profile.get("syscalls") or []:
+        names = entry.get("names") or ([entry["name"]] if entry.get("name") else [])
+        if syscall in names and not entry.get("args") and _applies_to_arch(entry, arch):
+            return entry.get("action", ""), entry.get("errnoRet", profile.get("defaultErrnoRet"))
+    return profile.get("defaultAction", ""), profile.get("defaultErrnoRet")
+
+
+def require_blocked_with_eperm(profile: dict, syscalls: tuple[str, ...]) -> str:
+    wrong = []
+    for name in syscalls:
+        action, errno = effective_action(profile, name)
+        if action != "SCMP_ACT_ERRNO" or errno not in (None, EPERM):
+            wrong.append(f"{name} -> {action}" + (f" errno {errno}" if errno not in (None, EPERM) else ""))
+    if wrong:
+        raise ProfileError("these syscalls are not refused with EPERM: " + ", ".join(wrong), "$.syscalls",
+                           fix="give them action SCMP_ACT_ERRNO (errnoRet 1 = EPERM, the default)")
+    return f"{', '.join(syscalls)} get SCMP_ACT_ERRNO (EPERM)"
+
+
+def unjustified_dangerous(profile: dict) -> list[str]:
+    """Allowed syscalls that labs.syscalls flags as dangerous, in entries without a comment."""
+    from labs.syscalls import danger
+
+    flagged = []
+    for entry in profile.get("syscalls") or []:
+        if entry.get("action") not in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG") or str(entry.get("comment", "")).strip():
+            continue
+        for name in entry.get("names") or []:
+            reason = danger(name)
+            if reason:
+                flagged.append(f"{name} ({reason})")
+    return sorted(set(flagged))
+
+
+def require_arch(profile: dict, arch: str | None = None) -> str:
+    from labs.syscalls import SCMP_ARCH
+
+    arch = arch or node_arch()
+    arches = profile.get("architectures") or []
+    if SCMP_ARCH[arch] not in arches:
+        raise ProfileError(f"architectures {arches} does not include {SCMP_ARCH[arch]}, the nodes' architecture",
+                           "$.architectures", fix=f"add \"{SCMP_ARCH[arch]}\" to architectures")
+    return f"{SCMP_ARCH[arch]} is listed"
+
+
+def require_size_within(allowed: set[str], reference: set[str], *, ratio: float, slack: int) -> str:
+    """The profile may allow a little more than the reference (tolerance), not everything."""
+    limit = int(len(reference) * ratio) + slack
+    if len(allowed) > limit:
+        extra = sorted(allowed - reference)
+        raise ProfileError(f"the profile allows {len(allowed)} syscalls; a recorded nginx run needs about "
+                           f"{len(reference)} (limit {limit}). Not needed by the recording: "
+                           f"{', '.join(extra[:15])}{' ...' if len(extra) > 15 else ''}",
+                           "$.syscalls", fix="build the allow list from your audit recording, not from a big list")
+    return f"{len(allowed)} syscalls allowed (recorded reference: {len(reference)}, limit {limit})"

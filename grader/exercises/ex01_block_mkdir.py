@@ -1,0 +1,78 @@
+"""01-block-mkdir: a Docker seccomp profile that refuses mkdir/mkdirat and keeps nginx serving."""
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from labs.errors import LabError
+
+from ..checks.live import LAB_IMAGE
+from ..checks.seccomp import load_submitted_profile, require_blocked_with_eperm
+from ..context import Exercise
+from ..model import Check, NotChecked
+from .common import profile_valid
+
+BLOCKED = ("mkdir", "mkdirat")
+PROBE = ["mkdir", "/tmp/grader-probe"]
+
+
+def _container(ctx, seccomp, label: str):
+    def start():
+        from labs.docker_lab import LabContainer
+
+        try:
+            box = LabContainer.start(LAB_IMAGE, seccomp=seccomp, name=f"course-grader-{ctx.token}-{label}",
+                                     publish={80: 0})
+        except ImportError:
+            raise NotChecked("the Docker helpers (labs.docker_lab) are not installed here") from None
+        ctx.cleanup.callback(box.stop)
+        return box
+    return ctx.memo(f"docker:{label}", start)
+
+
+def _nginx_serves(ctx) -> str:
+    box = _container(ctx, load_submitted_profile(ctx), "learner")
+    url = f"http://127.0.0.1:{box.host_port(80)}/"
+    last = ""
+    for _ in range(20):
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                if response.status == 200:
+                    return "nginx answered HTTP 200 under your profile"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise LabError(f"nginx did not answer under your profile ({last})",
+                   fix="only mkdir and mkdirat should be refused; keep everything else allowed")
+
+
+def _mkdir_denied(ctx) -> str:
+    control = _container(ctx, "unconfined", "control").exec(PROBE)
+    if not control.ok:
+        raise NotChecked("mkdir fails even without seccomp here, so a denial would prove nothing")
+    result = _container(ctx, load_submitted_profile(ctx), "learner").exec(PROBE)
+    output = (result.stdout + result.stderr).strip()
+    if result.ok:
+        raise LabError("mkdir succeeded under your profile", fix="refuse mkdir and mkdirat with SCMP_ACT_ERRNO")
+    if "Operation not permitted" not in output:
+        raise LabError(f"mkdir failed, but not with EPERM: {output[-200:]}",
+                       fix="use SCMP_ACT_ERRNO (EPERM), not a kill action")
+    return "mkdir fails with 'Operation not permitted'; it works without seccomp"
+
+
+EXERCISE = Exercise(
+    id="01-block-mkdir",
+    title="Block mkdir with a Docker seccomp profile",
+    files={"profile": "profile.json"},
+    checks=(
+        Check("valid", "profile.json is a valid seccomp profile", 1, profile_valid,
+              hint="start from the starter file; every rule needs names and an action"),
+        Check("blocks-mkdir", "mkdir and mkdirat get SCMP_ACT_ERRNO (EPERM)", 2,
+              lambda ctx: require_blocked_with_eperm(load_submitted_profile(ctx), BLOCKED), needs=("valid",),
+              hint="busybox/coreutils mkdir calls mkdirat on x86_64; block both"),
+        Check("nginx-serves", "nginx still serves under the profile (Docker)", 2, _nginx_serves, live=True,
+              needs=("blocks-mkdir",), hint="keep defaultAction SCMP_ACT_ALLOW for this first exercise"),
+        Check("mkdir-denied", "mkdir inside the container fails with EPERM", 2, _mkdir_denied, live=True,
+              needs=("blocks-mkdir",)),
+    ),
+)

@@ -1,0 +1,60 @@
+"""02-restricted-pod: a pod whose security context passes Pod Security "restricted" and runs."""
+from __future__ import annotations
+
+from labs.errors import LabError, ManifestError
+
+from ..checks import live
+from ..context import Exercise
+from ..model import Check
+from ..policy import apply_graded_fields, graded_pod_fields
+from .common import single_pod
+
+ENFORCE = {"pod-security.kubernetes.io/enforce": "restricted",
+           "pod-security.kubernetes.io/enforce-version": "latest"}
+
+
+def _restricted_static(ctx) -> str:
+    from labs.manifests import check_pod_security
+
+    report = check_pod_security(single_pod(ctx), "restricted")
+    if not report.allowed:
+        raise ManifestError("; ".join(f"{v.path}: {v.message}" for v in report.violations),
+                            fix="; ".join(dict.fromkeys(v.fix for v in report.violations)))
+    return "meets Pod Security 'restricted' (static check)"
+
+
+def _graded_pod(ctx) -> dict:
+    submitted = single_pod(ctx)
+    first = (submitted["spec"].get("containers") or [{}])[0].get("name", "main")
+    return apply_graded_fields(live.template("sleeper-pod.yaml"), graded_pod_fields(submitted),
+                               container_map={"main": first})
+
+
+def _admitted_and_runs(ctx) -> str:
+    from kubernetes.client.rest import ApiException
+
+    live.require_cluster(ctx)
+    live.grading_namespace(ctx, labels=ENFORCE)
+    try:
+        live.run_pod(ctx, _graded_pod(ctx), timeout=60)
+    except ApiException as exc:
+        if exc.status == 403:
+            raise LabError(f"the restricted namespace refused the pod: {exc.body[:400] if exc.body else exc.reason}",
+                           fix="read the violations: each names the field to set") from None
+        raise
+    return "admitted to a namespace with enforce=restricted and Running"
+
+
+EXERCISE = Exercise(
+    id="02-restricted-pod",
+    title="A pod that passes Pod Security 'restricted'",
+    files={"pod": "pod.yaml"},
+    checks=(
+        Check("manifest-safe", "pod.yaml is one Pod with no host access", 1, lambda ctx: (single_pod(ctx), "one Pod, nothing refused")[1]),
+        Check("restricted-static", "meets Pod Security 'restricted'", 3, _restricted_static, needs=("manifest-safe",),
+              hint="restricted wants runAsNonRoot, allowPrivilegeEscalation: false, capabilities drop ALL "
+                   "and a seccompProfile (RuntimeDefault or Localhost)"),
+        Check("admitted-runs", "admitted by a restricted namespace and Running", 3, _admitted_and_runs, live=True,
+              needs=("restricted-static",), hint="runAsNonRoot needs a numeric runAsUser when the image runs as root"),
+    ),
+)

@@ -1,0 +1,155 @@
+"""Refuse dangerous manifests and copy only the graded fields out of a submission.
+
+The grader never applies a submitted manifest. It builds pods from its own templates
+(``grader/templates``) and copies in the few fields an exercise grades (security contexts,
+AppArmor annotations). Before that, :func:`manifest_violations` names everything a grading
+cluster must not run (privileged, host namespaces, hostPath, extra capabilities, another
+namespace) so the student sees why the submission was refused.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable
+
+from labs.errors import ManifestError
+
+__all__ = [
+    "ALLOWED_CAPABILITIES",
+    "APPARMOR_ANNOTATION_PREFIX",
+    "manifest_violations",
+    "require_safe",
+    "pod_spec_of",
+    "graded_pod_fields",
+    "apply_graded_fields",
+]
+
+#: Capabilities a student may add: nginx binding port 80 as non-root needs this one only.
+ALLOWED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+_POD_SC_KEYS = ("runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "supplementalGroups",
+                "seccompProfile", "appArmorProfile")
+_CONTAINER_SC_KEYS = ("allowPrivilegeEscalation", "capabilities", "runAsNonRoot", "runAsUser",
+                      "runAsGroup", "readOnlyRootFilesystem", "seccompProfile", "appArmorProfile",
+                      "privileged")
+_WORKLOAD_TEMPLATE_KINDS = {"DaemonSet", "Deployment", "ReplicaSet", "StatefulSet", "Job"}
+
+
+def pod_spec_of(obj: dict) -> tuple[dict, dict] | None:
+    """Return (metadata, spec) of a Pod or of a workload's pod template, else None."""
+    kind = obj.get("kind")
+    if kind == "Pod":
+        return obj.get("metadata") or {}, obj.get("spec") or {}
+    if kind in _WORKLOAD_TEMPLATE_KINDS:
+        template = (obj.get("spec") or {}).get("template") or {}
+        return template.get("metadata") or {}, template.get("spec") or {}
+    return None
+
+
+def _containers(spec: dict) -> Iterable[tuple[str, dict]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict):
+                yield str(c.get("name", "?")), c
+
+
+def manifest_violations(objects: list[dict], *, allowed_host_paths: tuple[str, ...] = ()) -> list[str]:
+    """Everything in ``objects`` that a grading cluster refuses to run, one message each."""
+    problems: list[str] = []
+    for obj in objects:
+        kind = obj.get("kind", "?")
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        label = f"{kind} {meta.get('name', '?')}"
+        ns = meta.get("namespace")
+        if ns not in (None, "", "default"):
+            problems.append(f"{label}: asks for namespace {ns!r}; leave metadata.namespace out")
+        if kind in ("Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding", "Role",
+                    "ServiceAccount", "Secret", "CustomResourceDefinition", "MutatingWebhookConfiguration",
+                    "ValidatingWebhookConfiguration", "Node", "PersistentVolume"):
+            problems.append(f"{label}: {kind} objects are not accepted in a submission")
+        found = pod_spec_of(obj)
+        if found is None:
+            continue
+        _, spec = found
+        if not isinstance(spec, dict):
+            problems.append(f"{label}: spec is not a mapping")
+            continue
+        for field in ("hostPID", "hostNetwork", "hostIPC"):
+            if spec.get(field) is True:
+                problems.append(f"{label}: {field}: true shares the node's namespaces; remove it")
+        for vol in spec.get("volumes") or []:
+            if isinstance(vol, dict) and "hostPath" in vol:
+                path = str((vol.get("hostPath") or {}).get("path", ""))
+                if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in allowed_host_paths):
+                    problems.append(f"{label}: volume {vol.get('name', '?')!r} mounts the node path {path!r} "
+                                    "(hostPath is not allowed here)")
+        sysctls = (spec.get("securityContext") or {}).get("sysctls") if isinstance(spec.get("securityContext"), dict) else None
+        if sysctls:
+            problems.append(f"{label}: securityContext.sysctls are not accepted")
+        for name, c in _containers(spec):
+            sc = c.get("securityContext") or {}
+            if not isinstance(sc, dict):
+                problems.append(f"{label}: container {name!r} securityContext is not a mapping")
+                continue
+            if sc.get("privileged") is True:
+                problems.append(f"{label}: container {name!r} is privileged; remove privileged: true")
+            if sc.get("procMount") not in (None, "Default"):
+                problems.append(f"{label}: container {name!r} asks for procMount {sc.get('procMount')!r}")
+            added = ((sc.get("capabilities") or {}).get("add") or []) if isinstance(sc.get("capabilities"), dict) else []
+            extra = sorted({str(a).upper().removeprefix("CAP_") for a in added} - ALLOWED_CAPABILITIES)
+            if extra:
+                problems.append(f"{label}: container {name!r} adds capabilities {', '.join(extra)} "
+                                f"(only {', '.join(sorted(ALLOWED_CAPABILITIES))} may be added)")
+            for port in c.get("ports") or []:
+                if isinstance(port, dict) and port.get("hostPort"):
+                    problems.append(f"{label}: container {name!r} uses hostPort {port['hostPort']}")
+    return problems
+
+
+def require_safe(objects: list[dict], name: str, **kwargs: Any) -> None:
+    """Raise ManifestError listing every violation, or return quietly."""
+    problems = manifest_violations(objects, **kwargs)
+    if problems:
+        raise ManifestError(f"{name} was refused: " + "; ".join(problems),
+                            fix="the grading cluster never runs privileged or host-sharing pods; "
+                                "remove those settings")
+
+
+def _pick(source: Any, keys: tuple[str, ...]) -> dict:
+    if not isinstance(source, dict):
+        return {}
+    return {k: copy.deepcopy(source[k]) for k in keys if k in source}
+
+
+def graded_pod_fields(obj: dict) -> dict:
+    """The graded fields of a submitted pod: security contexts per container + AppArmor annotations."""
+    found = pod_spec_of(obj)
+    if found is None:
+        raise ManifestError(f"expected a Pod, got {obj.get('kind', 'no kind')}",
+                            fix="set kind: Pod (apiVersion: v1)")
+    meta, spec = found
+    annotations = meta.get("annotations") or {}
+    return {
+        "pod": _pick(spec.get("securityContext"), _POD_SC_KEYS),
+        "containers": {name: _pick(c.get("securityContext"), _CONTAINER_SC_KEYS)
+                       for name, c in _containers(spec)},
+        "annotations": {k: str(v) for k, v in annotations.items()
+                        if isinstance(annotations, dict) and str(k).startswith(APPARMOR_ANNOTATION_PREFIX)},
+    }
+
+
+def apply_graded_fields(template: dict, fields: dict, *, container_map: dict[str, str] | None = None) -> dict:
+    """Copy graded fields into a grader template pod. ``container_map`` maps template -> submitted names."""
+    pod = copy.deepcopy(template)
+    spec = pod["spec"]
+    if fields["pod"]:
+        spec["securityContext"] = {**(spec.get("securityContext") or {}), **fields["pod"]}
+    annotations = pod.setdefault("metadata", {}).setdefault("annotations", {})
+    for c in spec["containers"]:
+        submitted = (container_map or {}).get(c["name"], c["name"])
+        sc = fields["containers"].get(submitted)
+        if sc is not None:
+            c["securityContext"] = sc
+        value = fields["annotations"].get(APPARMOR_ANNOTATION_PREFIX + submitted)
+        if value is not None:
+            annotations[APPARMOR_ANNOTATION_PREFIX + c["name"]] = value
+    return pod
