@@ -1,0 +1,140 @@
+"""Throw-away namespaces: one per lab run or test, labelled, deleted on exit.
+
+Why: every exercise and test gets a clean space whose pods cannot clash with another run's,
+and a crashed notebook kernel leaves nothing behind for long: entering a new lab namespace
+sweeps those whose owning process is gone.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+
+from .errors import LabTimeout, ManifestError, WorkloadFailed
+from .manifests import MANAGED_LABEL
+from .pods import _call, core_api
+
+__all__ = ["lab_namespace", "namespace_name", "sweep_stale_namespaces", "is_stale", "owner_token",
+           "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS"]
+
+LAB_NAMESPACE_LABEL = ("course.seccomp-lab/lab-namespace", "true")
+OWNER_ANNOTATION = "course.seccomp-lab/owner"      # "<host>:<pid>:<process start ticks>"
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+#: A namespace owned by another machine (e.g. a grader container) counts as stale after this.
+FOREIGN_MAX_AGE = 6 * 3600
+
+
+def namespace_name(prefix: str) -> str:
+    """``<prefix>-<6 hex>``, made a valid namespace name (lowercase, '-', at most 63 chars)."""
+    base = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")[:55].strip("-") or "lab"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def _start_ticks(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]   # field 22: start time since boot
+    except (OSError, IndexError):
+        return None
+
+
+def owner_token(pid: int | None = None) -> str:
+    """Who owns a namespace: host, pid and the pid's start time (so a reused pid differs)."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def is_stale(namespace: dict, *, host: str, now: float) -> bool:
+    """Whether a lab namespace (as the API returns it) has lost its owner.
+
+    Owned on this host: stale once the owning process is gone. Owned elsewhere (or without
+    an owner): stale after :data:`FOREIGN_MAX_AGE`.
+    """
+    meta = namespace.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return False
+    owner = (meta.get("annotations") or {}).get(OWNER_ANNOTATION, "")
+    owner_host, _, rest = owner.partition(":")
+    pid, _, ticks = rest.partition(":")
+    if owner_host == host and pid.isdigit():
+        return _start_ticks(int(pid)) != ticks
+    created = meta.get("creationTimestamp")
+    if not created:
+        return False
+    return now - datetime.fromisoformat(created).timestamp() > FOREIGN_MAX_AGE
+
+
+def sweep_stale_namespaces(config: str = "default") -> list[str]:
+    """Delete lab namespaces whose owner is gone; returns their names."""
+    api = core_api(config)
+    selector = "=".join(LAB_NAMESPACE_LABEL)
+    listed = _call("list lab namespaces", api.list_namespace, label_selector=selector)
+    items = api.api_client.sanitize_for_serialization(listed).get("items") or []
+    host, now, swept = socket.gethostname(), time.time(), []
+    for ns in items:
+        if is_stale(ns, host=host, now=now):
+            _delete_namespace(ns["metadata"]["name"], config)
+            swept.append(ns["metadata"]["name"])
+    return swept
+
+
+def _delete_namespace(name: str, config: str) -> None:
+    api = core_api(config)
+    try:   # kill pods at once: `sleep` as PID 1 ignores SIGTERM and would hold the node 30 s
+        _call(f"delete pods in {name}", api.delete_collection_namespaced_pod, name, grace_period_seconds=0)
+        _call(f"delete namespace {name}", api.delete_namespace, name, propagation_policy="Background")
+    except WorkloadFailed as exc:
+        if exc.reason != "NotFound":
+            raise
+
+
+def _wait_for_default_service_account(name: str, config: str, timeout: float = 60) -> None:
+    """Pods are refused until the controller manager has made the namespace's ``default``
+    ServiceAccount (a fresh namespace has none for a moment)."""
+    api, deadline = core_api(config), time.monotonic() + timeout
+    while True:
+        try:
+            _call("read service account", api.read_namespaced_service_account, "default", name)
+            return
+        except WorkloadFailed as exc:
+            if exc.reason != "NotFound":
+                raise
+        if time.monotonic() > deadline:
+            raise LabTimeout(f"namespace {name} got no default ServiceAccount in {timeout:g}s",
+                             fix="the kube-controller-manager may not be running: check "
+                                 "labs.cluster.cluster_status()")
+        time.sleep(0.3)
+
+
+@contextmanager
+def lab_namespace(prefix: str, config: str = "default", *, pod_security: str | None = None,
+                  keep: bool = False) -> Iterator[str]:
+    """Create a labelled namespace ``<prefix>-<random>``, yield its name, delete it on exit.
+
+    ``pod_security`` ("baseline", "restricted", ...) makes the PodSecurity admission enforce
+    that level there (version latest). ``keep=True`` leaves it for inspection (it is swept
+    once this process ends). Entering also sweeps stale lab namespaces.
+    """
+    if pod_security is not None and pod_security not in POD_SECURITY_LEVELS:
+        raise ManifestError(f"unknown Pod Security level {pod_security!r}",
+                            fix=f"use one of {', '.join(POD_SECURITY_LEVELS)}")
+    sweep_stale_namespaces(config)
+    name = namespace_name(prefix)
+    labels = dict([MANAGED_LABEL, LAB_NAMESPACE_LABEL])
+    if pod_security:
+        labels["pod-security.kubernetes.io/enforce"] = pod_security
+        labels["pod-security.kubernetes.io/enforce-version"] = "latest"
+    body = {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": labels, "annotations": {OWNER_ANNOTATION: owner_token()}}}
+    _call(f"create namespace {name}", core_api(config).create_namespace, body)
+    try:
+        _wait_for_default_service_account(name, config)
+        yield name
+    finally:
+        if not keep:
+            _delete_namespace(name, config)

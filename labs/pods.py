@@ -1,0 +1,525 @@
+"""Pods on the course cluster through the official ``kubernetes`` client: apply, wait, exec,
+logs, delete.
+
+Why the client and not kubectl text: statuses, events and exec exit codes arrive as data, so
+a failure becomes a machine-readable reason (``CreateContainerError``, ``CrashLoopBackOff``,
+``SeccompProfileNotFound``, ``PodSecurityRejected``, ...) with advice, never a raw
+``ApiException`` traceback. The pure part (:func:`pod_outcome`, :func:`format_events`,
+:func:`exec_returncode`, :func:`pod_security_violations`) works on plain dicts.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream
+
+from .errors import EnvironmentProblem, LabError, LabTimeout, ManifestError, WorkloadFailed
+from .manifests import load_manifests, with_managed_label
+from .results import Result
+
+__all__ = [
+    "api_client",
+    "core_api",
+    "apply_manifest",
+    "run_pod",
+    "wait_for_pod",
+    "PodOutcome",
+    "exec_in_pod",
+    "ExecResult",
+    "pod_logs",
+    "delete_pod",
+    "PodSecurityRejected",
+    "pod_outcome",
+    "format_events",
+    "exec_returncode",
+    "pod_security_violations",
+    "translate_api_error",
+    "FIXES",
+    "audit_pod",
+    "PodAudit",
+]
+
+FIELD_MANAGER = "course-labs"
+
+#: What to do about each failure reason a pod can end in.
+FIXES = {
+    "SeccompProfileNotFound": "install the profile on every node with labs.cluster.install_seccomp_profile(filename, "
+                              "profile) and reference it as localhostProfile: profiles/<filename>",
+    "CreateContainerError": "the runtime could not create or start the container; under a seccomp profile this "
+                            "usually means a syscall the runtime needs at start-up is blocked: audit first and build "
+                            "the profile with the runtime start-up syscalls included",
+    "CreateContainerConfigError": "the container's configuration refers to something missing (ConfigMap, Secret, "
+                                  "user): read the message and create or fix it",
+    "RunContainerError": "the container process could not be started: read the message (a blocked syscall, a "
+                         "missing binary or a bad command)",
+    "CrashLoopBackOff": "the container starts and exits again: read pod_logs(name, namespace, previous=True); under "
+                        "a new seccomp profile a blocked syscall is the usual cause, so audit it first",
+    "Error": "the container exited with an error: read pod_logs(name, namespace)",
+    "ErrImageNeverPull": "the image is not on the node: run `make images`, then labs.cluster.load_images(...)",
+    "ErrImagePull": "the image is not on the node and no registry is reachable: load it with "
+                    "labs.cluster.load_images(...) and set imagePullPolicy: Never or IfNotPresent",
+    "ImagePullBackOff": "the image is not on the node and no registry is reachable: load it with "
+                        "labs.cluster.load_images(...) and set imagePullPolicy: Never or IfNotPresent",
+    "InvalidImageName": "fix the image name (course images: course/nginx, course/tools)",
+    "Blocked": "the node cannot enforce the AppArmor profile: load it on every node with "
+               "labs.apparmor.load_profile_on_nodes(...), or use an AppArmor-capable cluster (make cluster-apparmor)",
+    "Unschedulable": "no node accepts the pod: read the message (nodeSelector, taints, resources); list nodes with "
+                     "labs.cluster.node_names()",
+    "PodSecurityRejected": "change the fields listed (labs.manifests.check_pod_security(doc) shows each with its "
+                           "fix), or use a namespace with a lower Pod Security level",
+    "OOMKilled": "the container ran out of memory: raise resources.limits.memory",
+}
+_FAILED_WAITING = {"CreateContainerError", "CreateContainerConfigError", "RunContainerError", "CrashLoopBackOff",
+                   "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "Blocked",
+                   "ImageInspectError", "PreCreateHookError", "PostStartHookError"}
+_SECCOMP_MISSING = re.compile(r"seccomp.*(no such file|not found|cannot load|does not exist)|"
+                              r"(no such file|cannot load).*seccomp", re.I | re.S)
+
+
+class PodSecurityRejected(ManifestError):
+    """The namespace's Pod Security level refused the object; ``violations`` lists why."""
+
+    reason = "PodSecurityRejected"
+
+    def __init__(self, message: str, violations: list[str]):
+        self.violations = violations
+        super().__init__(message, FIXES["PodSecurityRejected"])
+
+
+# --------------------------------------------------------------------------- client
+
+_CLIENTS: dict[tuple[str, int], k8s.ApiClient] = {}
+
+
+def _kubeconfig(config: str) -> Path:
+    from .cluster import kubeconfig_path  # the cluster module owns where kubeconfigs live
+    path = kubeconfig_path(config)
+    if not path.exists():
+        raise EnvironmentProblem(f"no kubeconfig for the {config!r} cluster at {path}: the cluster does not exist",
+                                 fix="create it with `make cluster` (or labs.cluster.ensure_cluster())")
+    return path
+
+
+def api_client(config: str = "default", *, fresh: bool = False) -> k8s.ApiClient:
+    """An ApiClient for the course cluster, reused until its kubeconfig changes.
+
+    ``fresh=True`` returns a private one (exec streams patch the client they use)."""
+    path = _kubeconfig(config)
+    key = (str(path), path.stat().st_mtime_ns)
+    if fresh or key not in _CLIENTS:
+        made = k8s_config.new_client_from_config(config_file=str(path), persist_config=False)
+        if fresh:
+            return made
+        _CLIENTS[key] = made
+    return _CLIENTS[key]
+
+
+def core_api(config: str = "default") -> k8s.CoreV1Api:
+    """The CoreV1Api of the course cluster (pods, events, namespaces, logs)."""
+    return k8s.CoreV1Api(api_client(config))
+
+
+def _api_message(exc: ApiException) -> str:
+    try:
+        return json.loads(exc.body).get("message") or exc.reason or ""
+    except (TypeError, ValueError, AttributeError):
+        return (exc.body if isinstance(exc.body, str) and exc.body else exc.reason) or str(exc.status)
+
+
+def pod_security_violations(message: str) -> list[str]:
+    """The violations in a PodSecurity rejection (``violates PodSecurity "restricted:latest":
+    a (detail), b (detail)``), one string each."""
+    _, _, tail = message.partition('":')
+    items, depth, current = [], 0, ""
+    for char in tail.strip():
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        items.append(current.strip())
+    return items
+
+
+def translate_api_error(exc: ApiException, what: str) -> LabError:
+    """A LabError for a failed API call; ``what`` says what was being done (``create Pod web``)."""
+    message = _api_message(exc)
+    if exc.status == 403 and "violates PodSecurity" in message:
+        return PodSecurityRejected(f"{what}: {message}", pod_security_violations(message))
+    if exc.status in (400, 422):
+        return ManifestError(f"{what}: the API server refused it: {message}",
+                             fix="fix the field the message names (labs.manifests helpers show the current values)")
+    if exc.status == 404:
+        return WorkloadFailed(f"{what}: not found: {message}", reason="NotFound",
+                              fix="check the name and namespace (the object may have been deleted)")
+    if exc.status in (401, 403):
+        return EnvironmentProblem(f"{what}: not allowed: {message}",
+                                  fix="the kubeconfig may be stale: re-run `make cluster`")
+    if exc.status == 409:
+        return ManifestError(f"{what}: conflict: {message}", fix="delete the old object first, then apply again")
+    return EnvironmentProblem(f"{what}: the API server answered {exc.status}: {message}",
+                              fix="check the cluster with labs.cluster.cluster_status(); re-run `make cluster`")
+
+
+def _call(what: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Run one API call, turning client exceptions into LabErrors."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiException as exc:
+        raise translate_api_error(exc, what) from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise EnvironmentProblem(f"{what}: cannot reach the cluster's API server ({type(exc).__name__})",
+                                 fix="is the kind cluster running? check with labs.cluster.cluster_status(), "
+                                     "start it with `make cluster`") from None
+
+
+def _plain(obj: Any, config: str) -> dict:
+    """A client object as the JSON dict the API sent (camelCase keys)."""
+    return api_client(config).sanitize_for_serialization(obj)
+
+
+# --------------------------------------------------------------------------- apply
+
+_API_CLASSES = {
+    "v1": k8s.CoreV1Api,
+    "apps/v1": k8s.AppsV1Api,
+    "batch/v1": k8s.BatchV1Api,
+    "networking.k8s.io/v1": k8s.NetworkingV1Api,
+    "rbac.authorization.k8s.io/v1": k8s.RbacAuthorizationV1Api,
+}
+
+
+def _snake(kind: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+
+
+def apply_manifest(manifest: str | Path | dict | list, namespace: str, config: str = "default") -> list[dict]:
+    """Server-side apply every document into ``namespace``; returns the stored objects.
+
+    The ``namespace`` argument wins over any ``metadata.namespace`` in the file. Objects get
+    the course label. Re-applying an unchanged manifest is a no-op; changing a field Pods
+    cannot change raises a ManifestError that says to delete the pod first.
+    """
+    applied = []
+    for doc in load_manifests(manifest):
+        doc = with_managed_label(doc)
+        doc["metadata"]["namespace"] = namespace
+        kind, name = doc["kind"], doc["metadata"]["name"]
+        api = _API_CLASSES[doc["apiVersion"]](api_client(config))
+        patch = getattr(api, f"patch_namespaced_{_snake(kind)}")
+        stored = _call(f"apply {kind} {name} in namespace {namespace}", patch, name, namespace, doc,
+                       field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml")
+        applied.append(_plain(stored, config))
+    return applied
+
+
+# --------------------------------------------------------------------------- wait
+
+@dataclass
+class PodOutcome(Result):
+    """Where a pod ended up. ``reason`` is machine-readable: ``Running``, ``Succeeded``, or a
+    failure such as ``CreateContainerError``, ``CrashLoopBackOff``, ``Error``,
+    ``ErrImageNeverPull``, ``ImagePullBackOff``, ``Blocked`` (AppArmor),
+    ``SeccompProfileNotFound``, ``PodSecurityRejected``, ``Unschedulable``."""
+
+    name: str
+    namespace: str
+    ok: bool
+    phase: str | None
+    ready: bool
+    reason: str
+    message: str = ""
+    fix: str | None = None
+    containers: dict[str, str] = field(default_factory=dict)   # name -> "running", "waiting: X", ...
+    events: list[str] = field(default_factory=list)
+    node: str | None = None
+
+    def raise_for_failure(self) -> "PodOutcome":
+        """Return self when the pod is fine, else raise WorkloadFailed with reason and events."""
+        if not self.ok:
+            raise WorkloadFailed(f"pod {self.name} in {self.namespace}: {self.reason}: {self.message}".rstrip(": "),
+                                 reason=self.reason, fix=self.fix, details="\n".join(self.events))
+        return self
+
+    def __str__(self) -> str:
+        lines = [f"pod {self.namespace}/{self.name}: {self.reason}" + (f": {self.message}" if self.message else "")]
+        lines += [f"  {name}: {state}" for name, state in self.containers.items()]
+        lines += [f"  event: {e}" for e in self.events]
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+        colour = "#27ae60" if self.ok else "#c0392b"
+        items = "".join(f"<li>{html.escape(n)}: {html.escape(s)}</li>" for n, s in self.containers.items())
+        events = "".join(f"<li><code>{html.escape(e)}</code></li>" for e in self.events)
+        fix = f"<div><b>What to do:</b> {html.escape(self.fix)}</div>" if self.fix else ""
+        return (f'<div style="border-left:4px solid {colour};padding:4px 8px"><b>pod {html.escape(self.name)}</b>: '
+                f"<b>{html.escape(self.reason)}</b> {html.escape(self.message)}<ul>{items}</ul>"
+                f"{'<details><summary>events</summary><ul>' + events + '</ul></details>' if events else ''}{fix}</div>")
+
+
+def _container_states(status: dict) -> tuple[dict[str, str], list[tuple[str, dict]]]:
+    """name -> one-line state, and the raw (name, state) pairs, init containers first."""
+    lines, raw = {}, []
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            raw.append((cs["name"], cs))
+            if "running" in state:
+                lines[cs["name"]] = "running" + (", ready" if cs.get("ready") else ", not ready")
+            elif "waiting" in state:
+                lines[cs["name"]] = f"waiting: {state['waiting'].get('reason', '')}"
+            elif "terminated" in state:
+                t = state["terminated"]
+                lines[cs["name"]] = f"terminated: {t.get('reason', '')} (exit {t.get('exitCode')})"
+    return lines, raw
+
+
+def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome, bool]:
+    """Classify a pod (as the API returns it) into an outcome, and whether that is final."""
+    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    phase = status.get("phase")
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    ready = (conditions.get("Ready") or {}).get("status") == "True"
+    lines, raw = _container_states(status)
+
+    def outcome(reason: str, message: str = "", ok: bool = False) -> PodOutcome:
+        return PodOutcome(meta.get("name", ""), meta.get("namespace", ""), ok, phase, ready, reason,
+                          message.strip(), None if ok else FIXES.get(reason), lines, list(events or []),
+                          spec.get("nodeName"))
+
+    if phase == "Succeeded":
+        return outcome("Succeeded", ok=True), True
+    if phase == "Failed":
+        if status.get("reason") == "AppArmor" or "apparmor" in (status.get("message") or "").lower():
+            return outcome("Blocked", status.get("message", "")), True
+        for _, cs in raw:
+            t = (cs.get("state") or {}).get("terminated")
+            if t and t.get("exitCode"):
+                return outcome(t.get("reason") or "Error", t.get("message") or f"exit code {t.get('exitCode')}"), True
+        return outcome(status.get("reason") or "Failed", status.get("message", "")), True
+    scheduled = conditions.get("PodScheduled") or {}
+    if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+        return outcome("Unschedulable", scheduled.get("message", "")), True
+    for _, cs in raw:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        reason, message = waiting.get("reason", ""), waiting.get("message", "")
+        if reason in _FAILED_WAITING:
+            if _SECCOMP_MISSING.search(message):
+                reason = "SeccompProfileNotFound"
+            elif reason == "Blocked" or "apparmor" in message.lower():
+                reason = "Blocked"
+            return outcome(reason, message), True
+    if phase == "Running" and ready:
+        return outcome("Running", ok=True), True
+    pending = next((s.split(": ", 1)[1] for s in lines.values() if s.startswith("waiting: ")), "") or phase or "Pending"
+    return outcome(pending, status.get("message", "")), False
+
+
+def _event_time(event: dict) -> str:
+    return event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp") or ""
+
+
+def format_events(events: list[dict]) -> list[str]:
+    """Events, oldest first, as ``Warning Failed: message (x3)`` lines."""
+    out = []
+    for e in sorted(events, key=_event_time):
+        count = e.get("count") or 1
+        out.append(f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '')}".strip()
+                   + (f" (x{count})" if count > 1 else ""))
+    return out
+
+
+def _pod_events(name: str, namespace: str, config: str) -> list[str]:
+    listed = _call(f"list events of pod {name}", core_api(config).list_namespaced_event, namespace,
+                   field_selector=f"involvedObject.kind=Pod,involvedObject.name={name}")
+    return format_events(_plain(listed, config).get("items") or [])
+
+
+def _read_pod(name: str, namespace: str, config: str) -> dict:
+    pod = _call(f"read pod {name} in {namespace}", core_api(config).read_namespaced_pod, name, namespace)
+    return _plain(pod, config)
+
+
+def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str = "default",
+                 poll: float = 0.5) -> PodOutcome:
+    """Wait until the pod is Running and Ready, Succeeded, or failed; return the outcome.
+
+    Failures (``outcome.ok`` False) are returned, not raised: lessons show them. Only running
+    out of time raises :class:`LabTimeout`, with the last status and the pod's events.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pod = _read_pod(name, namespace, config)
+        except WorkloadFailed as exc:
+            if exc.reason != "NotFound":
+                raise
+            listed = _call("list pods", core_api(config).list_namespaced_pod, namespace)
+            names = ", ".join(p.metadata.name for p in listed.items) or "none"
+            raise WorkloadFailed(f"there is no pod {name!r} in namespace {namespace!r}", reason="NotFound",
+                                 fix=f"apply it first; pods in {namespace}: {names}") from None
+        outcome, final = pod_outcome(pod)
+        if final:
+            outcome.events = _pod_events(name, namespace, config)
+            return outcome
+        if time.monotonic() >= deadline:
+            outcome.events = _pod_events(name, namespace, config)
+            raise LabTimeout(f"pod {name} in {namespace} not ready after {timeout:g}s\n{outcome}",
+                             fix="read the status and events above; wait longer with wait_for_pod(..., timeout=300)")
+        time.sleep(poll)
+
+
+def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: float = 120,
+            config: str = "default") -> PodOutcome:
+    """Apply a manifest holding one Pod (plus e.g. ConfigMaps) and wait for that pod.
+
+    A Pod Security rejection at create time comes back as an outcome with reason
+    ``PodSecurityRejected`` (its message lists the violations), like any other failure.
+    """
+    docs = load_manifests(manifest)
+    pods = [d for d in docs if d["kind"] == "Pod"]
+    if len(pods) != 1:
+        raise ManifestError(f"run_pod needs exactly one Pod in the manifest, found {len(pods)}",
+                            fix="split the manifest, or use apply_manifest() and wait_for_pod() for each pod")
+    name = pods[0]["metadata"]["name"]
+    try:
+        apply_manifest(docs, namespace, config)
+    except PodSecurityRejected as exc:
+        return PodOutcome(name, namespace, False, None, False, PodSecurityRejected.reason,
+                          "; ".join(exc.violations) or exc.message, exc.fix)
+    return wait_for_pod(name, namespace, timeout=timeout, config=config)
+
+
+# --------------------------------------------------------------------------- exec, logs, delete
+
+@dataclass(frozen=True)
+class ExecResult(Result):
+    """A command run in a pod. ``returncode`` 126/127 mean the runtime could not start it
+    (``error`` holds the runtime's message), as in a shell."""
+
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def exec_returncode(status: dict | None) -> tuple[int, str]:
+    """Exit code and message from the exec error channel's Status object."""
+    if not status or status.get("status") == "Success":
+        return 0, ""
+    message = status.get("message", "")
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause.get("message", 1)), ""
+    return (127 if "not found" in message or "no such file" in message else 126), message
+
+
+def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str | None = None,
+                config: str = "default", timeout: float = 60, check: bool = False) -> ExecResult:
+    """Run ``command`` in the pod (like ``kubectl exec``); the exit code comes from the
+    API's error channel. ``check=True`` raises WorkloadFailed on a non-zero exit."""
+    what = f"exec {' '.join(command)} in pod {name}"
+    api = k8s.CoreV1Api(api_client(config, fresh=True))
+    kwargs = {"command": command, "stderr": True, "stdin": False, "stdout": True, "tty": False,
+              "_preload_content": False}
+    if container:
+        kwargs["container"] = container
+    try:
+        ws = stream(api.connect_get_namespaced_pod_exec, name, namespace, **kwargs)
+    except ApiException as exc:
+        if exc.status == 0:   # websocket handshake refused: the body is the API's answer
+            raise WorkloadFailed(f"{what}: {exc.reason}", reason="ExecFailed",
+                                 fix="the pod (or container) must exist and be running: wait_for_pod() first") from None
+        raise translate_api_error(exc, what) from None
+    stdout, stderr = [], []
+    deadline = time.monotonic() + timeout
+    try:
+        while ws.is_open():
+            if time.monotonic() > deadline:
+                raise LabTimeout(f"{what}: still running after {timeout:g}s",
+                                 fix="pass a larger timeout, or make the command finish")
+            ws.update(timeout=1)
+            if ws.peek_stdout():
+                stdout.append(ws.read_stdout())
+            if ws.peek_stderr():
+                stderr.append(ws.read_stderr())
+        stdout.append(ws.read_stdout() if ws.peek_stdout() else "")
+        stderr.append(ws.read_stderr() if ws.peek_stderr() else "")
+        raw = ws.read_channel(3)
+    finally:
+        ws.close()
+    returncode, error = exec_returncode(json.loads(raw) if raw else None)
+    result = ExecResult(list(command), returncode, "".join(stdout), "".join(stderr) or error, error)
+    if check and not result.ok:
+        raise WorkloadFailed(f"{what}: exit code {returncode}", reason="NonZeroExitCode",
+                             fix="read stderr; under a seccomp profile exec'd processes inherit it, so a "
+                                 "tool that works unconfined may fail here", details=result.stderr)
+    return result
+
+
+def pod_logs(name: str, namespace: str, container: str | None = None, config: str = "default", *,
+             previous: bool = False, tail_lines: int | None = None) -> str:
+    """The container's log (``previous=True``: of the run before the last restart)."""
+    kwargs: dict[str, Any] = {"previous": previous}
+    if container:
+        kwargs["container"] = container
+    if tail_lines is not None:
+        kwargs["tail_lines"] = tail_lines
+    try:
+        return _call(f"read logs of pod {name}", core_api(config).read_namespaced_pod_log, name, namespace, **kwargs)
+    except ManifestError as exc:   # 400: container not started yet, or several containers
+        raise WorkloadFailed(exc.message, reason="LogsUnavailable",
+                             fix="pass container=<name> for multi-container pods; a container that never "
+                                 "started has no log: look at wait_for_pod(...).events") from None
+
+
+def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool = True,
+               timeout: float = 60, grace_period: int = 1) -> None:
+    """Delete the pod (a missing pod is fine) and, with ``wait``, until it is gone."""
+    api = core_api(config)
+    try:
+        _call(f"delete pod {name}", api.delete_namespaced_pod, name, namespace, grace_period_seconds=grace_period)
+    except WorkloadFailed as exc:
+        if exc.reason == "NotFound":
+            return
+        raise
+    deadline = time.monotonic() + timeout
+    while wait:
+        try:
+            _read_pod(name, namespace, config)
+        except WorkloadFailed as exc:
+            if exc.reason == "NotFound":
+                return
+            raise
+        if time.monotonic() > deadline:
+            raise LabTimeout(f"pod {name} in {namespace} still exists {timeout:g}s after deletion",
+                             fix="its node may be down: check labs.cluster.cluster_status()")
+        time.sleep(0.5)
+
+
+def __getattr__(name: str) -> Any:
+    """``audit_pod``/``PodAudit`` live in :mod:`labs.pod_audit` (it needs the audit collector);
+    imported on first use so this module does not import it, nor it this one in a cycle."""
+    if name in ("audit_pod", "PodAudit"):
+        from . import pod_audit
+        return getattr(pod_audit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

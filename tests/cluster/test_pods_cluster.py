@@ -1,0 +1,207 @@
+"""labs.pods, labs.namespaces and labs.pod_audit against the real kind cluster.
+
+Needs: the default cluster (`make cluster`) and the course images (`make images`), which the
+fixture loads into the nodes. Every test works in its own lab namespace.
+"""
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from labs.audit import AuditCollector
+from labs.cluster import ensure_cluster, load_images
+from labs.errors import LabTimeout, WorkloadFailed
+from labs.manifests import MANAGED_LABEL, load_manifests, set_seccomp
+from labs.namespaces import (LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespace, owner_token,
+                             sweep_stale_namespaces)
+from labs.pod_audit import AUDIT_PROFILE_FILE, audit_pod, container_ids
+from labs.pods import (
+    PodSecurityRejected,
+    _read_pod,
+    apply_manifest,
+    core_api,
+    delete_pod,
+    exec_in_pod,
+    pod_logs,
+    run_pod,
+    wait_for_pod,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ensure_cluster("default")
+    load_images(["course/nginx:latest", "course/tools:latest"])
+
+
+@pytest.fixture
+def ns():
+    with lab_namespace("test-pods") as name:
+        yield name
+
+
+@pytest.fixture
+def manifest(data_dir):
+    return lambda name: data_dir / "manifests" / name
+
+
+# ------------------------------------------------------------------ namespaces
+
+def test_lab_namespace_is_labelled_and_deleted():
+    api = core_api()
+    with lab_namespace("Test Namespace!") as name:
+        assert name.startswith("test-namespace-")
+        meta = api.read_namespace(name).metadata
+        assert meta.labels[MANAGED_LABEL[0]] == MANAGED_LABEL[1]
+        assert meta.labels[LAB_NAMESPACE_LABEL[0]] == LAB_NAMESPACE_LABEL[1]
+    gone = [n for n in api.list_namespace().items if n.metadata.name == name]
+    assert not gone or gone[0].status.phase == "Terminating"
+
+
+def test_stale_namespace_of_a_dead_process_is_swept():
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    name = f"test-stale-{uuid.uuid4().hex[:6]}"
+    core_api().create_namespace({"metadata": {
+        "name": name, "labels": dict([MANAGED_LABEL, LAB_NAMESPACE_LABEL]),
+        "annotations": {OWNER_ANNOTATION: owner_token(dead.pid)}}})
+    assert name in sweep_stale_namespaces()
+    with lab_namespace("test-live") as live:
+        assert live not in sweep_stale_namespaces(), "a namespace whose owner runs must stay"
+
+
+# ------------------------------------------------------------------ apply, wait, exec, logs, delete
+
+def test_apply_wait_exec_logs_delete(ns, manifest):
+    applied = apply_manifest(manifest("logger-pod.yaml"), ns)
+    assert [(o["kind"], o["metadata"]["namespace"]) for o in applied] == [("Pod", ns)]
+    assert applied[0]["metadata"]["labels"][MANAGED_LABEL[0]] == "true"
+    assert apply_manifest(manifest("logger-pod.yaml"), ns)[0]["metadata"]["uid"] == applied[0]["metadata"]["uid"]
+
+    outcome = wait_for_pod("logger", ns, timeout=120)
+    assert (outcome.ok, outcome.reason, outcome.phase, outcome.ready) == (True, "Running", "Running", True)
+    assert outcome.containers == {"tools": "running, ready"}
+    assert any("Started" in e for e in outcome.events)
+
+    status = exec_in_pod("logger", ns, ["cat", "/proc/1/status"])
+    assert status.returncode == 0 and "Seccomp:" in status.stdout
+    failed = exec_in_pod("logger", ns, ["sh", "-c", "echo oops >&2; exit 7"])
+    assert (failed.returncode, failed.stderr.strip()) == (7, "oops")
+    missing = exec_in_pod("logger", ns, ["no-such-binary"])
+    assert missing.returncode == 127 and "no-such-binary" in missing.error
+    with pytest.raises(WorkloadFailed) as err:
+        exec_in_pod("logger", ns, ["false"], check=True)
+    assert err.value.reason == "NonZeroExitCode"
+
+    assert pod_logs("logger", ns) == "hello from the logger pod\n"
+    delete_pod("logger", ns)
+    with pytest.raises(WorkloadFailed) as err:
+        wait_for_pod("logger", ns, timeout=5)
+    assert err.value.reason == "NotFound"
+    delete_pod("logger", ns)   # deleting a missing pod is fine
+
+
+def test_multi_document_manifest_with_deployment(ns, manifest):
+    kinds = [o["kind"] for o in apply_manifest(manifest("web-stack.yaml"), ns)]
+    assert kinds == ["ConfigMap", "Deployment", "Service"]
+    deadline = time.monotonic() + 60
+    while not (pods := core_api().list_namespaced_pod(ns, label_selector="app=web").items):
+        assert time.monotonic() < deadline, "the Deployment made no pod in 60 s"
+        time.sleep(0.5)
+    assert pods[0].metadata.labels[MANAGED_LABEL[0]] == "true", "pods made from the template carry the label"
+    assert wait_for_pod(pods[0].metadata.name, ns, timeout=120).reason == "Running"
+
+
+def test_timeout_reports_status_and_events(ns, manifest):
+    doc = load_manifests(manifest("logger-pod.yaml"))[0]
+    doc["spec"]["initContainers"] = [{"name": "slow", "image": "course/tools:latest",
+                                      "imagePullPolicy": "Never", "command": ["sleep", "60"]}]
+    apply_manifest(doc, ns)
+    with pytest.raises(LabTimeout) as err:
+        wait_for_pod("logger", ns, timeout=3)
+    assert "not ready after 3s" in err.value.message and "slow: " in err.value.message
+
+
+# ------------------------------------------------------------------ failure reasons
+
+def test_missing_localhost_profile(ns, manifest):
+    doc = set_seccomp(load_manifests(manifest("logger-pod.yaml"))[0], "Localhost",
+                      f"profiles/course-missing-{uuid.uuid4().hex[:6]}.json")
+    outcome = run_pod(doc, ns, timeout=90)
+    assert (outcome.ok, outcome.reason) == (False, "SeccompProfileNotFound"), str(outcome)
+    assert "install_seccomp_profile" in outcome.fix
+
+
+def test_crashing_container_backs_off(ns, manifest):
+    outcome = run_pod(manifest("crash-pod.yaml"), ns, timeout=90)
+    assert (outcome.ok, outcome.reason) == (False, "CrashLoopBackOff"), str(outcome)
+    assert pod_logs("crasher", ns, previous=True) == "about to fail\n"
+    with pytest.raises(WorkloadFailed) as err:
+        outcome.raise_for_failure()
+    assert err.value.reason == "CrashLoopBackOff"
+
+
+def test_failed_run_once_pod_reports_exit_code(ns, manifest):
+    doc = load_manifests(manifest("crash-pod.yaml"))[0]
+    doc["spec"]["restartPolicy"] = "Never"
+    outcome = run_pod(doc, ns, timeout=90)
+    assert (outcome.ok, outcome.phase, outcome.reason) == (False, "Failed", "Error"), str(outcome)
+    assert outcome.containers == {"tools": "terminated: Error (exit 3)"}
+
+
+def test_image_not_on_node(ns, manifest):
+    doc = load_manifests(manifest("logger-pod.yaml"))[0]
+    doc["spec"]["containers"][0]["image"] = f"course/not-built-{uuid.uuid4().hex[:6]}:latest"
+    outcome = run_pod(doc, ns, timeout=90)
+    assert outcome.reason == "ErrImageNeverPull", str(outcome)
+    assert "load_images" in outcome.fix
+
+
+def test_unschedulable(ns, manifest):
+    doc = load_manifests(manifest("logger-pod.yaml"))[0]
+    doc["spec"]["nodeSelector"] = {"course.seccomp-lab/no-such-node": "true"}
+    outcome = run_pod(doc, ns, timeout=90)
+    assert outcome.reason == "Unschedulable" and "node" in outcome.message, str(outcome)
+
+
+def test_restricted_namespace_rejects_privileged_pod(manifest):
+    with lab_namespace("test-restricted", pod_security="restricted") as ns:
+        with pytest.raises(PodSecurityRejected) as err:
+            apply_manifest(manifest("privileged-pod.yaml"), ns)
+        text = " ".join(err.value.violations)
+        for words in ("privileged", "host namespaces", "hostPath", "allowPrivilegeEscalation"):
+            assert words in text, err.value.violations
+        assert "check_pod_security" in err.value.fix
+
+        outcome = run_pod(manifest("privileged-pod.yaml"), ns)
+        assert (outcome.ok, outcome.reason) == (False, "PodSecurityRejected")
+        assert run_pod(manifest("restricted-pod.yaml"), ns, timeout=120).reason == "Running"
+
+
+# ------------------------------------------------------------------ per-pod audit
+
+def test_audit_of_one_pod_ignores_a_noisy_neighbour(ns, manifest):
+    noisy = set_seccomp(load_manifests(manifest("noisy-pod.yaml"))[0], "Localhost", f"profiles/{AUDIT_PROFILE_FILE}")
+    with AuditCollector() as witness:
+        # audit_pod installs the audit profile before its pod starts; the neighbour starts
+        # inside that audit, once the profile is on the node.
+        def drive(name, namespace):
+            apply_manifest(noisy, namespace)
+            assert wait_for_pod("noisy", namespace, timeout=120).ok
+            fetched = exec_in_pod(name, namespace, ["curl", "-s", "http://127.0.0.1/"])
+            assert fetched.stdout == "hello from the course nginx\n"
+
+        audit = audit_pod(manifest("nginx-pod.yaml"), ns, drive=drive, seconds=2)
+        noisy_ids = list(container_ids(_read_pod("noisy", ns, "default")))
+        neighbour = witness.syscalls(noisy_ids)
+
+    assert audit.outcome.reason == "Running" and audit.lost == 0, audit.warnings
+    assert list(audit.syscalls) == ["nginx"]
+    nginx = audit.syscalls["nginx"]
+    assert {"execve", "accept4", "connect"} <= set(nginx), sorted(nginx)   # nginx start, serve; curl
+    assert {"mkdir", "rmdir"} <= set(neighbour), "the neighbour was really logging meanwhile"
+    assert "rmdir" not in nginx, "the neighbour's syscalls leaked into the audited pod"
+    assert audit.timeline[0][0] == 0.0 and audit.coverage()[-1][1] == len(nginx)
+    json.loads(audit.to_json())
