@@ -151,10 +151,16 @@ def dangerous_syscalls() -> dict[str, str]:
 
 
 def suggest(name: str, arches: tuple[str, ...] | list[str] = ARCHITECTURES) -> list[str]:
-    """Up to three known names close to ``name`` (aliases first), for did-you-mean messages."""
+    """Up to three known names close to ``name`` (aliases first), for did-you-mean messages.
+
+    ``arches`` may include the compat architectures (x86, x32, arm).
+    """
     candidates: set[str] = set()
     hints = []
     for arch in arches:
+        if arch in COMPAT_ARCHITECTURES:
+            candidates.update(_compat()[arch])
+            continue
         candidates.update(_table(arch)["syscalls"])
         alias = alias_of(name, arch)
         if alias and alias not in hints:

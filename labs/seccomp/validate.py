@@ -332,8 +332,9 @@ def load_profile(source: str | Path | bytes | dict) -> dict:
     problems = profile_problems(profile)
     if problems:
         first = problems[0]
-        rest = "".join(f"\n  also {p.path}: {p.message}" for p in problems[1:])
-        error = ProfileError(first.message + rest, path=first.path, fix=first.fix)
+        rest = "".join(f"\n  also {p.message}" for p in problems[1:])
+        message = first.message.removeprefix(f"{first.path}: ")
+        error = ProfileError(message + rest, path=first.path, fix=first.fix)
         error.problems = problems
         raise error
     return profile
