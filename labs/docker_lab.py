@@ -85,10 +85,6 @@ class LabContainer:
     def state(self) -> dict:
         return json.loads(run(["docker", "inspect", "-f", "{{json .State}}", self.id]).stdout)
 
-    def wait(self, timeout: float = 120) -> int:
-        """Wait until the container's main process exits; returns its exit code."""
-        return int(run(["docker", "wait", self.id], timeout=timeout).stdout.strip())
-
     def logs(self) -> str:
         result = run(["docker", "logs", self.id], check=False)
         return result.stdout + result.stderr
