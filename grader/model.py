@@ -111,6 +111,15 @@ class GradeReport(Result):
         data.update(score=self.score, max_score=self.max_score, possible=self.possible)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GradeReport":
+        """Inverse of to_dict (reports travel as JSON between grading processes)."""
+        names = {f for f in cls.__dataclass_fields__ if f != "checks"}
+        report = cls(**{k: v for k, v in data.items() if k in names})
+        fields = CheckResult.__dataclass_fields__
+        report.checks = [CheckResult(**{k: v for k, v in c.items() if k in fields}) for c in data.get("checks", [])]
+        return report
+
     def summary(self) -> str:
         text = f"{self.exercise}: {self.score:g}/{self.max_score:g} points"
         if self.not_checked:

@@ -70,6 +70,11 @@ def _glob_regex(glob: str) -> str:
                 out.append("[^/]*")
             elif ch == "?":
                 out.append("[^/]")
+            elif ch == "[" and glob.find("]", i + 1) > i:
+                end = glob.find("]", i + 1)
+                body = glob[i + 1:end]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
             elif ch == "{":
                 end = glob.find("}", i)
                 if end < 0:

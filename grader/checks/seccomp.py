@@ -16,6 +16,7 @@ __all__ = [
     "load_submitted_profile",
     "require_denies_by_default",
     "effective_action",
+    "PROBE_ARGS",
     "require_blocked_with_eperm",
     "unjustified_dangerous",
     "require_arch",
@@ -59,26 +60,50 @@ def _applies_to_arch(entry: dict, arch: str) -> bool:
     return not names & set(excludes)
 
 
-def effective_action(profile: dict, syscall: str, arch: str | None = None) -> tuple[str, int | None]:
-    """(action, errno) the kernel applies to ``syscall`` called without argument filters."""
+#: Arguments of the attack probe `mkdir DIR` (coreutils: mode 0777; mkdirat with AT_FDCWD).
+PROBE_ARGS = {"mkdir": (0, 0o777), "mkdirat": (-100 & 0xFFFFFFFFFFFFFFFF, 0, 0o777)}
+_OPS = {
+    "SCMP_CMP_EQ": lambda a, v, v2: a == v, "SCMP_CMP_NE": lambda a, v, v2: a != v,
+    "SCMP_CMP_LT": lambda a, v, v2: a < v, "SCMP_CMP_LE": lambda a, v, v2: a <= v,
+    "SCMP_CMP_GT": lambda a, v, v2: a > v, "SCMP_CMP_GE": lambda a, v, v2: a >= v,
+    "SCMP_CMP_MASKED_EQ": lambda a, v, v2: (a & v) == v2,
+}
+
+
+def _args_match(conditions: list[dict], args: tuple[int, ...]) -> bool:
+    for cond in conditions:
+        index = cond.get("index", 0)
+        if index >= len(args):
+            return False
+        op = _OPS.get(cond.get("op", ""))
+        if op is None or not op(args[index], cond.get("value", 0), cond.get("valueTwo", 0)):
+            return False
+    return True
+
+
+def effective_action(profile: dict, syscall: str, args: tuple[int, ...] = (), arch: str | None = None) -> tuple[str, int | None]:
+    """(action, errno) the filter gives ``syscall`` called with ``args`` (first matching rule wins)."""
     arch = arch or node_arch()
     for entry in profile.get("syscalls") or []:
         names = entry.get("names") or ([entry["name"]] if entry.get("name") else [])
-        if syscall in names and not entry.get("args") and _applies_to_arch(entry, arch):
-            return entry.get("action", ""), entry.get("errnoRet", profile.get("defaultErrnoRet"))
+        if syscall not in names or not _applies_to_arch(entry, arch):
+            continue
+        if entry.get("args") and not _args_match(entry["args"], args):
+            continue
+        return entry.get("action", ""), entry.get("errnoRet", profile.get("defaultErrnoRet"))
     return profile.get("defaultAction", ""), profile.get("defaultErrnoRet")
 
 
 def require_blocked_with_eperm(profile: dict, syscalls: tuple[str, ...]) -> str:
     wrong = []
     for name in syscalls:
-        action, errno = effective_action(profile, name)
+        action, errno = effective_action(profile, name, PROBE_ARGS.get(name, ()))
         if action != "SCMP_ACT_ERRNO" or errno not in (None, EPERM):
             wrong.append(f"{name} -> {action}" + (f" errno {errno}" if errno not in (None, EPERM) else ""))
     if wrong:
-        raise ProfileError("these syscalls are not refused with EPERM: " + ", ".join(wrong), "$.syscalls",
+        raise ProfileError("a plain `mkdir DIR` would not be refused with EPERM: " + ", ".join(wrong), "$.syscalls",
                            fix="give them action SCMP_ACT_ERRNO (errnoRet 1 = EPERM, the default)")
-    return f"{', '.join(syscalls)} get SCMP_ACT_ERRNO (EPERM)"
+    return f"{', '.join(syscalls)} from `mkdir DIR` get SCMP_ACT_ERRNO (EPERM)"
 
 
 def unjustified_dangerous(profile: dict) -> list[str]:
