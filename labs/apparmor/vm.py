@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CapabilityMissing, EnvironmentProblem, LabTimeout
+from ..images import apt_mirror
 from ..results import Result
 from ..runner import require_tool, run
 
@@ -30,7 +31,6 @@ __all__ = [
     "VmImage",
     "VmRun",
     "cache_dir",
-    "debian_mirror",
     "recipe_hash",
     "build_vm_image",
     "boot_vm",
@@ -86,32 +86,6 @@ def recipe_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def debian_mirror(sources_dir: Path = Path("/etc/apt")) -> str:
-    """The Debian mirror this machine's apt uses (deb822 ``.sources`` or ``sources.list``)."""
-    candidates: list[str] = []
-    for path in sorted((sources_dir / "sources.list.d").glob("*.sources")):
-        for stanza in path.read_text().split("\n\n"):
-            fields = dict(
-                line.split(":", 1) for line in stanza.splitlines()
-                if ":" in line and not line.startswith((" ", "#"))
-            )
-            suites = fields.get("Suites", "").split()
-            if any(s.strip() == SUITE for s in suites):
-                candidates += fields.get("URIs", "").split()
-    legacy = sources_dir / "sources.list"
-    if legacy.exists():
-        for line in legacy.read_text().splitlines():
-            parts = re.sub(r"\[[^]]*\]", "", line).split()
-            if len(parts) >= 3 and parts[0] == "deb" and parts[2] == SUITE:
-                candidates.append(parts[1])
-    if not candidates:
-        raise EnvironmentProblem(
-            f"no Debian {SUITE} mirror found in {sources_dir}/sources.list(.d)",
-            fix=f"add a `deb <mirror> {SUITE} main` line to /etc/apt/sources.list",
-        )
-    return candidates[0]
-
-
 def _packages() -> list[str]:
     lines = (RECIPE_DIR / "packages.txt").read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
@@ -141,7 +115,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
         root = work / "rootfs"
         log(f"debootstrap {SUITE} with {len(_packages())} packages into {root} ...")
         run(["debootstrap", "--variant=minbase", "--include=" + ",".join(_packages()),
-             SUITE, str(root), debian_mirror()], timeout=1800,
+             SUITE, str(root), apt_mirror(SUITE)], timeout=1800,
             fix="check that the Debian mirror in /etc/apt/sources.list(.d) is reachable")
         shutil.copy(RECIPE_DIR / "init.sh", root / "sbin" / "course-init")
         (root / "sbin" / "course-init").chmod(0o755)
@@ -158,6 +132,9 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
              str(out / "rootfs.img"), "3G"], timeout=900)
         shutil.rmtree(directory, ignore_errors=True)
         out.rename(directory)
+        for old in directory.parent.iterdir():   # images of older recipes are never used again
+            if old.is_dir() and old != directory and not old.name.startswith("build-"):
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
@@ -166,7 +143,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
 
 
 def _single(matches) -> Path:
-    found = sorted(matches)
+    found = sorted(p for p in matches if not p.name.endswith((".dpkg-bak", ".new", ".old")))
     if len(found) != 1:
         raise EnvironmentProblem(f"expected one kernel file in the VM's /boot, found {found}",
                                  fix="delete the VM cache directory and rebuild")

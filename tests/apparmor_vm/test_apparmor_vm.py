@@ -33,14 +33,18 @@ def test_deny_write_profile_blocks_writes_outside_log_dirs(vm_step):
     assert nginx["write_etc"]["rc"] != 0
     assert "Permission denied" in nginx["write_etc"]["err"]
     assert not nginx["etc_file_exists"]
+    assert nginx["append_etc"]["rc"] != 0 and "Permission denied" in nginx["append_etc"]["err"]
+    assert nginx["hostname_unchanged"]
     assert nginx["write_log"]["rc"] == 0 and nginx["write_log"]["out"].strip() == "ok"
     # nginx itself cannot open a log file outside its directories
     assert nginx["nginx_bad_log"]["rc"] != 0
     assert "Permission denied" in nginx["nginx_bad_log"]["err"]
     assert not nginx["srv_file_exists"]
     denied = {(r["name"], r["denied_mask"]) for r in nginx["denied"]}
-    assert any(name == "/etc/course-evil" and "w" in (mask or "") for name, mask in denied), denied
-    assert any(name == "/srv/course-evil.log" for name, _ in denied), denied
+    # c = create, a = append, w = write: each is a write AppArmor logs as DENIED
+    assert ("/etc/course-evil", "c") in denied, denied
+    assert ("/srv/course-evil.log", "c") in denied, denied
+    assert any(name == "/etc/hostname" and set(mask) & set("wa") for name, mask in denied), denied
 
 
 def test_complain_mode_records_become_a_working_profile(vm_step):

@@ -51,12 +51,17 @@ def audit_since(mark: int) -> str:
         return f.read()
 
 
-def sh(command: str, profile: str | None = None, timeout: float = 120):
-    args = ["sh", "-c", command]
+def cmd(args: list[str], profile: str | None = None, timeout: float = 120):
+    """Run ``args``; with ``profile``, confined the way a container runtime does it
+    (aa-exec sets the profile for the next exec, like runc's change_onexec)."""
     if profile:
         args = ["aa-exec", "-p", profile, "--", *args]
     result = run(args, check=False, timeout=timeout)
     return {"rc": result.returncode, "out": result.stdout, "err": result.stderr}
+
+
+def sh(command: str, profile: str | None = None):
+    return cmd(["sh", "-c", command], profile)
 
 
 def records_of(text: str, profile: str) -> list[dict]:
@@ -82,7 +87,7 @@ def _shipped():
 def _nginx():
     profile = "course-nginx-deny-write"
     mark = audit_mark()
-    start = sh("nginx", profile)
+    start = cmd(["nginx"], profile)
     time.sleep(1)
     pid = Path("/run/nginx.pid").read_text().split()[0] if Path("/run/nginx.pid").exists() else ""
     label = Path(f"/proc/{pid}/attr/current").read_text().strip() if pid else ""
@@ -90,13 +95,16 @@ def _nginx():
     access_log = Path("/var/log/nginx/access.log")
     logged = access_log.exists() and "GET / " in access_log.read_text()
     write_etc = sh("echo x > /etc/course-evil", profile)
+    hostname = Path("/etc/hostname").read_text()
+    append_etc = sh("echo x >> /etc/hostname", profile)
     write_log = sh("echo ok > /var/log/nginx/course-ok && cat /var/log/nginx/course-ok", profile)
-    nginx_bad_log = sh("nginx -t -g 'error_log /srv/course-evil.log;'", profile)
+    nginx_bad_log = cmd(["nginx", "-t", "-g", "error_log /srv/course-evil.log;"], profile)
     sh("nginx -s stop")
     audit = audit_since(mark)
     return {
         "start": start, "label": label, "curl": curl, "access_logged": logged,
         "write_etc": write_etc, "etc_file_exists": Path("/etc/course-evil").exists(),
+        "append_etc": append_etc, "hostname_unchanged": Path("/etc/hostname").read_text() == hostname,
         "write_log": write_log, "nginx_bad_log": nginx_bad_log,
         "srv_file_exists": Path("/srv/course-evil.log").exists(),
         "denied": [r for r in records_of(audit, profile) if r["apparmor"] == "DENIED"],
