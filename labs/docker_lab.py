@@ -85,6 +85,10 @@ class LabContainer:
     def state(self) -> dict:
         return json.loads(run(["docker", "inspect", "-f", "{{json .State}}", self.id]).stdout)
 
+    def wait(self, timeout: float = 120) -> int:
+        """Wait until the container's main process exits; returns its exit code."""
+        return int(run(["docker", "wait", self.id], timeout=timeout).stdout.strip())
+
     def logs(self) -> str:
         result = run(["docker", "logs", self.id], check=False)
         return result.stdout + result.stderr
@@ -101,13 +105,17 @@ class LabContainer:
         return self._ports[container_port]
 
     def http_get(self, container_port: int = 80, path: str = "/", *, timeout: float = 30.0) -> str:
-        """GET http://127.0.0.1:<published port><path>, retrying until the server answers."""
+        """GET http://127.0.0.1:<published port><path>, retrying until the server answers;
+        an HTTP error status raises WorkloadFailed with ``reason`` set to the status code."""
         url = f"http://127.0.0.1:{self.host_port(container_port)}{path}"
         deadline = time.monotonic() + timeout
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=5) as response:
                     return response.read().decode(errors="replace")
+            except urllib.error.HTTPError as exc:      # the server answered: do not retry
+                raise WorkloadFailed(f"{url} answered HTTP {exc.code}", reason=str(exc.code),
+                                     fix=f"check the path; docker logs {self.name}") from None
             except (urllib.error.URLError, ConnectionError, OSError) as exc:
                 if time.monotonic() > deadline:
                     raise LabTimeout(f"{url} did not answer within {timeout}s: {exc}",
