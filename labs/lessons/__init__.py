@@ -1,0 +1,159 @@
+"""The lesson catalogue: titles, minutes, what each lesson needs, and where its files are.
+
+Each lesson keeps its manifests and seccomp profiles as files in ``labs/lessons/<NN-name>/``
+(AppArmor profiles live in ``labs/profiles/apparmor/``); notebooks load them through
+:func:`asset` so a missing file is a clear error, not a ``FileNotFoundError`` traceback.
+:func:`readiness` tells lesson 00 which lessons this machine can run fully.
+"""
+from __future__ import annotations
+
+import html
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import LabError
+from ..results import Result
+
+__all__ = ["Lesson", "LESSONS", "NEEDS", "lesson", "asset", "LessonReadiness", "readiness",
+           "detect_available", "namespace", "clean_up", "skipped"]
+
+HERE = Path(__file__).resolve().parent
+
+#: What a lesson can need, and what to do when it is missing.
+NEEDS = {
+    "docker": "a running Docker engine (`make engine`)",
+    "cluster": "the default kind cluster (`make cluster`)",
+    "apparmor": "the AppArmor LSM in the host kernel (kind nodes share it): "
+                "use an Ubuntu/Debian host with AppArmor enabled and `make cluster-apparmor`",
+    "multi-node": "the multi-node kind cluster (`make cluster-multi`)",
+}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: str
+    slug: str
+    title: str
+    minutes: int
+    needs: tuple[str, ...]  # everything the lesson uses somewhere
+    core: tuple[str, ...]   # without these nothing in the lesson runs
+
+    @property
+    def folder(self) -> Path:
+        return HERE / f"{self.number}-{self.slug}"
+
+    @property
+    def notebook(self) -> str:
+        return f"{self.number}-{self.slug}.ipynb"
+
+
+LESSONS = (
+    Lesson("00", "welcome", "Welcome and doctor", 15, ("docker", "cluster"), ()),
+    Lesson("01", "syscalls-seccomp", "Syscalls and seccomp on one container", 35, ("docker",), ("docker",)),
+    Lesson("02", "seccomp-kubernetes", "Seccomp in Kubernetes", 30, ("cluster",), ("cluster",)),
+    Lesson("03", "audit", "Audit: record what the app really does", 35, ("cluster",), ("cluster",)),
+    Lesson("04", "enforce", "Enforce a least-privilege profile", 40, ("cluster",), ("cluster",)),
+    Lesson("05", "debugging", "Debugging and pitfalls", 35, ("cluster",), ("cluster",)),
+    Lesson("06", "apparmor-basics", "AppArmor basics", 35, ("cluster", "apparmor"), ()),
+    Lesson("07", "apparmor-complain-enforce", "AppArmor: complain, then enforce", 35,
+           ("cluster", "apparmor"), ()),
+    Lesson("08", "cluster-scale", "Seccomp at cluster scale", 35, ("cluster", "multi-node"), ("cluster",)),
+    Lesson("09", "capstone", "Capstone: lock down a two-container app", 60, ("cluster", "apparmor"),
+           ("cluster",)),
+)
+
+
+def lesson(number: str) -> Lesson:
+    for item in LESSONS:
+        if item.number == number:
+            return item
+    raise LabError(f"there is no lesson {number!r}", fix=f"use one of {[l.number for l in LESSONS]}")
+
+
+def asset(number: str, name: str) -> Path:
+    """Path of a lesson file, e.g. ``asset("02", "unconfined.yaml")``."""
+    path = lesson(number).folder / name
+    if not path.is_file():
+        raise LabError(f"lesson {number} has no file {name} (looked in {path.parent})",
+                       fix="restore it with `git checkout -- labs/lessons`")
+    return path
+
+
+@dataclass
+class LessonReadiness(Result):
+    """Per lesson: runs fully, partly (what is skipped) or not at all on this machine."""
+
+    available: list[str]
+    lessons: list[dict] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        colours = {"fully": "#27ae60", "partly": "#d68910", "not at all": "#c0392b"}
+        rows = "".join(
+            f"<tr><td>{l['number']}</td><td style='text-align:left'>{html.escape(l['title'])}</td>"
+            f"<td>{l['minutes']} min</td><td style='color:{colours[l['runs']]}'><b>{l['runs']}</b></td>"
+            f"<td style='text-align:left'>{html.escape('; '.join(l['missing']))}</td></tr>"
+            for l in self.lessons)
+        return ("<table><tr><th>#</th><th>lesson</th><th>time</th><th>runs here</th>"
+                f"<th>missing</th></tr>{rows}</table>")
+
+    def __str__(self) -> str:
+        return "\n".join(f"{l['number']} {l['title']}: {l['runs']}"
+                         + (f" (missing: {'; '.join(l['missing'])})" if l["missing"] else "")
+                         for l in self.lessons)
+
+
+def readiness(available: set[str]) -> LessonReadiness:
+    """Pure: which lessons run fully/partly given the capabilities in ``available``."""
+    result = LessonReadiness(sorted(available))
+    for item in LESSONS:
+        missing = [n for n in item.needs if n not in available]
+        if any(n not in available for n in item.core):
+            runs = "not at all"
+        else:
+            runs = "partly" if missing else "fully"
+        result.lessons.append({"number": item.number, "title": item.title, "minutes": item.minutes,
+                               "runs": runs, "missing": [NEEDS[n] for n in missing]})
+    return result
+
+
+def detect_available() -> set[str]:
+    """Ask the engine and the clusters what this machine can do right now."""
+    from .. import cluster
+    from ..runner import run
+
+    available = set()
+    if run(["docker", "info"], check=False, timeout=30).ok:
+        available.add("docker")
+    else:
+        return available
+    if cluster.cluster_status("default").ready:
+        available.add("cluster")
+        if any(c.apparmor_lsm and c.containerd_apparmor for c in cluster.node_capabilities("default")):
+            available.add("apparmor")
+    if cluster.cluster_status("multi-node").ready:
+        available.add("multi-node")
+    return available
+
+
+_open_namespaces = ExitStack()
+
+
+def namespace(number: str, config: str = "default") -> str:
+    """A fresh namespace for this lesson's pods; :func:`clean_up` (last cell) deletes it.
+
+    If the kernel dies first, the next lab namespace created anywhere sweeps it.
+    """
+    from ..namespaces import lab_namespace
+
+    return _open_namespaces.enter_context(lab_namespace(f"lesson-{number}", config))
+
+
+def clean_up() -> None:
+    """Delete the namespaces this notebook created (and their pods)."""
+    _open_namespaces.close()
+
+
+def skipped(what: str, need: str) -> None:
+    """Say plainly that a step does not run on this machine, and what it would need."""
+    print(f"Skipped on this machine: {what}. It needs {NEEDS[need]}.")

@@ -1,0 +1,113 @@
+"""Drive the lab nginx through everything it does, so an audit sees every syscall it needs.
+
+Why a separate client pod: requests sent with ``kubectl exec curl`` inside the nginx
+container would run curl under nginx's profile and mix curl's syscalls into nginx's audit.
+The operator actions (reload, reopen logs) are exec'd into nginx on purpose: they are part
+of running nginx, so the profile must allow them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import WorkloadFailed
+from . import asset
+
+__all__ = ["REQUESTS", "OPERATIONS", "NginxDriver", "pod_ip", "start_client", "audit_nginx",
+           "logged_under_own_profile"]
+
+#: (what, busybox wget arguments after the URL is appended)
+REQUESTS = (
+    ("GET /", ["busybox", "wget", "-q", "-O", "-"], "/"),
+    ("GET a missing page (404)", ["busybox", "wget", "-q", "-O", "-"], "/missing"),
+    ("POST (405)", ["busybox", "wget", "-q", "-O", "-", "--post-data=x=1"], "/"),
+)
+OPERATIONS = (
+    ("reload the configuration", ["nginx", "-s", "reload"]),
+    ("reopen the log files", ["nginx", "-s", "reopen"]),
+)
+
+
+def pod_ip(name: str, namespace: str, config: str = "default") -> str:
+    from ..pods import core_api
+
+    ip = core_api(config).read_namespaced_pod(name, namespace).status.pod_ip
+    if not ip:
+        raise WorkloadFailed(f"pod {name} has no IP yet", reason="NoPodIP",
+                             fix="wait for it to be Running (labs.pods.wait_for_pod)")
+    return ip
+
+
+def start_client(namespace: str, config: str = "default") -> str:
+    """Run the client pod (busybox) in ``namespace``; returns its name."""
+    from ..pods import run_pod
+
+    outcome = run_pod(asset("03", "client.yaml"), namespace, config=config)
+    if not outcome.ok:
+        raise WorkloadFailed(f"the client pod did not start: {outcome.reason}", reason=outcome.reason,
+                             fix=outcome.fix or "read its events with labs.pods.wait_for_pod")
+    return outcome.name
+
+
+@dataclass
+class NginxDriver:
+    """``drive(name, namespace)`` for :func:`labs.pod_audit.audit_pod`; ``done`` lists each
+    step with its result so a learner sees what was exercised."""
+
+    client: str = "client"
+    config: str = "default"
+    operations: bool = True
+    done: list[tuple[str, str]] = field(default_factory=list)
+
+    def get(self, name: str, namespace: str, path: str = "/",
+            wget: tuple[str, ...] = ("busybox", "wget", "-q", "-O", "-")):
+        from ..pods import exec_in_pod
+
+        url = f"http://{pod_ip(name, namespace, self.config)}{path}"
+        return exec_in_pod(self.client, namespace, [*wget, url], config=self.config)
+
+    def serves(self, name: str, namespace: str) -> bool:
+        """Does nginx answer GET / with the course page?"""
+        return "hello from the course nginx" in self.get(name, namespace).stdout
+
+    def __call__(self, name: str, namespace: str) -> None:
+        from ..pods import exec_in_pod
+
+        for what, wget, path in REQUESTS:
+            result = self.get(name, namespace, path, tuple(wget))
+            self.done.append((what, "answered" if result.returncode == 0 else
+                              (result.stderr.strip().splitlines() or ["failed"])[-1]))
+        if self.operations:
+            for what, command in OPERATIONS:
+                result = exec_in_pod(name, namespace, command, config=self.config)
+                self.done.append((what, "ok" if result.returncode == 0 else result.stderr.strip()[-120:]))
+
+
+def audit_nginx(namespace: str, config: str = "default"):
+    """Lesson 03's audit in one call: client pod, nginx under the audit profile, driven."""
+    from ..pod_audit import audit_pod
+
+    driver = NginxDriver(start_client(namespace, config), config)
+    return audit_pod(asset("03", "nginx-audit.yaml"), namespace, drive=driver, config=config), driver
+
+
+def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: str = "default"):
+    """Run a pod under the profile its manifest names and return what the kernel logged.
+
+    With a staging profile (allow-list + ``SCMP_ACT_LOG`` default) the logged syscalls are
+    exactly those the enforced profile would refuse: the "what would break" report.
+    Returns ``(PodOutcome, {container: Counter})``.
+    """
+    from ..audit import AuditCollector
+    from ..pod_audit import container_ids, split_by_container
+    from ..pods import api_client, core_api, run_pod
+
+    with AuditCollector() as collector:
+        outcome = run_pod(manifest, namespace, config=config)
+        if outcome.ok and drive is not None:
+            drive(outcome.name, namespace)
+        pod = core_api(config).read_namespaced_pod(outcome.name, namespace)
+        ids = container_ids(api_client(config).sanitize_for_serialization(pod))
+        collector.wait_quiet()
+        records = collector.records(list(ids))
+    counters, _ = split_by_container(records, ids)
+    return outcome, counters

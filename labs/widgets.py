@@ -1,0 +1,243 @@
+"""Interactive pieces of the notebooks: doctor checklist, profile builder, check buttons.
+
+``labs`` never imports ``grader``: a check button receives the check function from the
+notebook (``CheckPanel(grader.check, "01-block-mkdir")``). Every widget also carries a
+text/html and text/plain version of what it shows, so a notebook executed without a
+browser (tests, nbconvert, GitHub) still records the feedback.
+"""
+from __future__ import annotations
+
+import html
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import ipywidgets as w
+
+from .errors import LabError
+
+__all__ = [
+    "setup_notebook",
+    "expected_failure",
+    "render",
+    "CheckPanel",
+    "DoctorChecklist",
+    "risk_notes",
+    "ProfileBuilder",
+]
+
+
+def render(value: Any) -> tuple[str, str]:
+    """(html, text) of a Result, a LabError or anything else, for widgets and fallbacks."""
+    text = str(value)
+    make_html = getattr(value, "_repr_html_", None)
+    markup = make_html() if callable(make_html) else f"<pre>{html.escape(text)}</pre>"
+    return markup, text
+
+
+def _show_lab_error(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: a LabError shows its message and fix, not a traceback."""
+    from IPython.display import HTML, display
+
+    markup, _ = render(value)
+    display(HTML(markup))
+
+
+def setup_notebook() -> None:
+    """Call once at the top of a lesson: LabErrors render as 'what failed / what to do', charts inline."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((LabError,), _show_lab_error)
+        shell.enable_matplotlib("inline")
+
+
+@contextmanager
+def expected_failure(what: str) -> Iterator[None]:
+    """Run a step that is meant to fail and show the failure as a lesson, not a traceback.
+
+    If the step unexpectedly succeeds, say so: that is a finding too (e.g. a profile that
+    should block something does not).
+    """
+    from IPython.display import HTML, display
+
+    try:
+        yield
+    except LabError as exc:
+        markup, _ = render(exc)
+        display(HTML(f"<div><b>Failed as expected</b> ({html.escape(what)}):</div>{markup}"))
+    else:
+        display(HTML(f'<div style="color:#c0392b"><b>This was expected to fail but did not:</b> '
+                     f"{html.escape(what)}</div>"))
+
+
+class _Fallback:
+    """Mixin: a widget whose mimebundle also holds text/html and text/plain of its content."""
+
+    fallback_html: str = ""
+    fallback_text: str = ""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if self.fallback_text:
+            bundle["text/plain"] = self.fallback_text
+            bundle["text/html"] = self.fallback_html
+        return bundle
+
+
+class CheckPanel(_Fallback, w.VBox):
+    """A 'Check my answer' button with the grader's feedback below it.
+
+    The check runs once when the cell runs (so the feedback is in the saved notebook) and
+    again on every click. A crash of the checker itself is reported as such, never as the
+    learner's mistake and never as a traceback.
+    """
+
+    def __init__(self, check: Callable[..., Any], exercise_id: str, *, run_now: bool = True,
+                 **check_kwargs: Any):
+        self._check = check
+        self.exercise_id = exercise_id
+        self._check_kwargs = check_kwargs
+        self.runs = 0
+        self.report: Any = None
+        self.button = w.Button(description="Check my answer", icon="check",
+                               button_style="primary", layout=w.Layout(width="auto"))
+        self.stamp = w.HTML()
+        self.feedback = w.HTML()
+        self.button.on_click(self.run_check)
+        super().__init__([w.HBox([self.button, self.stamp]), self.feedback])
+        self.add_class("course-check-panel")
+        if run_now:
+            self.run_check()
+
+    def run_check(self, _button: Any = None) -> Any:
+        self.button.disabled = True
+        self.stamp.value = "<i>checking…</i>"
+        try:
+            self.report = self._check(self.exercise_id, **self._check_kwargs)
+            markup, text = render(self.report)
+        except LabError as exc:
+            self.report = exc
+            markup, text = render(exc)
+        except Exception as exc:  # a checker bug: say so plainly instead of a traceback
+            self.report = exc
+            text = (f"The checker for {self.exercise_id} itself failed "
+                    f"({type(exc).__name__}: {exc}). This is not your mistake: tell your instructor.")
+            markup = f'<div style="color:#c0392b">{html.escape(text)}</div>'
+        finally:
+            self.button.disabled = False
+        self.runs += 1
+        self.stamp.value = (f'<span class="course-check-stamp">check #{self.runs} at '
+                            f'{time.strftime("%H:%M:%S")}</span>')
+        self.feedback.value = markup
+        self.fallback_html, self.fallback_text = markup, text
+        return self.report
+
+
+class DoctorChecklist(_Fallback, w.VBox):
+    """The doctor's checklist with a 'Run again' button (fix something, click, see it turn green).
+
+    ``doctor`` is the function to (re)run, normally ``labs.doctor.doctor``; its report
+    renders itself.
+    """
+
+    def __init__(self, doctor: Callable[[], Any]):
+        self._doctor = doctor
+        self.report: Any = None
+        self.button = w.Button(description="Run again", icon="refresh")
+        self.table = w.HTML()
+        self.button.on_click(self.refresh)
+        super().__init__([self.table, self.button])
+        self.refresh()
+
+    def refresh(self, _button: Any = None) -> Any:
+        self.button.disabled = True
+        try:
+            self.report = self._doctor()
+        finally:
+            self.button.disabled = False
+        self.fallback_html, self.fallback_text = render(self.report)
+        self.table.value = self.fallback_html
+        return self.report
+
+
+def risk_notes(names: Iterable[str]) -> list[dict[str, str | None]]:
+    """For each syscall: what it does and, if it is dangerous, why (from labs.syscalls)."""
+    from . import syscalls
+
+    return [{"syscall": name, "description": syscalls.describe(name), "danger": syscalls.danger(name)}
+            for name in sorted(set(names))]
+
+
+class ProfileBuilder(w.VBox):
+    """Pick syscalls, read what each does and why some are risky, export a seccomp profile."""
+
+    DEFAULT_ACTIONS = ("SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_LOG")
+
+    def __init__(self, *, arch: str = "x86_64", preselect: Iterable[str] = (),
+                 path: str | Path = "my-profile.json"):
+        from . import syscalls
+
+        self.arch = arch
+        self._all = syscalls.all_syscalls(arch)
+        self.selected: set[str] = {s for s in preselect if s in self._all}
+        self.search = w.Text(placeholder="filter, e.g. mount", description="Find")
+        self.picker = w.SelectMultiple(options=self._all, value=tuple(sorted(self.selected)),
+                                       rows=12, description="Allow")
+        self.default_action = w.Dropdown(options=self.DEFAULT_ACTIONS, description="Otherwise")
+        self.startup = w.Checkbox(value=True, description="add the runtime's start-up syscalls")
+        self.path = w.Text(value=str(path), description="Save to")
+        self.export_button = w.Button(description="Export JSON", icon="download")
+        self.notes = w.HTML()
+        self.status = w.HTML()
+        self.search.observe(self._filter, names="value")
+        self.picker.observe(self._picked, names="value")
+        self.export_button.on_click(lambda _b: self._export())
+        super().__init__([self.search, self.picker, self.default_action, self.startup,
+                          w.HBox([self.path, self.export_button]), self.status, self.notes])
+        self._show_notes()
+
+    def _filter(self, change: dict) -> None:
+        visible = [s for s in self._all if change["new"].strip() in s]
+        self.picker.unobserve(self._picked, names="value")
+        self.picker.options = visible
+        self.picker.value = tuple(s for s in visible if s in self.selected)
+        self.picker.observe(self._picked, names="value")
+
+    def _picked(self, change: dict) -> None:
+        visible = set(self.picker.options)
+        self.selected = (self.selected - visible) | set(change["new"])
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        rows = []
+        for note in risk_notes(self.selected):
+            risk = (f'<span style="color:#c0392b">⚠ {html.escape(note["danger"])}</span>'
+                    if note["danger"] else "")
+            rows.append(f"<tr><td style='text-align:left'><code>{note['syscall']}</code></td>"
+                        f"<td style='text-align:left'>{html.escape(note['description'])}</td>"
+                        f"<td style='text-align:left'>{risk}</td></tr>")
+        self.notes.value = (f"<b>{len(self.selected)} syscalls allowed</b><table>{''.join(rows)}</table>")
+
+    def profile(self) -> dict:
+        """The seccomp profile for the current choices."""
+        from . import seccomp
+
+        return seccomp.build_profile(sorted(self.selected), architectures=(self.arch,),
+                                     default_action=self.default_action.value,
+                                     include_runtime_startup=self.startup.value)
+
+    def _export(self) -> None:
+        try:
+            written = self.export(self.path.value)
+        except LabError as exc:
+            self.status.value = render(exc)[0]
+        else:
+            self.status.value = f"saved <code>{html.escape(str(written))}</code>"
+
+    def export(self, path: str | Path) -> Path:
+        from . import seccomp
+
+        return seccomp.write_profile(self.profile(), path)
