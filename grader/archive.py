@@ -84,12 +84,13 @@ def _copy_limited(src: IO[bytes], dest: Path, name: str, budget: list[int], limi
 
 def _members_zip(archive: zipfile.ZipFile, limits: Limits) -> Iterator[tuple[str, str, int, int | None]]:
     for info in archive.infolist():
-        mode = (info.external_attr >> 16) & 0xFFFF
+        # Unix file type bits, when the creator recorded them (many tools store only permissions)
+        kind_bits = stat.S_IFMT((info.external_attr >> 16) & 0xFFFF)
         if info.is_dir():
             kind = "dir"
-        elif mode and stat.S_ISLNK(mode):
+        elif kind_bits == stat.S_IFLNK:
             kind = "symlink"
-        elif mode and not stat.S_ISREG(mode):
+        elif kind_bits not in (0, stat.S_IFREG):
             kind = "special"
         else:
             kind = "file"

@@ -9,6 +9,7 @@ namespace) so the student sees why the submission was refused.
 from __future__ import annotations
 
 import copy
+from pathlib import PurePosixPath
 from typing import Any, Iterable
 
 from labs.errors import ManifestError
@@ -79,7 +80,9 @@ def manifest_violations(objects: list[dict], *, allowed_host_paths: tuple[str, .
         for vol in spec.get("volumes") or []:
             if isinstance(vol, dict) and "hostPath" in vol:
                 path = str((vol.get("hostPath") or {}).get("path", ""))
-                if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in allowed_host_paths):
+                inside = ".." not in PurePosixPath(path).parts and any(
+                    path == p or path.startswith(p.rstrip("/") + "/") for p in allowed_host_paths)
+                if not inside:
                     problems.append(f"{label}: volume {vol.get('name', '?')!r} mounts the node path {path!r} "
                                     "(hostPath is not allowed here)")
         sysctls = (spec.get("securityContext") or {}).get("sysctls") if isinstance(spec.get("securityContext"), dict) else None

@@ -38,7 +38,14 @@ def load_submitted_profile(ctx, role: str = "profile") -> dict:
     """Parse and validate the submitted profile once per grading run."""
     from labs import seccomp
 
-    return ctx.memo(f"profile:{role}", lambda: seccomp.load_profile(ctx.json(role)))
+    def load() -> dict:
+        data = ctx.json(role)
+        if not isinstance(data, dict):
+            kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
+            raise ProfileError(f"{ctx.filename(role)} holds a JSON {kind}, not an object",
+                               fix='a profile is a JSON object: {"defaultAction": ..., "syscalls": [...]}')
+        return seccomp.load_profile(data)
+    return ctx.memo(f"profile:{role}", load)
 
 
 def require_denies_by_default(profile: dict) -> str:
