@@ -36,48 +36,58 @@ __all__ = [
     "write_profile",
 ]
 
-#: What runc (1.1, as on the course's nodes) and the Go runtime it is written in do between
-#: loading the filter and ``execve`` of the workload. Our reading of runc's init path
-#: (finalizeNamespace, setupUser, the exec-fifo handshake), matching the set Docker users
-#: reported as required in moby issue 22252.
+#: What runc and the Go runtime it is written in do between loading the filter and ``execve``
+#: of the workload. The first group was observed with the audit collector (Docker 20.10 and
+#: runc 1.1.5 as in Debian bookworm, which the course's kind nodes also run; container user
+#: root): a staging profile that allowed only the workload's own syscalls logged exactly these
+#: for the ``runc:[2:INIT]`` process. The second group is what the Go runtime may do at any
+#: moment (scheduler, garbage collector, signals); the third covers runc paths our observation
+#: did not take (a non-root container user). Refusing any observed one except fcntl, getpid,
+#: epoll_ctl and rt_sigreturn stopped the container from starting ("unable to apply caps",
+#: "chdir to cwd ... failed", "exec ...: operation not permitted", ...); refusing fcntl would
+#: leave inherited descriptors open in the container, so it stays.
 RUNTIME_STARTUP_REASONS = {
+    # observed
     "execve": "runc's last step replaces itself with the workload's program",
     "capget": "runc reads capability sets before dropping to the container's",
     "capset": "runc sets the container's capability sets",
-    "prctl": "runc keeps capabilities across the user switch (PR_SET_KEEPCAPS), drops the "
-             "bounding set and sets no_new_privs",
+    "prctl": "runc keeps capabilities across the user switch (PR_SET_KEEPCAPS) and drops the "
+             "bounding set one capability at a time",
     "setgroups": "runc sets the supplementary groups of the container user",
     "setgid": "runc switches to the container's group",
     "setuid": "runc switches to the container's user",
     "chdir": "runc enters the container's working directory",
-    "fchown": "runc hands the standard streams to the container user",
+    "getcwd": "runc verifies the working directory is inside the container (the CVE-2024-21626 fix)",
+    "faccessat2": "runc checks that the program it will exec is executable",
+    "fstatfs": "runc checks that /proc/self/fd is on procfs before touching descriptors",
     "getdents64": "runc lists /proc/self/fd to mark inherited descriptors close-on-exec",
-    "openat": "runc opens /proc/self/fd and the exec fifo",
     "fcntl": "runc sets close-on-exec on inherited descriptors",
+    "openat": "runc opens /proc/self/fd and the exec fifo",
     "close": "runc closes its own descriptors",
-    "newfstatat": "runc looks up the program on PATH and checks descriptors (stat)",
-    "fstat": "runc and the Go runtime inspect open descriptors",
-    "stat": "older runc builds look up the program with stat",
-    "lstat": "older runc builds resolve paths with lstat",
+    "newfstatat": "runc looks up the program on PATH",
+    "fstat": "runc inspects open descriptors",
     "read": "runc reads the parent's go-ahead from its sync pipe",
     "write": "runc writes to the sync pipe and the exec fifo",
-    "getpid": "runc and the Go runtime read their own pid",
+    "getpid": "runc reads its own pid",
     "getppid": "runc checks that its parent is still alive",
     "futex": "Go runtime: thread wake-ups and locks",
+    "epoll_ctl": "Go runtime: registers descriptors with its network poller",
+    "rt_sigreturn": "Go runtime: returns from a signal handler",
+    # Go runtime, not in every start
+    "epoll_pwait": "Go runtime: waits in its network poller",
     "nanosleep": "Go runtime: short sleeps in the scheduler",
     "sched_yield": "Go runtime: yields while spinning",
     "rt_sigaction": "Go runtime: installs and resets signal handlers",
     "rt_sigprocmask": "Go runtime: blocks and unblocks signals around exec",
-    "rt_sigreturn": "Go runtime: returns from a signal handler",
     "sigaltstack": "Go runtime: per-thread signal stacks",
-    "gettid": "Go runtime: thread identity",
+    "gettid": "Go runtime: thread identity for preemption signals",
     "tgkill": "Go runtime: preempts its own threads with signals",
     "mmap": "Go runtime: allocates memory",
     "munmap": "Go runtime: frees memory",
     "madvise": "Go runtime: returns memory to the kernel",
-    "epoll_pwait": "Go runtime: network poller on the sync pipe",
-    "epoll_ctl": "Go runtime: registers descriptors with the poller",
     "exit_group": "runc exits with an error if a set-up step fails",
+    # runc paths not taken in the observation
+    "fchown": "runc hands the standard streams to a non-root container user",
 }
 RUNTIME_STARTUP_SYSCALLS = frozenset(RUNTIME_STARTUP_REASONS)
 

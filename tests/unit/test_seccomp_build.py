@@ -41,7 +41,7 @@ def test_aarch64_drops_startup_names_it_does_not_have():
     profile = build_profile(["read"], architectures=["aarch64"])
     names = set(profile["syscalls"][0]["names"])
     assert profile["architectures"] == ["SCMP_ARCH_AARCH64"]
-    assert "stat" not in names and "lstat" not in names and "newfstatat" in names
+    assert "newfstatat" in names and "execve" in names
     assert all(is_known(n, "aarch64") for n in names)
     load_profile(profile)
 
