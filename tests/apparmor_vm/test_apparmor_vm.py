@@ -66,3 +66,13 @@ def test_generated_profile_blocks_what_was_not_observed(vm_step):
     names = {r["name"] for r in flow["denied"]}
     assert {"/etc/course-generated-evil", "/etc/shadow"} <= names, names
     assert any("/etc/shadow r," in text and "secrets" in text for text in flow["explained"])
+
+
+def test_runc_applies_the_profile_named_in_the_oci_spec(vm_step):
+    """The step under containerd: runc confines the container with process.apparmorProfile."""
+    probe = vm_step("runc_container")
+    assert probe["rc"] == 0, probe
+    lines = probe["out"].split()
+    assert probe["out"].startswith("course-nginx-deny-write (enforce)"), probe["out"]
+    assert "tmp-denied" in lines and "log-allowed" in lines, probe
+    assert any(r["name"] == "/tmp/evil" for r in probe["denied"]), probe["denied"]

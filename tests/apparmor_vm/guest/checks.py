@@ -111,6 +111,33 @@ def _nginx():
     }
 
 
+@step("runc_container")
+def _runc():
+    """A container started by runc (what containerd drives) gets the profile from its OCI spec."""
+    run(["sh", "-c", "mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup"])
+    bundle = Path("/tmp/course-bundle")
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir(parents=True, exist_ok=True)
+    run(["mount", "--bind", "/", str(rootfs)])
+    run(["mount", "-o", "remount,bind,ro", str(rootfs)])
+    run(["runc", "spec", "--bundle", str(bundle)])
+    spec = json.loads((bundle / "config.json").read_text())
+    spec["process"]["terminal"] = False
+    spec["process"]["apparmorProfile"] = "course-nginx-deny-write"
+    spec["process"]["args"] = ["sh", "-c", "cat /proc/self/attr/current;"
+                               " echo x > /tmp/evil || echo tmp-denied;"
+                               " echo ok > /var/log/nginx/ok && echo log-allowed"]
+    for target in ("/tmp", "/var/log/nginx"):   # writable tmpfs over the read-only root
+        spec["mounts"].append({"destination": target, "type": "tmpfs", "source": "tmpfs",
+                               "options": ["nosuid", "nodev"]})
+    (bundle / "config.json").write_text(json.dumps(spec))
+    mark = audit_mark()
+    result = run(["runc", "run", "--bundle", str(bundle), "course-apparmor-probe"], check=False, timeout=120)
+    run(["umount", str(rootfs)])
+    denied = [r for r in records_of(audit_since(mark), "course-nginx-deny-write") if r["apparmor"] == "DENIED"]
+    return {"rc": result.returncode, "out": result.stdout, "err": result.stderr, "denied": denied}
+
+
 WORKLOAD = """#!/bin/sh
 # A small batch job: reads its config, writes a result, lists a directory.
 set -e

@@ -1,0 +1,67 @@
+"""Build the AppArmor-capable kind node image from the course's offline node image.
+
+Why a derived image: stock kind nodes make containerd report "no AppArmor" (the node sets
+``container=docker``, ships no apparmor_parser, and has no securityfs mounted). The recipe in
+``clusters/apparmor/node-image`` fixes exactly those three; the kernel must still be an
+AppArmor host's. Built with ``docker build`` (apt-get inside reaches the Debian mirror the node
+was debootstrapped from); tagged with a recipe hash label so a rebuild is skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..errors import EnvironmentProblem
+from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
+from ..runner import run
+
+__all__ = ["RECIPE_DIR", "KIND_CONFIG", "apparmor_node_tag", "apparmor_node_recipe_hash",
+           "ensure_apparmor_node_image", "ensure_node_image_tag"]
+
+RECIPE_DIR = Path(__file__).resolve().parents[2] / "clusters" / "apparmor" / "node-image"
+KIND_CONFIG = RECIPE_DIR.parent / "cluster.yaml"
+
+
+def apparmor_node_tag(base: str) -> str:
+    """``kindest/node:v1.34.4-offline`` -> ``kindest/node:v1.34.4-offline-apparmor``."""
+    return f"{base}-apparmor"
+
+
+def apparmor_node_recipe_hash(base_id: str) -> str:
+    """Hash of the recipe files and the base image's id: either changing means a rebuild."""
+    digest = hashlib.sha256(base_id.encode())
+    for path in sorted(p for p in RECIPE_DIR.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(RECIPE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _label(image: str) -> str:
+    result = run(["docker", "image", "inspect", "--format",
+                  "{{ index .Config.Labels \"" + RECIPE_LABEL + "\" }}", image], check=False)
+    return result.stdout.strip() if result.ok else ""
+
+
+def ensure_apparmor_node_image(base: str, progress=print) -> str:
+    """Build ``<base>-apparmor`` unless an image of the same recipe exists; return its tag."""
+    if not image_exists(base):
+        raise EnvironmentProblem(f"the node image {base} is missing",
+                                 fix="build it first: `make node-image`")
+    base_id = run(["docker", "image", "inspect", "--format", "{{.Id}}", base]).stdout.strip()
+    digest = apparmor_node_recipe_hash(base_id)
+    tag = apparmor_node_tag(base)
+    if _label(tag) == digest:
+        progress(f"AppArmor node image {tag} present")
+        return tag
+    progress(f"building AppArmor node image {tag} from {base}")
+    run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL,
+         "--label", f"{RECIPE_LABEL}={digest}", "-t", tag, str(RECIPE_DIR)],
+        env=docker_build_env(), timeout=1800,
+        fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")
+    return tag
+
+
+def ensure_node_image_tag() -> str:
+    """The "apparmor" cluster config's image source (labs.cluster.configs): base, then ours."""
+    from ..cluster.nodeimage import ensure_node_image_tag as ensure_base  # needs the k8s deps
+
+    return ensure_apparmor_node_image(ensure_base())
