@@ -1,8 +1,7 @@
 """Command line: ``python -m grader grade SUBMISSIONS --exercise ID --out DIR [--jobs N] [--timeout S]``.
 
 Other subcommands: ``list`` (exercise ids), ``grade-one`` (one submission; used by ``grade``
-for process isolation and by the Gradescope bundle), ``cleanup`` (remove leftovers of
-grading runs, by label).
+for process isolation and by the Gradescope bundle), ``gradescope-bundle`` (autograder zip).
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from .api import grade
 from .batch import grade_class
+from .bundle import build_gradescope_bundle
 from .exercises import EXERCISES
 from .formats import gradescope_results, write_json_atomic
 
@@ -36,11 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--gradescope", type=Path, help="write Gradescope results.json here")
     one.add_argument("--token", help="name for this run's cluster objects")
     one.add_argument("--static-only", action="store_true")
+    b = sub.add_parser("gradescope-bundle", help="zip a Gradescope autograder for one exercise")
+    b.add_argument("--exercise", required=True, choices=list(EXERCISES))
+    b.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "list":
         for exercise in EXERCISES.values():
             print(f"{exercise.id}\t{exercise.title}")
+        return 0
+    if args.command == "gradescope-bundle":
+        print(build_gradescope_bundle(args.exercise, args.out))
         return 0
     if args.command == "grade-one":
         report = grade(args.exercise, args.submission, token=args.token, live=not args.static_only)

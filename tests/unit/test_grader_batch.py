@@ -81,3 +81,22 @@ def test_grade_one_writes_gradescope_results(tmp_path):
     _cli("grade-one", str(EXERCISES_DIR / EX / "solution"), "--exercise", EX, "--gradescope", str(target), "--static-only")
     data = json.loads(target.read_text())
     assert data["score"] == 4 and all(t["max_score"] == 0 for t in data["tests"] if "not checked" in t["name"])
+
+
+def test_gradescope_bundle_runs_like_gradescope(tmp_path):
+    """Unpack the bundle, then run its run_autograder logic with the venv's python on a submission."""
+    bundle = tmp_path / "autograder.zip"
+    _cli("gradescope-bundle", "--exercise", EX, "--out", str(bundle))
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        assert {"setup.sh", "run_autograder", "EXERCISE", "requirements-grader.txt"} <= names
+        assert f"labs/exercises/{EX}/solution/profile.json" in names
+        assert not [n for n in names if "/solution/" in n and EX not in n]
+        assert zf.getinfo("run_autograder").external_attr >> 16 & 0o111
+        zf.extractall(tmp_path / "source")
+    source = tmp_path / "source"
+    assert (source / "EXERCISE").read_text().strip() == EX
+    results = tmp_path / "results.json"
+    subprocess.run([sys.executable, "-m", "grader", "grade-one", str(EXERCISES_DIR / EX / "starter"), "--exercise",
+                    EX, "--gradescope", str(results), "--static-only"], cwd=source, check=True, capture_output=True)
+    assert json.loads(results.read_text())["score"] == 0
