@@ -87,7 +87,8 @@ def template(name: str, **replace: str) -> dict:
 
 
 def grading_namespace(ctx, *, labels: dict[str, str] | None = None) -> str:
-    """Create this run's namespace once; deleted (and waited for) when grading ends."""
+    """Create this run's namespace once (the first caller's ``labels`` apply, e.g. Pod Security
+    enforcement); deleted, and waited for, when grading ends."""
     def create():
         from kubernetes import client
 
@@ -99,35 +100,31 @@ def grading_namespace(ctx, *, labels: dict[str, str] | None = None) -> str:
         api.create_namespace(client.V1Namespace(metadata=meta))
         ctx.cleanup.callback(remove_token_objects, ctx.token, ctx.config)
         return ctx.namespace
-    return ctx.memo(f"namespace:{sorted((labels or {}).items())}", create)
+    return ctx.memo("namespace", create)
 
 
 def install_profile(ctx, name: str, profile: dict) -> str:
     """Put the profile on every node under a per-run name; return the localhostProfile value."""
-    from labs.cluster import install_seccomp_profile
+    from labs.cluster import install_seccomp_profile, remove_seccomp_profile
 
     filename = ctx.node_file(name)
-    ctx.cleanup.callback(remove_token_objects, ctx.token, ctx.config)
+    ctx.cleanup.callback(remove_seccomp_profile, filename, config=ctx.config)
     install_seccomp_profile(filename, profile, config=ctx.config)
     return f"profiles/{filename}"
 
 
-def run_pod(ctx, pod: dict, *, timeout: float = 90) -> object:
-    """Apply one of the grader's pods in the grading namespace and wait until it is ready."""
-    from labs.pods import apply_manifest, wait_for_pod
+def run_pod(ctx, pod: dict, *, timeout: float = 90):
+    """Run one of the grader's pods in the grading namespace; WorkloadFailed unless Running and Ready."""
+    from labs.pods import run_pod as run
 
     pod = copy.deepcopy(pod)
     pod["metadata"].setdefault("labels", {})[TOKEN_LABEL] = ctx.token
-    namespace = grading_namespace(ctx)
-    apply_manifest(pod, namespace, config=ctx.config)
-    outcome = wait_for_pod(pod["metadata"]["name"], namespace, timeout=timeout, config=ctx.config)
-    if not getattr(outcome, "ready", False):
-        reason = getattr(outcome, "reason", "") or getattr(outcome, "phase", "")
-        message = getattr(outcome, "message", "")
-        raise WorkloadFailed(f"the pod did not start under your settings: {reason} {message}".strip(),
-                             reason=str(reason),
-                             fix="a container that cannot start usually lacks a syscall it needs at startup; "
-                                 "re-run the audit and compare")
+    outcome = run(pod, grading_namespace(ctx), timeout=timeout, config=ctx.config)
+    if not (outcome.ok and outcome.ready):
+        raise WorkloadFailed(f"the pod did not start under your settings: {outcome.reason}"
+                             + (f": {outcome.message}" if outcome.message else ""), reason=outcome.reason,
+                             fix=outcome.fix or "a container that cannot start usually lacks a syscall it needs "
+                                                "at startup; re-run the audit and compare")
     return outcome
 
 
