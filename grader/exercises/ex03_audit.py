@@ -60,8 +60,8 @@ def reference_audit(ctx) -> set[str]:
         audit = audit_pod(pod, live.grading_namespace(ctx), drive=drive, config=ctx.config)
         recorded = set(audit.syscalls.get("app", {}))
         if not recorded:
-            raise LabError("the reference audit recorded nothing: " + "; ".join(audit.warnings),
-                           fix="an instructor problem: check the audit collector (make doctor)")
+            # the grader's own setup failed, not the learner: reported as "grader error"
+            raise RuntimeError("the reference audit recorded nothing: " + "; ".join(audit.warnings))
         return recorded
     return ctx.memo("reference-audit", record)
 
