@@ -1,0 +1,255 @@
+"""Create, reuse, inspect and delete the course's kind clusters.
+
+Every kind and kubectl call names the course kubeconfig (``<state>/kubeconfig``), so the
+learner's ``~/.kube/config`` is never read or changed, and uses the kind and kubectl that
+``make cluster`` installed into ``.venv/bin`` (not an unrelated system kubectl).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EnvironmentProblem, LabTimeout
+from ..images import image_exists
+from ..results import Result
+from ..runner import CommandResult, run
+from .configs import CONFIGS, get_config
+from .paths import tools_dir
+
+__all__ = [
+    "NodeStatus",
+    "ClusterStatus",
+    "ClusterInfo",
+    "kind",
+    "kubectl",
+    "kubeconfig_path",
+    "cluster_exists",
+    "node_names",
+    "parse_node_rows",
+    "node_readiness",
+    "pods_not_running",
+    "wait_until_ready",
+    "cluster_status",
+    "ensure_cluster",
+    "delete_cluster",
+    "delete_all_clusters",
+    "load_images",
+]
+
+KIND_LABEL = "io.x-k8s.kind.cluster"
+ROLE_LABEL = "io.x-k8s.kind.role"
+
+
+@dataclass
+class NodeStatus(Result):
+    """One node container: its Docker state and whether Kubernetes reports it Ready."""
+
+    name: str
+    role: str
+    container_state: str
+    ready: bool | None = None
+
+
+@dataclass
+class ClusterStatus(Result):
+    """What exists of a config's cluster right now."""
+
+    config: str
+    cluster_name: str
+    exists: bool
+    kubeconfig: str
+    nodes: list[NodeStatus] = field(default_factory=list)
+    node_image: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.exists and bool(self.nodes) and all(n.ready for n in self.nodes)
+
+
+@dataclass
+class ClusterInfo(Result):
+    """A running cluster, as ``ensure_cluster`` leaves it."""
+
+    config: str
+    cluster_name: str
+    kubeconfig: str
+    nodes: list[str]
+    node_image: str
+    created: bool
+    seconds: float
+
+
+def _tool(name: str) -> str:
+    installed = tools_dir() / name
+    return str(installed) if installed.is_file() else name
+
+
+def kind(args: list[str], **kwargs) -> CommandResult:
+    """Run the course's kind (``.venv/bin/kind``)."""
+    return run([_tool("kind"), *args], **kwargs)
+
+
+def kubectl(args: list[str], config: str = "default", **kwargs) -> CommandResult:
+    """Run the course's kubectl against ``config``'s cluster and kubeconfig."""
+    return run([_tool("kubectl"), "--kubeconfig", str(kubeconfig_path(config)), *args], **kwargs)
+
+
+def kubeconfig_path(config: str = "default") -> Path:
+    """The kubeconfig file of ``config``'s cluster (it may not exist yet)."""
+    return get_config(config).kubeconfig
+
+
+def cluster_exists(config: str = "default") -> bool:
+    return get_config(config).cluster_name in kind(["get", "clusters"]).stdout.split()
+
+
+def parse_node_rows(text: str) -> list[NodeStatus]:
+    """``docker ps --format '{{.Names}}\\t{{.State}}\\t<role label>'`` rows -> NodeStatus."""
+    nodes = []
+    for line in text.splitlines():
+        if line.strip():
+            name, state, role = (line.split("\t") + ["", ""])[:3]
+            nodes.append(NodeStatus(name=name, role=role, container_state=state))
+    return sorted(nodes, key=lambda n: n.name)
+
+
+def _node_containers(config: str) -> list[NodeStatus]:
+    name = get_config(config).cluster_name
+    out = run(["docker", "ps", "-a", "--filter", f"label={KIND_LABEL}={name}", "--format",
+               f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{ROLE_LABEL}"}}}}']).stdout
+    return parse_node_rows(out)
+
+
+def node_names(config: str = "default") -> list[str]:
+    """Names of the cluster's node containers (what ``docker exec`` needs), sorted."""
+    names = [n.name for n in _node_containers(config)]
+    if not names:
+        raise EnvironmentProblem(f"the {config!r} cluster has no nodes",
+                                 fix=f"create it: python -m labs.cluster ensure {config}")
+    return names
+
+
+def node_readiness(nodes_json: dict) -> dict[str, tuple[bool, str]]:
+    """``kubectl get nodes -o json`` -> node -> (Ready?, the Ready condition's message)."""
+    result = {}
+    for item in nodes_json.get("items", []):
+        ready = next((c for c in item.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+        result[item["metadata"]["name"]] = (ready.get("status") == "True", ready.get("message", ""))
+    return result
+
+
+def pods_not_running(pods_json: dict) -> list[str]:
+    """``kubectl get pods -o json`` -> 'name: phase' of every pod not Running with all containers ready."""
+    waiting = []
+    for pod in pods_json.get("items", []):
+        status = pod.get("status", {})
+        statuses = status.get("containerStatuses") or []
+        if status.get("phase") != "Running" or not statuses or not all(s.get("ready") for s in statuses):
+            waiting.append(f"{pod['metadata']['name']}: {status.get('phase', 'Unknown')}")
+    return waiting
+
+
+def wait_until_ready(config: str = "default", timeout: float = 240) -> None:
+    """Wait until every node is Ready and every kube-system pod runs; LabTimeout says which not."""
+    deadline = time.monotonic() + timeout
+    expected = set(node_names(config))
+    problem = "the API server did not answer"
+    while time.monotonic() < deadline:
+        nodes = kubectl(["get", "nodes", "-o", "json"], config, check=False, timeout=30)
+        if nodes.ok:
+            readiness = node_readiness(json.loads(nodes.stdout))
+            not_ready = [f"{n} ({readiness.get(n, (False, 'not registered'))[1]})"
+                         for n in sorted(expected) if not readiness.get(n, (False,))[0]]
+            problem = f"nodes not Ready: {', '.join(not_ready)}"
+            if not not_ready:
+                pods = kubectl(["get", "pods", "-n", "kube-system", "-o", "json"], config,
+                               check=False, timeout=30)
+                waiting = pods_not_running(json.loads(pods.stdout)) if pods.ok else ["(no answer)"]
+                problem = f"kube-system pods not running: {', '.join(waiting)}"
+                if pods.ok and not waiting:
+                    return
+        time.sleep(2)
+    node = sorted(expected)[0]
+    raise LabTimeout(f"the {config!r} cluster was not ready after {timeout:.0f}s: {problem}",
+                     fix=f"read the kubelet log: docker exec {node} journalctl -u kubelet --no-pager | tail -50; "
+                         f"then recreate: python -m labs.cluster delete {config} && python -m labs.cluster ensure {config}")
+
+
+def cluster_status(config: str = "default") -> ClusterStatus:
+    """Exists? Which nodes, in which Docker state, Ready or not (a Result for notebooks)."""
+    cfg = get_config(config)
+    nodes = _node_containers(config)
+    status = ClusterStatus(config, cfg.cluster_name, bool(nodes), str(cfg.kubeconfig), nodes)
+    if not nodes:
+        return status
+    status.node_image = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
+    if cfg.kubeconfig.is_file() and all(n.container_state == "running" for n in nodes):
+        answer = kubectl(["get", "nodes", "-o", "json"], config, check=False, timeout=30)
+        if answer.ok:
+            readiness = node_readiness(json.loads(answer.stdout))
+            for node in nodes:
+                node.ready = readiness.get(node.name, (False,))[0]
+    return status
+
+
+def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterInfo:
+    """Create ``config``'s cluster, or reuse it (starting stopped nodes); wait until Ready.
+
+    Idempotent: calling it again on a ready cluster only re-exports the kubeconfig.
+    """
+    cfg = get_config(config)
+    started = time.monotonic()
+    created = False
+    nodes = _node_containers(config)
+    if nodes:
+        stopped = [n.name for n in nodes if n.container_state != "running"]
+        if stopped:
+            run(["docker", "start", *stopped])
+        kind(["export", "kubeconfig", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)])
+        image = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
+    else:
+        image = cfg.ensure_node_image()
+        kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
+              "--config", str(cfg.file), "--kubeconfig", str(cfg.kubeconfig)],
+             timeout=900,
+             fix=f"read the output above; kind removed the half-made nodes. Retry with "
+                 f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "
+                 "collects node logs")
+        created = True
+    wait_until_ready(config, timeout=timeout)
+    return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), image,
+                       created, round(time.monotonic() - started, 1))
+
+
+def delete_cluster(config: str = "default") -> None:
+    """Delete ``config``'s cluster and its kubeconfig file (nothing else); no-op if absent."""
+    cfg = get_config(config)
+    if cluster_exists(config):
+        kind(["delete", "cluster", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)],
+             timeout=300)
+    cfg.kubeconfig.unlink(missing_ok=True)
+
+
+def delete_all_clusters() -> list[str]:
+    """Delete every registered config's cluster (never other kind clusters on this engine)."""
+    deleted = []
+    for name, cfg in CONFIGS.items():
+        if cfg.file.is_file() and cluster_exists(name):
+            delete_cluster(name)
+            deleted.append(name)
+    return deleted
+
+
+def load_images(images: list[str], config: str = "default") -> list[str]:
+    """Copy local Docker images into every node's containerd (``kind load``, works offline).
+
+    Pods must then use ``imagePullPolicy: Never`` or ``IfNotPresent``: no registry is asked.
+    """
+    missing = [image for image in images if not image_exists(image)]
+    if missing:
+        raise EnvironmentProblem(f"image(s) not in the local Docker engine: {', '.join(missing)}",
+                                 fix="build the course images first: `make images`")
+    kind(["load", "docker-image", "--name", get_config(config).cluster_name, *images], timeout=900)
+    return list(images)

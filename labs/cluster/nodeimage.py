@@ -1,0 +1,263 @@
+"""Assemble the kind node image offline: ``python -m labs.cluster node-image``.
+
+``kind build node-image`` fetches every control-plane image from a registry, so it cannot work
+here. This recipe builds the same image from reachable sources only (plan: offline-kind.md):
+
+1. kind and crictl with ``go install``; the Kubernetes binaries and etcd through wrapper
+   modules (:mod:`labs.cluster.gobuild`); pause from kubernetes' ``build/pause/linux/pause.c``.
+2. One ``FROM scratch`` image per control-plane component, tagged exactly as the built
+   ``kubeadm config images list`` prints, saved to one tarball.
+3. The Debian node base (:mod:`labs.cluster.rootfs`) runs with ``--entrypoint sleep``; the
+   binaries are copied in, containerd imports the tarball, and ``docker commit`` restores kind's
+   entrypoint. The result is tagged NODE_IMAGE with a label holding the recipe hash, and the
+   whole build is skipped when an image with that hash exists.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import EnvironmentProblem
+from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
+from ..results import Result
+from ..runner import run
+from . import gobuild, rootfs
+from .paths import build_dir, tools_dir
+from .versions import CRICTL_VERSION, KIND_VERSION, KUBERNETES_VERSION, NODE_IMAGE
+
+__all__ = [
+    "SKIPPED_COMPONENTS",
+    "StepTiming",
+    "NodeImageBuild",
+    "parse_image_list",
+    "etcd_version",
+    "component_dockerfile",
+    "node_dockerfile",
+    "recipe_hash",
+    "node_image_hash",
+    "ensure_tools",
+    "ensure_node_image",
+    "ensure_node_image_tag",
+]
+
+#: listed by kubeadm but not needed: the cluster configs skip the addon/coredns and
+#: addon/kube-proxy phases (pods are reached through the kubelet: exec, port-forward)
+SKIPPED_COMPONENTS = ("kube-proxy", "coredns")
+BUILD_CONTAINER = "course-cluster-node-build"
+ASSEMBLY_TAG = "course-cluster/node-assembly:latest"
+#: containerd inside the build container: start, import the images, list them, stop
+IMPORT_SCRIPT = r"""
+set -eu
+containerd >/tmp/containerd.log 2>&1 &
+pid=$!
+i=0
+until ctr version >/dev/null 2>&1; do
+  i=$((i+1)); [ "$i" -lt 60 ] || { cat /tmp/containerd.log; exit 1; }; sleep 1
+done
+ctr -n k8s.io images import --all-platforms --no-unpack --digests /kind/images.tar >/dev/null
+ctr -n k8s.io images ls -q
+kill "$pid"; wait "$pid" || true
+rm -f /kind/images.tar /tmp/containerd.log
+"""
+
+
+@dataclass
+class StepTiming(Result):
+    """How long one build step took (a step that finds its earlier output is fast)."""
+
+    step: str
+    seconds: float
+
+
+@dataclass
+class NodeImageBuild(Result):
+    """The node image a build produced or found, with per-step timings."""
+
+    image: str
+    recipe_hash: str
+    built: bool
+    steps: list[StepTiming] = field(default_factory=list)
+
+
+def parse_image_list(text: str) -> dict[str, str]:
+    """``kubeadm config images list`` output -> component name -> image reference."""
+    images = {}
+    for line in text.splitlines():
+        ref = line.strip()
+        if ref and "/" in ref and ":" in ref.rsplit("/", 1)[-1]:
+            images[ref.rsplit("/", 1)[-1].split(":", 1)[0]] = ref
+    return images
+
+
+def etcd_version(image_ref: str) -> str:
+    """registry.k8s.io/etcd:3.6.5-0 -> v3.6.5 (the image revision suffix is not a version)."""
+    return "v" + image_ref.rsplit(":", 1)[-1].split("-", 1)[0]
+
+
+def component_dockerfile(binary: str, *, user: str | None = None) -> str:
+    """A one-binary image. kubeadm's static pods start components by name, so PATH is set."""
+    lines = ["FROM scratch", f"COPY {binary} /usr/local/bin/{binary}",
+             "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+             f'ENTRYPOINT ["/usr/local/bin/{binary}"]']
+    if user:
+        lines.append(f"USER {user}")
+    return "\n".join(lines) + "\n"
+
+
+def node_dockerfile(assembled: str, digest: str) -> str:
+    """Metadata of the final node image: kind's entrypoint, systemd's stop signal, the hash."""
+    return "\n".join([
+        f"FROM {assembled}",
+        f"ENTRYPOINT {rootfs.ENTRYPOINT}",
+        "CMD []",
+        "# systemd exits on SIGRTMIN+3; SIGTERM would make it re-execute itself",
+        "STOPSIGNAL SIGRTMIN+3",
+        f"LABEL {MANAGED_LABEL} {RECIPE_LABEL}={digest}",
+    ]) + "\n"
+
+
+def recipe_hash() -> str:
+    """Hash of the whole node-image recipe: pins, the base recipe and this assembly code."""
+    h = hashlib.sha256(" ".join([KIND_VERSION, KUBERNETES_VERSION, CRICTL_VERSION,
+                                 rootfs.rootfs_hash()]).encode())
+    for module in (Path(__file__), Path(gobuild.__file__)):
+        h.update(module.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def node_image_hash(image: str = NODE_IMAGE) -> str | None:
+    """The recipe hash label of a local image, or None when the image is not there."""
+    result = run(["docker", "image", "inspect", "--format",
+                  f'{{{{index .Config.Labels "{RECIPE_LABEL}"}}}}', image], check=False)
+    return result.stdout.strip() or None if result.ok else None
+
+
+class _Steps:
+    """Runs named steps, printing each one's start and duration (a cold build takes minutes)."""
+
+    def __init__(self, progress: Callable[[str], None]):
+        self.progress = progress
+        self.timings: list[StepTiming] = []
+
+    def run(self, name: str, fn: Callable, *args):
+        self.progress(f"[node-image] {name} ...")
+        started = time.monotonic()
+        value = fn(*args)
+        seconds = round(time.monotonic() - started, 1)
+        self.timings.append(StepTiming(name, seconds))
+        self.progress(f"[node-image] {name}: {seconds}s")
+        return value
+
+
+def ensure_tools(progress: Callable[[str], None] = print) -> dict[str, Path]:
+    """kind (go install) and kubectl (the built one) in .venv/bin, ahead of any system kubectl."""
+    bin_dir = tools_dir()
+    kind = bin_dir / "kind"
+    version = run([str(kind), "version"], check=False).stdout if kind.is_file() else ""
+    if f"kind {KIND_VERSION} " not in version:
+        progress(f"[node-image] go install sigs.k8s.io/kind@{KIND_VERSION}")
+        gobuild.install_go_program("sigs.k8s.io/kind", KIND_VERSION, bin_dir)
+    kubectl = bin_dir / "kubectl"
+    version = run([str(kubectl), "version", "--client"], check=False).stdout if kubectl.is_file() else ""
+    if f"v{KUBERNETES_VERSION.lstrip('v')}" not in version:
+        built = gobuild.build_kubernetes(KUBERNETES_VERSION, build_dir("kubernetes"))
+        shutil.copy2(built["kubectl"], kubectl)
+    return {"kind": kind, "kubectl": kubectl}
+
+
+def _build_pause(version: str, out: Path) -> Path:
+    source = Path(gobuild.module_info("k8s.io/kubernetes", KUBERNETES_VERSION, build_dir("kubernetes"))["Dir"])
+    binary = out / "pause"
+    run(["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{version}",
+         "-o", str(binary), str(source / "build/pause/linux/pause.c")],
+        fix="install gcc and the static C library (Debian: apt-get install gcc libc6-dev)")
+    return binary
+
+
+def _component_images(binaries: dict[str, Path], refs: dict[str, str], tarball: Path) -> list[str]:
+    """Build one FROM scratch image per component and docker save them all to ``tarball``."""
+    for name, ref in refs.items():
+        context = build_dir(f"image-{name}")
+        shutil.copy2(binaries[name], context / binaries[name].name)
+        (context / "Dockerfile").write_text(
+            component_dockerfile(binaries[name].name, user="65535:65535" if name == "pause" else None))
+        run(["docker", "build", "-q", "--label", MANAGED_LABEL, "-t", ref, str(context)],
+            env=docker_build_env(), timeout=600)
+    run(["docker", "save", "-o", str(tarball), *refs.values()], timeout=900)
+    return list(refs.values())
+
+
+def _assemble(base: str, binaries: dict[str, Path], refs: dict[str, str], tarball: Path,
+              digest: str) -> None:
+    """Copy binaries and images into the node base and commit it as NODE_IMAGE."""
+    run(["docker", "rm", "-f", BUILD_CONTAINER], check=False)
+    run(["docker", "run", "-d", "--name", BUILD_CONTAINER, "--label", MANAGED_LABEL,
+         "--privileged", "--entrypoint", "sleep", base, "infinity"])
+    try:
+        for name in ("kubeadm", "kubelet", "kubectl"):
+            run(["docker", "cp", str(binaries[name]), f"{BUILD_CONTAINER}:/usr/bin/{name}"], timeout=300)
+        run(["docker", "cp", str(binaries["crictl"]), f"{BUILD_CONTAINER}:/usr/local/bin/crictl"])
+        run(["docker", "cp", str(tarball), f"{BUILD_CONTAINER}:/kind/images.tar"], timeout=600)
+        run(["docker", "exec", "-i", BUILD_CONTAINER, "sh", "-c", "cat > /kind/version"],
+            input=KUBERNETES_VERSION + "\n")
+        # containerd pulls the sandbox (pause) image by this name; it must be the one we built
+        run(["docker", "exec", BUILD_CONTAINER, "sed", "-i",
+             f's|^\\(\\s*sandbox_image = \\).*|\\1"{refs["pause"]}"|', "/etc/containerd/config.toml"])
+        listed = run(["docker", "exec", "-i", BUILD_CONTAINER, "sh", "-s"], input=IMPORT_SCRIPT,
+                     timeout=900).stdout.split()
+        missing = sorted(set(refs.values()) - set(listed))
+        if missing:
+            raise EnvironmentProblem(f"containerd in the node image lacks {', '.join(missing)}",
+                                     fix="re-run `python -m labs.cluster node-image --force`")
+        run(["docker", "commit", BUILD_CONTAINER, ASSEMBLY_TAG], timeout=900)
+    finally:
+        run(["docker", "rm", "-f", BUILD_CONTAINER], check=False)
+    # `docker commit --change` cannot set STOPSIGNAL (Docker 20.10), a Dockerfile can
+    context = build_dir("node-metadata")
+    (context / "Dockerfile").write_text(node_dockerfile(ASSEMBLY_TAG, digest))
+    try:
+        run(["docker", "build", "-q", "-t", NODE_IMAGE, str(context)], env=docker_build_env())
+    finally:
+        run(["docker", "rmi", ASSEMBLY_TAG], check=False)
+
+
+def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = print) -> NodeImageBuild:
+    """Build NODE_IMAGE unless an image with the current recipe hash exists; tools too."""
+    steps = _Steps(progress)
+    digest = recipe_hash()
+    steps.run("tools (kind, kubectl)", ensure_tools, progress)
+    if not force and node_image_hash() == digest:
+        progress(f"[node-image] {NODE_IMAGE} is current (recipe {digest})")
+        return NodeImageBuild(NODE_IMAGE, digest, False, steps.timings)
+    binaries: dict[str, Path] = dict(steps.run(
+        "kubernetes binaries (go build)", gobuild.build_kubernetes, KUBERNETES_VERSION,
+        build_dir("kubernetes")))
+    binaries["crictl"] = steps.run("crictl (go install)", gobuild.install_go_program,
+                                   "sigs.k8s.io/cri-tools/cmd/crictl", CRICTL_VERSION,
+                                   build_dir("crictl"))
+    listed = run([str(binaries["kubeadm"]), "config", "images", "list",
+                  "--kubernetes-version", KUBERNETES_VERSION]).stdout
+    refs = {name: ref for name, ref in parse_image_list(listed).items() if name not in SKIPPED_COMPONENTS}
+    binaries["etcd"] = steps.run("etcd (go build)", gobuild.build_etcd, etcd_version(refs["etcd"]),
+                                 build_dir("etcd"))
+    binaries["pause"] = steps.run("pause (gcc -static)", _build_pause,
+                                  refs["pause"].rsplit(":", 1)[-1], build_dir("pause"))
+    base = steps.run("node base (debootstrap + docker import)", rootfs.ensure_rootfs_image, progress)
+    tarball = build_dir("images") / "images.tar"
+    steps.run("component images (FROM scratch + docker save)", _component_images, binaries, refs, tarball)
+    try:
+        steps.run("assembly (docker run/cp/commit)", _assemble, base, binaries, refs, tarball, digest)
+    finally:
+        tarball.unlink(missing_ok=True)
+        run(["docker", "rmi", *refs.values()], check=False)
+    progress(f"[node-image] built {NODE_IMAGE} (recipe {digest})")
+    return NodeImageBuild(NODE_IMAGE, digest, True, steps.timings)
+
+
+def ensure_node_image_tag() -> str:
+    """The node image tag, built first when needed: the default configs' image source."""
+    return ensure_node_image().image

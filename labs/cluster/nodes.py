@@ -1,0 +1,133 @@
+"""Work on kind nodes from the host with ``docker exec``: files, seccomp profiles, capabilities.
+
+Why docker exec: a kind node is a container, and the kubelet reads Localhost seccomp profiles
+from the node's own disk (``/var/lib/kubelet/seccomp``); there is no Kubernetes API for them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from ..errors import LabError
+from ..results import Result
+from ..runner import run
+from .lifecycle import node_names
+
+__all__ = [
+    "SECCOMP_ROOT",
+    "PROFILES_DIR",
+    "NodeCapabilities",
+    "write_node_file",
+    "install_seccomp_profile",
+    "remove_seccomp_profile",
+    "installed_seccomp_profiles",
+    "parse_capabilities",
+    "node_capabilities",
+]
+
+#: the kubelet's seccomp root; a pod's ``localhostProfile`` is relative to it
+SECCOMP_ROOT = "/var/lib/kubelet/seccomp"
+PROFILES_DIR = f"{SECCOMP_ROOT}/profiles"
+_FILENAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+#: prints key=value lines about the node's kernel and containerd (see parse_capabilities)
+_PROBE = r"""
+echo "seccomp=$(grep -c '^Seccomp:' /proc/self/status)"
+echo "apparmor_enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
+echo "securityfs_apparmor=$([ -d /sys/kernel/security/apparmor ] && echo yes || echo no)"
+echo "apparmor_parser=$([ -x /sbin/apparmor_parser ] && echo yes || echo no)"
+pid=$(systemctl show -p MainPID --value containerd 2>/dev/null || echo 0)
+echo "containerd_pid=$pid"
+if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+  echo "container_env=$(tr '\0' '\n' < /proc/$pid/environ | sed -n 's/^container=//p')"
+fi
+"""
+
+
+@dataclass
+class NodeCapabilities(Result):
+    """What a node can enforce. containerd applies AppArmor only when its ``container``
+    variable is empty, /sbin/apparmor_parser exists and the kernel has AppArmor enabled."""
+
+    node: str
+    seccomp: bool
+    apparmor_lsm: bool
+    securityfs_apparmor: bool
+    apparmor_parser: bool
+    containerd_running: bool
+    container_env: str
+    containerd_apparmor: bool
+
+
+def write_node_file(node: str, path: str, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` on ``node`` (parent folders created), through stdin."""
+    run(["docker", "exec", "-i", node, "sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path],
+        input=content, fix=f"is the node running? `docker ps --filter name={node}`")
+
+
+def _check_filename(filename: str) -> None:
+    if not _FILENAME.match(filename):
+        raise LabError(f"bad seccomp profile file name {filename!r}",
+                       fix="use a plain file name such as audit.json (letters, digits, . _ -)")
+
+
+def install_seccomp_profile(filename: str, profile: dict, *, config: str = "default",
+                            nodes: list[str] | None = None) -> list[str]:
+    """Write ``profile`` as PROFILES_DIR/<filename> on every node (or ``nodes``).
+
+    Pods then use ``seccompProfile: {type: Localhost, localhostProfile: profiles/<filename>}``.
+    Every node a pod may land on needs the file; returns the nodes written.
+    """
+    _check_filename(filename)
+    if not isinstance(profile, dict):
+        raise LabError("a seccomp profile must be a dict (the parsed JSON)",
+                       fix="load it first: labs.seccomp.load_profile(path)")
+    text = json.dumps(profile, indent=2) + "\n"
+    targets = list(nodes) if nodes is not None else node_names(config)
+    for node in targets:
+        write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
+    return targets
+
+
+def remove_seccomp_profile(filename: str, *, config: str = "default",
+                           nodes: list[str] | None = None) -> list[str]:
+    """Delete PROFILES_DIR/<filename> from every node (or ``nodes``); absent files are fine."""
+    _check_filename(filename)
+    targets = list(nodes) if nodes is not None else node_names(config)
+    for node in targets:
+        run(["docker", "exec", node, "rm", "-f", f"{PROFILES_DIR}/{filename}"])
+    return targets
+
+
+def installed_seccomp_profiles(node: str) -> list[str]:
+    """File names in the node's PROFILES_DIR, sorted (empty when the folder does not exist)."""
+    out = run(["docker", "exec", node, "sh", "-c", f'cd {PROFILES_DIR} 2>/dev/null && ls -1A || true'],
+              fix=f"is the node running? `docker ps --filter name={node}`").stdout
+    return sorted(line for line in out.splitlines() if line)
+
+
+def parse_capabilities(node: str, text: str) -> NodeCapabilities:
+    """Turn the probe's key=value lines into NodeCapabilities (pure)."""
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    apparmor_lsm = values.get("apparmor_enabled", "").startswith("Y")
+    securityfs = values.get("securityfs_apparmor") == "yes"
+    parser = values.get("apparmor_parser") == "yes"
+    running = values.get("containerd_pid", "0") not in ("", "0")
+    container_env = values.get("container_env", "")
+    return NodeCapabilities(
+        node=node,
+        seccomp=values.get("seccomp", "0") != "0",
+        apparmor_lsm=apparmor_lsm,
+        securityfs_apparmor=securityfs,
+        apparmor_parser=parser,
+        containerd_running=running,
+        container_env=container_env,
+        containerd_apparmor=apparmor_lsm and securityfs and parser and running and container_env == "",
+    )
+
+
+def node_capabilities(config: str = "default", nodes: list[str] | None = None) -> list[NodeCapabilities]:
+    """Probe each node: seccomp in the kernel, AppArmor LSM, and whether containerd will apply
+    AppArmor profiles (it silently does not when any of its conditions is missing)."""
+    return [parse_capabilities(node, run(["docker", "exec", "-i", node, "sh", "-s"], input=_PROBE).stdout)
+            for node in (list(nodes) if nodes is not None else node_names(config))]
