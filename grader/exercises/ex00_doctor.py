@@ -7,17 +7,17 @@ from ..checks import live
 from ..context import Exercise
 from ..model import Check
 
-CLUSTER_NAME = "seccomp-course"
-
-
 def _file_correct(ctx) -> str:
+    from labs.cluster import get_config
+
+    expected = get_config(ctx.config).cluster_name
     lines = [ln.strip() for ln in ctx.text("ready").splitlines() if ln.strip() and not ln.strip().startswith("#")]
     if not lines:
-        raise ManifestError("ready.txt has no answer yet", fix=f"write the cluster name the doctor printed")
-    if lines[0] != CLUSTER_NAME:
+        raise ManifestError("ready.txt has no answer yet", fix="write the cluster name the doctor printed")
+    if lines[0] != expected:
         raise ManifestError(f"ready.txt says {lines[0][:60]!r}, which is not the course cluster's name",
                             fix="copy the cluster name from the doctor's output")
-    return f"ready.txt names {CLUSTER_NAME}"
+    return f"ready.txt names {expected}"
 
 
 def _cluster_reachable(ctx) -> str:
