@@ -22,8 +22,8 @@ _LINE = re.compile(r"\bat line (\d+):\s*(.*)")
 
 
 def read_profile_source(source: str | Path) -> tuple[str, str]:
-    """Return ``(text, label)``: a Path or an existing file name is read, anything else is text."""
-    if isinstance(source, Path) or ("\n" not in source and "{" not in source and Path(source).is_file()):
+    """Return ``(text, label)``: a Path, or a one-line string without ``{``, names a file."""
+    if isinstance(source, Path) or ("\n" not in source and "{" not in source):
         path = Path(source)
         if not path.is_file():
             raise ProfileError(f"no such profile file: {path}", path="file",

@@ -71,3 +71,16 @@ def test_support_probe_output_and_loaded_profiles_are_parsed():
     text = "course-nginx-deny-write (enforce)\ncourse-audit-complain (complain)\n/usr/bin/x (enforce)\n"
     assert parse_loaded_profiles(text) == {"course-nginx-deny-write": "enforce",
                                            "course-audit-complain": "complain", "/usr/bin/x": "enforce"}
+
+
+def test_missing_profile_file_is_a_profile_error(tmp_path):
+    from pathlib import Path
+
+    from labs.apparmor.syntax import read_profile_source
+
+    with pytest.raises(ProfileError, match="no such profile file"):
+        read_profile_source(Path(tmp_path / "absent"))
+    with pytest.raises(ProfileError, match="no such profile file"):
+        read_profile_source(str(tmp_path / "absent"))
+    text, label = read_profile_source("profile inline {\n}\n")
+    assert label == "<profile text>" and text.startswith("profile inline")
