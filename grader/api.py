@@ -12,7 +12,7 @@ from pathlib import Path
 from labs.errors import LabError
 
 from .context import make_token
-from .engine import grade_folder
+from .engine import grade_folder, unscored_checks
 from .exercises import EXERCISES, get_exercise
 from .exercises.common import EXERCISES_DIR
 from .model import GradeReport
@@ -59,7 +59,6 @@ def grade(exercise_id: str, submission: str | Path, *, config: str | None = None
     except LabError as exc:
         report = GradeReport(exercise=exercise_id, submission=str(submission))
         report.problem = exc.message + (f" ({exc.fix})" if exc.fix else "")
-        from .engine import unscored_checks
         report.checks = unscored_checks(exercise, report.problem, include_hidden)
         return report
 

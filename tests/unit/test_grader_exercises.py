@@ -27,6 +27,8 @@ def test_exercise_folder_is_complete(exercise_id):
     for check in exercise.checks:
         assert set(check.needs) <= set(ids[: ids.index(check.id)]), f"{check.id} needs a later or unknown check"
         assert check.points > 0
+        hidden = {c.id for c in exercise.checks if c.hidden}
+        assert not (set(check.needs) & hidden) or check.hidden, f"{check.id} would leak a hidden check"
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
