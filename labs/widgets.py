@@ -21,6 +21,7 @@ __all__ = [
     "setup_notebook",
     "expected_failure",
     "render",
+    "exercise_brief",
     "CheckPanel",
     "DoctorChecklist",
     "risk_notes",
@@ -71,6 +72,21 @@ def expected_failure(what: str) -> Iterator[None]:
     else:
         display(HTML(f'<div style="color:#c0392b"><b>This was expected to fail but did not:</b> '
                      f"{html.escape(what)}</div>"))
+
+
+def exercise_brief(readme: str, workspace: str | Path):
+    """The grader's task text with its hint folded away, and where the learner's files are.
+
+    The text comes from the grader's exercise README, so what the notebook asks is exactly
+    what gets checked.
+    """
+    from IPython.display import Markdown
+
+    task, marker, hint = readme.partition("**Hint:**")
+    folded = (f"\n\n<details><summary><b>Hint</b> (open when stuck)</summary>\n\n{hint.strip()}\n\n</details>"
+              if marker else "")
+    files = ", ".join(f"`{p.name}`" for p in sorted(Path(workspace).iterdir()) if p.is_file()) or "none yet"
+    return Markdown(f"{task.strip()}{folded}\n\n**Your folder:** `{workspace}` (files: {files})")
 
 
 class _Fallback:

@@ -97,6 +97,9 @@ class LessonReadiness(Result):
         return ("<table><tr><th>#</th><th>lesson</th><th>time</th><th>runs here</th>"
                 f"<th>missing</th></tr>{rows}</table>")
 
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain
+        return str(self)
+
     def __str__(self) -> str:
         return "\n".join(f"{l['number']} {l['title']}: {l['runs']}"
                          + (f" (missing: {'; '.join(l['missing'])})" if l["missing"] else "")

@@ -26,6 +26,9 @@ class LogComparison(Result):
     def missing_share(self) -> float:
         return 1 - self.kernel_log / self.collector if self.collector else 0.0
 
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain
+        return str(self)
+
     def __str__(self) -> str:
         return (f"collector: {self.collector} seccomp records; kernel log (dmesg): {self.kernel_log} "
                 f"({self.missing_share:.1%} missing); 'callbacks suppressed' notices in the whole kernel log: {self.suppressed_notices}")

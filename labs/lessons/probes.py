@@ -37,6 +37,9 @@ class ProbeTable(Result):
             body += f"<tr><th style='text-align:left'><code>{probe}</code></th>{cells}</tr>"
         return f"<table><tr><th>syscall</th>{head}</tr>{body}</table>"
 
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain
+        return str(self)
+
     def __str__(self) -> str:
         return "\n".join(f"{probe}: " + ", ".join(f"{c} {o[c]}" for c in self.columns)
                          for probe, o in self.rows.items())

@@ -20,6 +20,9 @@ class NodeOutcomes(Result):
 
     outcomes: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain
+        return str(self)
+
     def __str__(self) -> str:
         return "\n".join(f"{node}: {outcome}" for node, outcome in self.outcomes.items())
 
