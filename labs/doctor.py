@@ -119,6 +119,7 @@ def _apparmor() -> Check:
 
 def _audit_capture() -> Check:
     from .audit import AuditCollector
+    from .host import AUDIT_RMEM_MAX
     from .images import COLLECTOR_IMAGE, image_exists
     if not image_exists(COLLECTOR_IMAGE):
         return Check("audit capture", "warn", f"{COLLECTOR_IMAGE} is not built yet", "make images")
@@ -128,6 +129,10 @@ def _audit_capture() -> Check:
     except LabError as exc:
         return Check("audit capture", "fail", f"the collector cannot subscribe: {exc.message}",
                      exc.fix or "python -m labs.doctor after fixing the engine")
+    if rcvbuf < 2 * AUDIT_RMEM_MAX:
+        return Check("audit capture", "warn", f"the collector subscribed, but its receive buffer "
+                     f"is {rcvbuf >> 10} KiB: bursts of records may be dropped (and reported lost)",
+                     f"sudo sysctl -w net.core.rmem_max={AUDIT_RMEM_MAX}  (or: make engine)")
     return Check("audit capture", "ok", f"the collector subscribed (receive buffer {rcvbuf >> 10} KiB)")
 
 

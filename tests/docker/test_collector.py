@@ -5,9 +5,18 @@ from labs.images import TOOLS_IMAGE
 from labs.seccomp import audit_profile
 
 CALLS = 5000
+RATE = 20000     # calls per second, paced in 10 ms ticks (the collector's design target)
 # python3 makes no getppid() call of its own (runc's init makes one before exec), so the count
 # of python3's getppid records is exact
-WORKLOAD = ["python3", "-c", f"import os, time\nfor _ in range({CALLS}): os.getppid()\ntime.sleep(1)"]
+WORKLOAD = ["python3", "-c", f"""
+import os, time
+start = time.monotonic()
+for tick in range({CALLS * 100 // RATE}):
+    for _ in range({RATE // 100}):
+        os.getppid()
+    time.sleep(max(0, start + (tick + 1) / 100 - time.monotonic()))
+time.sleep(1)
+"""]
 
 
 def test_collector_captures_every_logged_syscall(collector):
