@@ -16,7 +16,7 @@ from ..errors import LabError
 from ..results import Result
 
 __all__ = ["Lesson", "LESSONS", "NEEDS", "lesson", "asset", "LessonReadiness", "readiness",
-           "detect_available", "namespace", "clean_up", "skipped"]
+           "detect_available", "POD_IMAGES", "start", "clean_up", "skipped"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -142,13 +142,21 @@ def detect_available() -> set[str]:
 _open_namespaces = ExitStack()
 
 
-def namespace(number: str, config: str = "default") -> str:
-    """A fresh namespace for this lesson's pods; :func:`clean_up` (last cell) deletes it.
+#: Images the lessons' pods use; kind nodes cannot pull, so they are loaded from Docker.
+POD_IMAGES = ("course/nginx:latest", "course/tools:latest", "course/collector:latest")
 
-    If the kernel dies first, the next lab namespace created anywhere sweeps it.
+
+def start(number: str, config: str = "default") -> str:
+    """Get the cluster ready for a lesson: lab images on every node, a fresh namespace.
+
+    Returns the namespace; :func:`clean_up` (the lesson's last cell) deletes it. If the
+    kernel dies first, the next lab namespace created anywhere sweeps it. Loading is
+    skipped on nodes that already hold the same image id.
     """
+    from ..cluster import load_images
     from ..namespaces import lab_namespace
 
+    load_images(list(POD_IMAGES), config)
     return _open_namespaces.enter_context(lab_namespace(f"lesson-{number}", config))
 
 
