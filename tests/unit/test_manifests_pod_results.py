@@ -1,0 +1,157 @@
+"""The pure parts of labs.pods, labs.namespaces and labs.pod_audit: reading pod statuses,
+events, exec status, Pod Security rejections and audit records (no cluster).
+
+Pod statuses under tests/data/manifests/pod-status/ were recorded from the kind cluster
+(`kubectl get pod -o json`) in each failure state.
+"""
+import json
+from collections import Counter
+
+import pytest
+
+from labs.audit import SeccompRecord
+from labs.namespaces import OWNER_ANNOTATION, is_stale, namespace_name, owner_token
+from labs.pod_audit import PodAudit, container_ids, split_by_container
+from labs.pods import (
+    FIXES,
+    PodOutcome,
+    exec_returncode,
+    format_events,
+    pod_outcome,
+    pod_security_violations,
+)
+
+
+@pytest.fixture
+def status(data_dir):
+    def load(name):
+        return json.loads((data_dir / "manifests" / "pod-status" / f"{name}.json").read_text())
+    return load
+
+
+@pytest.mark.parametrize("name, reason, final, ok", [
+    ("running", "Running", True, True),
+    ("initializing", "PodInitializing", False, False),
+    ("missing-seccomp-profile", "SeccompProfileNotFound", True, False),
+    ("crashloop", "CrashLoopBackOff", True, False),
+    ("failed-exit-3", "Error", True, False),
+    ("image-never-pull", "ErrImageNeverPull", True, False),
+    ("unschedulable", "Unschedulable", True, False),
+    ("succeeded", "Succeeded", True, True),
+])
+def test_recorded_statuses_are_classified(status, name, reason, final, ok):
+    outcome, is_final = pod_outcome(status(name), ["Normal Scheduled: ok"])
+    assert (outcome.reason, is_final, outcome.ok) == (reason, final, ok), outcome
+    assert outcome.events == ["Normal Scheduled: ok"]
+    assert outcome.fix == (None if ok or not final else FIXES[reason])
+
+
+def test_outcome_details(status):
+    outcome, _ = pod_outcome(status("failed-exit-3"))
+    assert outcome.containers == {"tools": "terminated: Error (exit 3)"}
+    assert outcome.phase == "Failed" and not outcome.ready
+    missing, _ = pod_outcome(status("missing-seccomp-profile"))
+    assert "seccomp" in missing.message and missing.node
+
+
+def test_apparmor_blocked_pod_is_reported_as_blocked():
+    pod = {"metadata": {"name": "p", "namespace": "n"}, "spec": {},
+           "status": {"phase": "Failed", "reason": "AppArmor",
+                      "message": "Cannot enforce AppArmor: AppArmor is not enabled on the host"}}
+    outcome, final = pod_outcome(pod)
+    assert (outcome.reason, final) == ("Blocked", True)
+    assert "load_profile_on_nodes" in outcome.fix
+
+
+def test_raise_for_failure():
+    fine = PodOutcome("p", "n", True, "Running", True, "Running")
+    assert fine.raise_for_failure() is fine
+    bad = PodOutcome("p", "n", False, "Pending", False, "CrashLoopBackOff", "back-off", FIXES["CrashLoopBackOff"],
+                     events=["Warning BackOff: restarting"])
+    with pytest.raises(Exception) as err:
+        bad.raise_for_failure()
+    assert err.value.reason == "CrashLoopBackOff" and err.value.details == "Warning BackOff: restarting"
+    assert "CrashLoopBackOff" in str(bad) and json.loads(bad.to_json())["reason"] == "CrashLoopBackOff"
+
+
+def test_events_are_sorted_and_counted():
+    events = [
+        {"type": "Warning", "reason": "BackOff", "message": "Back-off restarting", "count": 3,
+         "lastTimestamp": "2026-11-28T22:00:09+00:00"},
+        {"type": "Normal", "reason": "Scheduled", "message": "assigned", "count": None,
+         "eventTime": "2026-11-28T22:00:01.000000+00:00"},
+    ]
+    assert format_events(events) == ["Normal Scheduled: assigned", "Warning BackOff: Back-off restarting (x3)"]
+
+
+def test_exec_status_channel():
+    assert exec_returncode({"metadata": {}, "status": "Success"}) == (0, "")
+    assert exec_returncode({"status": "Failure", "reason": "NonZeroExitCode",
+                            "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}) == (7, "")
+    code, message = exec_returncode({"status": "Failure", "message": 'exec: "nope": executable file not found'})
+    assert code == 127 and "nope" in message
+    assert exec_returncode({"status": "Failure", "message": "operation not permitted"})[0] == 126
+
+
+def test_pod_security_rejection_is_split_into_violations():
+    message = ('pods "escape" is forbidden: violates PodSecurity "restricted:latest": host namespaces '
+               '(hostNetwork=true, hostPID=true), privileged (container "tools" must not set '
+               'securityContext.privileged=true), restricted volume types (volume "root" uses restricted '
+               'volume type "hostPath")')
+    assert pod_security_violations(message) == [
+        "host namespaces (hostNetwork=true, hostPID=true)",
+        'privileged (container "tools" must not set securityContext.privileged=true)',
+        'restricted volume types (volume "root" uses restricted volume type "hostPath")',
+    ]
+
+
+# ------------------------------------------------------------------ namespaces
+
+def test_namespace_names_are_valid_and_unique():
+    a, b = namespace_name("Lesson 02: Pod Security!"), namespace_name("Lesson 02: Pod Security!")
+    assert a != b and a.startswith("lesson-02-pod-security-") and len(a) <= 63
+    assert namespace_name("x" * 100).count("-") == 1 and len(namespace_name("x" * 100)) <= 63
+    assert namespace_name("---").startswith("lab-")
+
+
+def test_staleness():
+    now = 1_800_000_000.0
+    mine = {"metadata": {"annotations": {OWNER_ANNOTATION: owner_token()}}}
+    assert not is_stale(mine, host=owner_token().split(":")[0], now=now)
+    gone = {"metadata": {"annotations": {OWNER_ANNOTATION: "h:999999999:123"}}}
+    assert is_stale(gone, host="h", now=now)
+    old = {"metadata": {"annotations": {OWNER_ANNOTATION: "other:1:1"}, "creationTimestamp": "2027-01-14T00:00:00Z"}}
+    assert is_stale(old, host="h", now=now)
+    young = {"metadata": {"annotations": {OWNER_ANNOTATION: "other:1:1"}, "creationTimestamp": "2027-01-15T07:00:00Z"}}
+    assert not is_stale(young, host="h", now=now)
+    deleting = {"metadata": {"deletionTimestamp": "x", "annotations": {OWNER_ANNOTATION: "h:999999999:1"}}}
+    assert not is_stale(deleting, host="h", now=now)
+
+
+# ------------------------------------------------------------------ audit records -> containers
+
+def record(ts, syscall, cid):
+    return SeccompRecord(ts, 1, 10, "c", "/bin/c", "x86_64", 0, syscall, 0x7FFC0000, cid)
+
+
+def test_container_ids_come_from_status_and_last_state(status):
+    pod = status("crashloop")
+    last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["containerID"]
+    assert container_ids(pod) == {last.split("://")[1]: "tools"}
+    pod["status"]["containerStatuses"][0]["containerID"] = "containerd://" + "f" * 64   # restarted, running
+    assert container_ids(pod) == {"f" * 64: "tools", last.split("://")[1]: "tools"}
+    assert container_ids(status("unschedulable")) == {}
+
+
+def test_records_are_split_by_container_and_timed():
+    a, b, other = "a" * 64, "b" * 64, "c" * 64
+    records = [record(10.5, "read", a), record(10.0, "execve", a), record(11.0, "read", b),
+               record(10.2, "mkdir", other), record(12.0, "read", a), record(12.5, "write", None)]
+    counters, timeline = split_by_container(records, {a: "web", b: "sidecar"})
+    assert counters == {"web": Counter({"read": 2, "execve": 1}), "sidecar": Counter({"read": 1})}
+    assert timeline == [(0.0, "web", "execve"), (0.5, "web", "read"), (1.0, "sidecar", "read")]
+    audit = PodAudit("p", "n", PodOutcome("p", "n", True, "Running", True, "Running"), counters, timeline)
+    assert audit.all_syscalls() == {"read", "execve"}
+    assert audit.coverage() == [(0.0, 1), (0.5, 2)]
+    assert audit.coverage("sidecar") == [(1.0, 1)]
+    assert json.loads(audit.to_json())["syscalls"]["web"] == {"read": 2, "execve": 1}
