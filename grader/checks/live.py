@@ -154,7 +154,7 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
     if not _DENIED.search(output):
         raise LabError(f"`{' '.join(command)}` failed, but not with EPERM/EACCES: {output[-200:]}",
                        fix="the attack should be refused by seccomp (Operation not permitted)")
-    return output.splitlines()[-1] if output else "denied"
+    return next(line for line in output.splitlines() if _DENIED.search(line))
 
 
 def remove_token_objects(token: str, config: str = "default") -> None:
