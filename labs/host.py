@@ -154,6 +154,22 @@ def _install_packages(packages: list[str]) -> None:
     run(["apt-get", "install", "-y", "--no-install-recommends", *packages], timeout=1800, env=env)
 
 
+def _engine_problem() -> tuple[str, str] | None:
+    """(what, fix) when an engine exists but this shell cannot use it: starting or
+    installing another one would only make things worse."""
+    if shutil.which("docker"):
+        output = run(["docker", "info"], check=False, timeout=30)
+        text = output.stdout + output.stderr
+        if "permission denied" in text:
+            return ("the Docker engine refuses this user (permission denied on its socket)",
+                    "add yourself to the docker group (sudo usermod -aG docker $USER; log in "
+                    "again) or run as root")
+    if shutil.which("pidof") and run(["pidof", "dockerd"], check=False).ok:
+        return ("dockerd is running but `docker info` gets no answer",
+                f"check DOCKER_HOST / the docker context, and dockerd's log ({DOCKERD_LOG})")
+    return None
+
+
 def _manual(commands: list[str], why: str) -> int:
     print(f"{why}\nRun these commands (as root), then re-run `python -m labs.host ensure-engine`:")
     for command in commands:
@@ -196,6 +212,9 @@ def ensure_engine() -> int:
     elif missing:
         step(f"missing host packages (some lessons need them): {' '.join(missing)}")
     if not engine_answers():
+        problem = _engine_problem()
+        if problem:
+            raise EnvironmentProblem(problem[0], fix=problem[1])
         if not _can_change_host():
             return _manual(["apt-get install -y docker.io   # or install Docker Desktop",
                             "dockerd & (or: systemctl start docker)"],

@@ -66,3 +66,11 @@ def test_record_lines_attribute_pids_through_proc(tmp_path):
     assert [(e["pid"], e["container_id"]) for e in lines] == [(4242, A), (999, None)]
     assert lines[0]["raw"].startswith("type=SECCOMP msg=audit(1795903484.561:2): pid=4242")
     assert 999 not in attributor.cache      # an exited pid is not cached as "no container"
+
+
+def test_real_cgroup_files_from_a_kind_pod_and_the_host(data_dir):
+    # recorded on a cgroup v1 host: kube-apiserver in a pod of a kind node, and dockerd itself
+    pod = collector.container_ids_from_cgroup((data_dir / "audit" / "cgroup-kind-pod-v1.txt").read_text())
+    assert pod == ["4d696a06c5bda0eeaef9eabc516cf43d14da24c5e816c611927fe106e617b551",
+                   "5cf4cc996ccf9de1e3b2c58065c01841930f70fc176ce7d0958151aff6ff48a3"]
+    assert collector.container_ids_from_cgroup((data_dir / "audit" / "cgroup-host-v1.txt").read_text()) == []
