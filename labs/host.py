@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -133,15 +134,25 @@ def _start_dockerd() -> None:
         time.sleep(1)
 
 
+def _dockerd_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "dockerd":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue             # the process exited while we looked
+    return pids
+
+
 def _stop_dockerd() -> None:
     if _systemd():
         run(["systemctl", "stop", "docker"])
         return
-    pids = run(["pidof", "dockerd"], check=False).stdout.split()
-    if pids:
-        run(["kill", *pids])
+    for pid in _dockerd_pids():
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
-    while run(["pidof", "dockerd"], check=False).ok:
+    while _dockerd_pids():
         if time.monotonic() > deadline:
             raise LabTimeout("dockerd did not stop within 60 s", fix="stop dockerd by hand and re-run")
         time.sleep(0.5)
@@ -164,7 +175,7 @@ def _engine_problem() -> tuple[str, str] | None:
             return ("the Docker engine refuses this user (permission denied on its socket)",
                     "add yourself to the docker group (sudo usermod -aG docker $USER; log in "
                     "again) or run as root")
-    if shutil.which("pidof") and run(["pidof", "dockerd"], check=False).ok:
+    if _dockerd_pids():
         return ("dockerd is running but `docker info` gets no answer",
                 f"check DOCKER_HOST / the docker context, and dockerd's log ({DOCKERD_LOG})")
     return None

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -201,11 +202,20 @@ class AuditCollector:
         return AuditLog(list(records), self._parsed.lost, list(self._parsed.warnings))
 
     def records(self, container_ids: Iterable[str] | None = None) -> list[SeccompRecord | AppArmorRecord]:
-        return self.log(container_ids).records
+        """Records read so far (warns loudly when some were lost)."""
+        return self._checked(self.log(container_ids)).records
 
     def syscalls(self, container_ids: Iterable[str] | None = None) -> collections.Counter[str]:
-        """How often each syscall was logged (seccomp records only)."""
-        return collections.Counter(r.syscall for r in self.log(container_ids).seccomp)
+        """How often each syscall was logged, seccomp records only (warns when some were lost:
+        a profile built from an incomplete list breaks the workload later)."""
+        return collections.Counter(r.syscall for r in self._checked(self.log(container_ids)).seccomp)
+
+    @staticmethod
+    def _checked(log: AuditLog) -> AuditLog:
+        if log.lost:
+            warnings.warn(f"{log.lost} audit records were lost; the syscall list is incomplete "
+                          "(" + "; ".join(log.warnings[1:]) + ")", RuntimeWarning, stacklevel=3)
+        return log
 
     @property
     def lost(self) -> int:

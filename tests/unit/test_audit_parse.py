@@ -113,3 +113,14 @@ def test_audit_log_renders_and_serialises(data_dir):
     data = log.to_dict()
     assert data["lost"] == 61 and data["records"][2]["apparmor"] == "DENIED"
     assert isinstance(log.records[2], AppArmorRecord)
+
+
+def test_collector_client_warns_when_records_were_lost(data_dir):
+    from labs.audit import AuditCollector
+    audit = AuditCollector()
+    audit._take((data_dir / "audit" / "x86_64-collector.jsonl").read_text().splitlines())
+    with pytest.warns(RuntimeWarning, match="17 audit records were lost"):
+        calls = audit.syscalls(["bdefea21d1a0"])
+    assert calls["openat"] == 1 and sum(calls.values()) == 45
+    with pytest.warns(RuntimeWarning):
+        assert audit.records(["0" * 12]) == []         # other ids match nothing
