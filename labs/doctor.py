@@ -17,7 +17,7 @@ from .errors import LabError
 from .results import Result
 from .runner import run
 
-__all__ = ["Check", "DoctorReport", "doctor", "CHECKS"]
+__all__ = ["Check", "DoctorReport", "doctor", "kernel_file", "CHECKS"]
 
 STATUS_ICONS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 ACTIONS_LOGGED = Path("/proc/sys/kernel/seccomp/actions_logged")
@@ -95,12 +95,21 @@ def _tool(name: str) -> Callable[[], Check]:
     return check
 
 
+def kernel_file(path: Path) -> str:
+    """A /proc or /sys file of the kernel that runs the containers: read here on Linux, and
+    through a container elsewhere (Docker Desktop runs its engine in a Linux VM)."""
+    if sys.platform.startswith("linux"):
+        return path.read_text() if path.exists() else ""
+    from .host import probe_image
+    return run(["docker", "run", "--rm", probe_image(), "cat", str(path)], check=False).stdout
+
+
 def _seccomp() -> Check:
-    status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
+    status = kernel_file(Path("/proc/self/status"))
     if "Seccomp:" not in status:
         return Check("kernel seccomp", "fail", "this kernel has no seccomp filter support",
                      "use a Linux kernel built with CONFIG_SECCOMP_FILTER (any distribution kernel)")
-    logged = ACTIONS_LOGGED.read_text().split() if ACTIONS_LOGGED.exists() else []
+    logged = kernel_file(ACTIONS_LOGGED).split()
     if "log" not in logged:
         return Check("kernel seccomp", "fail",
                      f"seccomp works but SCMP_ACT_LOG is not logged (actions_logged: {' '.join(logged)})",
@@ -109,7 +118,7 @@ def _seccomp() -> Check:
 
 
 def _apparmor() -> Check:
-    enabled = APPARMOR_ENABLED.read_text().strip() if APPARMOR_ENABLED.exists() else ""
+    enabled = kernel_file(APPARMOR_ENABLED).strip()
     if enabled == "Y":
         return Check("AppArmor LSM", "ok", "the kernel enforces AppArmor profiles")
     return Check("AppArmor LSM", "warn", "this kernel has no AppArmor LSM: AppArmor lessons cannot "
@@ -155,8 +164,8 @@ CHECKS: list[tuple[str, Callable[[], Check], bool]] = [
     ("privileged containers", _privileged, True),
     ("kind", _tool("kind"), False),
     ("kubectl", _tool("kubectl"), False),
-    ("kernel seccomp", _seccomp, False),
-    ("AppArmor LSM", _apparmor, False),
+    ("kernel seccomp", _seccomp, not sys.platform.startswith("linux")),
+    ("AppArmor LSM", _apparmor, not sys.platform.startswith("linux")),
     ("audit capture", _audit_capture, True),
     ("cluster reachable", _cluster, True),
 ]
