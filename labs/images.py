@@ -110,6 +110,15 @@ def docker_build_env() -> dict[str, str]:
     return env
 
 
+def _drop_old_recipes(repository: str, keep: str) -> None:
+    """Untag this image's earlier recipe builds (12-hex tags this module made); an image a
+    container still uses stays, because `docker rmi` refuses it."""
+    tags = run(["docker", "images", repository, "--format", "{{.Tag}}"]).stdout.split()
+    for tag in tags:
+        if tag != keep and re.fullmatch(r"[0-9a-f]{12}", tag):
+            run(["docker", "rmi", f"{repository}:{tag}"], check=False)
+
+
 def _progress(message: str, started: float) -> None:
     print(f"[images] {message} ({time.monotonic() - started:.1f}s)", flush=True)
 
@@ -142,6 +151,7 @@ def ensure_base_image() -> str:
              "--change", 'CMD ["/bin/bash"]',
              str(tarball), tag], timeout=600)
     run(["docker", "tag", tag, BASE_IMAGE])
+    _drop_old_recipes("course/base", recipe_hash())
     _progress(f"built {BASE_IMAGE} ({tag})", started)
     return tag
 
@@ -159,6 +169,7 @@ def ensure_image(name: str, *, base: str | None = None) -> str:
              "-t", tag, str(IMAGES_DIR / LAB_IMAGES[name])],
             env=docker_build_env(), timeout=1800,
             fix="check the build output above; apt-get inside the build needs the Debian mirror")
+        _drop_old_recipes(name, digest)
         _progress(f"built {tag}", started)
     else:
         _progress(f"{tag} present", started)
