@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.images", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the base and lab images (skips built recipes)")
-    build.add_argument("names", nargs="*", help=f"only these images ({', '.join(LAB_IMAGES)})")
+    build.add_argument("names", nargs="*", help=f"only these images ({', '.join(LAB_IMAGES.values())})")
     sub.add_parser("list", help="print each image and its recipe hash")
     args = parser.parse_args(argv)
     if args.command == "list":
@@ -197,11 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in LAB_IMAGES:
             print(f"{name}\t{recipe_hash(name)}")
         return 0
-    unknown = set(args.names) - set(LAB_IMAGES)
+    by_folder = {folder: name for name, folder in LAB_IMAGES.items()}
+    names = [by_folder.get(n, n) for n in args.names]
+    unknown = set(names) - set(LAB_IMAGES)
     if unknown:
-        parser.error(f"unknown image(s) {', '.join(sorted(unknown))}; choose from {', '.join(LAB_IMAGES)}")
+        parser.error(f"unknown image(s) {', '.join(sorted(unknown))}; choose from {', '.join(by_folder)}")
     started = time.monotonic()
-    ensure_images(args.names or None)
+    ensure_images(names or None)
     _progress("all images ready", started)
     return 0
 
