@@ -329,14 +329,17 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
     return outcome(pending, status.get("message", "")), False
 
 
-def _event_time(event: dict) -> str:
-    return event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp") or ""
+def _event_order(event: dict) -> tuple[str, str]:
+    """Sort key: the time to the second (kubelet events carry no fraction, scheduler events
+    do), then the event name, whose suffix is its creation time in hex nanoseconds."""
+    stamp = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp") or ""
+    return stamp[:19], (event.get("metadata") or {}).get("name", "")
 
 
 def format_events(events: list[dict]) -> list[str]:
     """Events, oldest first, as ``Warning Failed: message (x3)`` lines."""
     out = []
-    for e in sorted(events, key=_event_time):
+    for e in sorted(events, key=_event_order):
         count = e.get("count") or 1
         out.append(f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '')}".strip()
                    + (f" (x{count})" if count > 1 else ""))
@@ -354,14 +357,26 @@ def _read_pod(name: str, namespace: str, config: str) -> dict:
     return _plain(pod, config)
 
 
+def _restarts(pod: dict) -> int:
+    status = pod.get("status") or {}
+    return sum(cs.get("restartCount") or 0 for key in ("initContainerStatuses", "containerStatuses")
+               for cs in status.get(key) or [])
+
+
 def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str = "default",
-                 poll: float = 0.5) -> PodOutcome:
+                 until: str = "ready", settle: float = 2.0, poll: float = 0.5) -> PodOutcome:
     """Wait until the pod is Running and Ready, Succeeded, or failed; return the outcome.
 
+    ``until="ready"``: Running and Ready must hold for ``settle`` seconds without a restart,
+    because a container killed by a too-tight profile is often Running for an instant first.
+    ``until="completed"``: wait for Succeeded or Failed (run-once pods; the exit code matters).
     Failures (``outcome.ok`` False) are returned, not raised: lessons show them. Only running
     out of time raises :class:`LabTimeout`, with the last status and the pod's events.
     """
+    if until not in ("ready", "completed"):
+        raise LabError(f"wait_for_pod: until={until!r} is not a goal", fix="use until='ready' or until='completed'")
     deadline = time.monotonic() + timeout
+    ready_since: tuple[float, int] | None = None   # (when, restarts) Running+Ready was first seen
     while True:
         try:
             pod = _read_pod(name, namespace, config)
@@ -373,18 +388,28 @@ def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str
             raise WorkloadFailed(f"there is no pod {name!r} in namespace {namespace!r}", reason="NotFound",
                                  fix=f"apply it first; pods in {namespace}: {names}") from None
         outcome, final = pod_outcome(pod)
+        if final and outcome.reason == "Running":
+            if until == "completed":
+                final = False
+            else:
+                if ready_since is None or ready_since[1] != _restarts(pod):
+                    ready_since = (time.monotonic(), _restarts(pod))
+                final = time.monotonic() - ready_since[0] >= settle
+        else:
+            ready_since = None
         if final:
             outcome.events = _pod_events(name, namespace, config)
             return outcome
         if time.monotonic() >= deadline:
             outcome.events = _pod_events(name, namespace, config)
-            raise LabTimeout(f"pod {name} in {namespace} not ready after {timeout:g}s\n{outcome}",
+            goal = "not ready" if until == "ready" else "not finished"
+            raise LabTimeout(f"pod {name} in {namespace} {goal} after {timeout:g}s\n{outcome}",
                              fix="read the status and events above; wait longer with wait_for_pod(..., timeout=300)")
         time.sleep(poll)
 
 
 def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: float = 120,
-            config: str = "default") -> PodOutcome:
+            until: str = "ready", config: str = "default") -> PodOutcome:
     """Apply a manifest holding one Pod (plus e.g. ConfigMaps) and wait for that pod.
 
     A Pod Security rejection at create time comes back as an outcome with reason
@@ -401,7 +426,7 @@ def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: floa
     except PodSecurityRejected as exc:
         return PodOutcome(name, namespace, False, None, False, PodSecurityRejected.reason,
                           "; ".join(exc.violations) or exc.message, exc.fix)
-    return wait_for_pod(name, namespace, timeout=timeout, config=config)
+    return wait_for_pod(name, namespace, timeout=timeout, until=until, config=config)
 
 
 # --------------------------------------------------------------------------- exec, logs, delete
@@ -450,6 +475,8 @@ def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str
             raise WorkloadFailed(f"{what}: {exc.reason}", reason="ExecFailed",
                                  fix="the pod (or container) must exist and be running: wait_for_pod() first") from None
         raise translate_api_error(exc, what) from None
+    finally:
+        api.api_client.close()
     stdout, stderr = [], []
     deadline = time.monotonic() + timeout
     try:

@@ -13,7 +13,7 @@ import pytest
 from labs.audit import AuditCollector
 from labs.cluster import ensure_cluster, load_images
 from labs.errors import LabTimeout, WorkloadFailed
-from labs.manifests import MANAGED_LABEL, load_manifests, set_seccomp
+from labs.manifests import MANAGED_LABEL, load_manifests, set_apparmor, set_seccomp
 from labs.namespaces import (LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespace, owner_token,
                              sweep_stale_namespaces)
 from labs.pod_audit import AUDIT_PROFILE_FILE, audit_pod, container_ids
@@ -146,7 +146,7 @@ def test_crashing_container_backs_off(ns, manifest):
 def test_failed_run_once_pod_reports_exit_code(ns, manifest):
     doc = load_manifests(manifest("crash-pod.yaml"))[0]
     doc["spec"]["restartPolicy"] = "Never"
-    outcome = run_pod(doc, ns, timeout=90)
+    outcome = run_pod(doc, ns, timeout=90, until="completed")
     assert (outcome.ok, outcome.phase, outcome.reason) == (False, "Failed", "Error"), str(outcome)
     assert outcome.containers == {"tools": "terminated: Error (exit 3)"}
 
@@ -164,6 +164,17 @@ def test_unschedulable(ns, manifest):
     doc["spec"]["nodeSelector"] = {"course.seccomp-lab/no-such-node": "true"}
     outcome = run_pod(doc, ns, timeout=90)
     assert outcome.reason == "Unschedulable" and "node" in outcome.message, str(outcome)
+
+
+@pytest.mark.parametrize("style", ["field", "annotation"])
+def test_apparmor_profile_the_node_cannot_apply_is_blocked(ns, manifest, style):
+    # Without the AppArmor LSM the kubelet rejects the pod; with it, the profile is not
+    # loaded. Either way the outcome is Blocked, whichever way the manifest asks for AppArmor.
+    doc = set_apparmor(load_manifests(manifest("logger-pod.yaml"))[0], "Localhost",
+                       f"course-missing-{uuid.uuid4().hex[:6]}", style=style)
+    outcome = run_pod(doc, ns, timeout=90)
+    assert (outcome.ok, outcome.reason) == (False, "Blocked"), str(outcome)
+    assert "apparmor" in outcome.message.lower()
 
 
 def test_restricted_namespace_rejects_privileged_pod(manifest):

@@ -82,6 +82,13 @@ def test_events_are_sorted_and_counted():
          "eventTime": "2026-11-28T22:00:01.000000+00:00"},
     ]
     assert format_events(events) == ["Normal Scheduled: assigned", "Warning BackOff: Back-off restarting (x3)"]
+    same_second = [
+        {"type": "Warning", "reason": "AppArmor", "message": "cannot enforce", "metadata": {"name": "p.187c0a2b"},
+         "lastTimestamp": "2026-11-28T22:00:01+00:00"},
+        {"type": "Normal", "reason": "Scheduled", "message": "assigned", "metadata": {"name": "p.187c0a1f"},
+         "eventTime": "2026-11-28T22:00:01.900000+00:00"},
+    ]
+    assert [e.split(":")[0] for e in format_events(same_second)] == ["Normal Scheduled", "Warning AppArmor"]
 
 
 def test_exec_status_channel():

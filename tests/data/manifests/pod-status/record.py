@@ -46,7 +46,8 @@ def main() -> None:
     cases["image-never-pull"]["spec"]["containers"][0]["image"] = "course/not-built:latest"
     with lab_namespace("record-status") as ns:
         for name, doc in cases.items():
-            outcome = run_pod(doc, ns, timeout=120)
+            run_once = doc["spec"].get("restartPolicy") == "Never"
+            outcome = run_pod(doc, ns, timeout=120, until="completed" if run_once else "ready")
             if name == "crashloop":   # wait for the second crash, so lastState holds the first run
                 while outcome.reason != "CrashLoopBackOff" or _read_pod(
                         doc["metadata"]["name"], ns, "default")["status"]["containerStatuses"][0]["restartCount"] < 2:
