@@ -129,6 +129,11 @@ def recipe_hash() -> str:
     return h.hexdigest()[:12]
 
 
+def image_id(ref: str) -> str | None:
+    result = run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
+    return result.stdout.strip() if result.ok else None
+
+
 def node_image_hash(image: str = NODE_IMAGE) -> str | None:
     """The recipe hash label of a local image, or None when the image is not there."""
     result = run(["docker", "image", "inspect", "--format",
@@ -219,10 +224,13 @@ def _assemble(base: str, binaries: dict[str, Path], refs: dict[str, str], tarbal
     # `docker commit --change` cannot set STOPSIGNAL (Docker 20.10), a Dockerfile can
     context = build_dir("node-metadata")
     (context / "Dockerfile").write_text(node_dockerfile(ASSEMBLY_TAG, digest))
+    previous = image_id(NODE_IMAGE)
     try:
         run(["docker", "build", "-q", "-t", NODE_IMAGE, str(context)], env=docker_build_env())
     finally:
         run(["docker", "rmi", ASSEMBLY_TAG], check=False)
+    if previous:  # the outdated image, unless a cluster still runs on it (then docker refuses)
+        run(["docker", "rmi", previous], check=False)
 
 
 def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = print) -> NodeImageBuild:

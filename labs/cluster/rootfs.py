@@ -25,6 +25,7 @@ KIND_FILES = "images/base/files"
 #: kind's Dockerfile modes: executables in these folders, 0644 for every other file
 EXECUTABLE_DIRS = ("usr/local/bin", "kind/bin")
 ENTRYPOINT = '["/usr/local/bin/entrypoint", "/sbin/init"]'
+BASE_REPOSITORY = "course-cluster/node-base"
 
 
 def node_packages(text: str | None = None) -> list[str]:
@@ -60,7 +61,7 @@ def _copy_kind_files(root: Path) -> None:
 def ensure_rootfs_image(progress=print) -> str:
     """Build ``course-cluster/node-base:<hash>`` unless it exists; returns the tag."""
     digest = rootfs_hash()
-    tag = f"course-cluster/node-base:{digest}"
+    tag = f"{BASE_REPOSITORY}:{digest}"
     if image_exists(tag):
         progress(f"node base image {tag} present")
         return tag
@@ -90,4 +91,13 @@ def ensure_rootfs_image(progress=print) -> str:
          str(tarball), tag], timeout=900)
     tarball.unlink()
     shutil.rmtree(root)
+    _remove_older_bases(tag)
     return tag
+
+
+def _remove_older_bases(current: str) -> None:
+    """Drop base images of earlier recipes (ours alone: the repository is course-cluster/)."""
+    listed = run(["docker", "images", BASE_REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+    for ref in listed:
+        if ref != current:
+            run(["docker", "rmi", ref], check=False)
