@@ -24,14 +24,14 @@ def grade_folder(exercise: Exercise, root: Path, *, config: str | None = None, t
     started = time.monotonic()
     ctx = GradingContext(exercise, root, config or exercise.cluster, token or make_token(str(root), exercise.id))
     report = GradeReport(exercise=exercise.id, submission=str(root))
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, CheckResult] = {}
     try:
         with ctx.cleanup:
             for check in exercise.checks:
                 if check.hidden and not include_hidden:
                     continue
                 result = _run_one(check, ctx, outcomes, live)
-                outcomes[check.id] = result.status
+                outcomes[check.id] = result
                 report.checks.append(result)
     except Exception as exc:  # noqa: BLE001 - cleanup trouble is the grader's, not the learner's
         report.cleanup_error = f"{type(exc).__name__}: {exc}"
@@ -49,24 +49,31 @@ def unscored_checks(exercise: Exercise, reason: str, include_hidden: bool = True
             for c in exercise.checks if include_hidden or not c.hidden]
 
 
-def _run_one(check, ctx: GradingContext, outcomes: dict[str, str], live: bool) -> CheckResult:
+def _run_one(check, ctx: GradingContext, outcomes: dict[str, CheckResult], live: bool) -> CheckResult:
+    t0 = time.monotonic()
+    because: dict[str, str] = ctx.cache.setdefault("not-checked-because", {})  # check id -> root reason
+
     def result(status, message, points=0.0, hint=""):
         return CheckResult(check.id, check.title, status, points, check.points, message, hint,
                            check.live, check.hidden, round(time.monotonic() - t0, 2))
 
-    t0 = time.monotonic()
-    blocked = [n for n in check.needs if outcomes.get(n) != PASSED]
+    def skipped(reason: str, message: str | None = None) -> CheckResult:
+        because[check.id] = reason
+        return result(NOT_CHECKED, message or f"not checked: {reason}")
+
+    blocked = [outcomes[n] for n in check.needs if n in outcomes and outcomes[n].status != PASSED]
     if blocked:
-        titles = ", ".join(ctx.exercise.check_by_id(n).title for n in blocked)
-        if all(outcomes.get(n) == NOT_CHECKED for n in blocked):
-            return result(NOT_CHECKED, f"not checked: depends on '{titles}', which was not checked")
+        titles = ", ".join(b.title for b in blocked)
+        if all(b.status == NOT_CHECKED for b in blocked):
+            root = because.get(blocked[0].id, "")
+            return skipped(root, f"not checked: depends on '{titles}' (because: {root})")
         return result(FAILED, f"not graded yet: first fix '{titles}'")
     if check.live and not live:
-        return result(NOT_CHECKED, "not checked: live checks were turned off for this run")
+        return skipped("live checks were turned off for this run")
     try:
         message = check.run(ctx)
     except NotChecked as exc:
-        return result(NOT_CHECKED, f"not checked: {exc}")
+        return skipped(str(exc))
     except LabError as exc:
         hint = " ".join(h for h in (exc.fix, check.hint) if h)
         return result(FAILED, exc.message, hint=hint)
