@@ -41,6 +41,7 @@ __all__ = [
     "pod_outcome",
     "format_events",
     "exec_returncode",
+    "handshake_status",
     "pod_security_violations",
     "translate_api_error",
     "FIXES",
@@ -157,6 +158,10 @@ def translate_api_error(exc: ApiException, what: str) -> LabError:
     message = _api_message(exc)
     if exc.status == 403 and "violates PodSecurity" in message:
         return PodSecurityRejected(f"{what}: {message}", pod_security_violations(message))
+    if exc.status == 422 and ("may not change fields" in message or "field is immutable" in message):
+        return ManifestError(f"{what}: the API server refused the change: {message}",
+                             fix="that field cannot change on a live object: delete it first (delete_pod(name, "
+                                 "namespace) for a pod), then apply again")
     if exc.status in (400, 422):
         return ManifestError(f"{what}: the API server refused it: {message}",
                              fix="fix the field the message names (labs.manifests helpers show the current values)")
@@ -458,6 +463,16 @@ def exec_returncode(status: dict | None) -> tuple[int, str]:
     return (127 if "not found" in message or "no such file" in message else 126), message
 
 
+def handshake_status(text: str) -> dict:
+    """The Status object at the end of a refused websocket handshake's error text
+    (``Handshake status 404 Not Found -+-+- {headers} -+-+- {"kind":"Status",...}``)."""
+    try:
+        status = json.loads(text.rsplit("-+-+-", 1)[-1].strip())
+    except ValueError:
+        return {"message": text}
+    return status if isinstance(status, dict) else {"message": text}
+
+
 def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str | None = None,
                 config: str = "default", timeout: float = 60, check: bool = False) -> ExecResult:
     """Run ``command`` in the pod (like ``kubectl exec``); the exit code comes from the
@@ -471,9 +486,12 @@ def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str
     try:
         ws = stream(api.connect_get_namespaced_pod_exec, name, namespace, **kwargs)
     except ApiException as exc:
-        if exc.status == 0:   # websocket handshake refused: the body is the API's answer
-            raise WorkloadFailed(f"{what}: {exc.reason}", reason="ExecFailed",
-                                 fix="the pod (or container) must exist and be running: wait_for_pod() first") from None
+        if exc.status == 0:   # websocket handshake refused: the API's Status is in the text
+            status = handshake_status(str(exc.reason))
+            raise WorkloadFailed(f"{what}: {status.get('message', exc.reason)}",
+                                 reason="NotFound" if status.get("code") == 404 else "ExecFailed",
+                                 fix="the pod and container must exist and run: check the names, "
+                                     "wait_for_pod() first") from None
         raise translate_api_error(exc, what) from None
     finally:
         api.api_client.close()

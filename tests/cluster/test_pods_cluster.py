@@ -12,7 +12,7 @@ import pytest
 
 from labs.audit import AuditCollector
 from labs.cluster import ensure_cluster, load_images
-from labs.errors import LabTimeout, WorkloadFailed
+from labs.errors import LabTimeout, ManifestError, WorkloadFailed
 from labs.manifests import MANAGED_LABEL, load_manifests, set_apparmor, set_seccomp
 from labs.namespaces import (LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespace, owner_token,
                              sweep_stale_namespaces)
@@ -95,12 +95,28 @@ def test_apply_wait_exec_logs_delete(ns, manifest):
         exec_in_pod("logger", ns, ["false"], check=True)
     assert err.value.reason == "NonZeroExitCode"
 
+    with pytest.raises(WorkloadFailed, match="container nope is not valid") as err:
+        exec_in_pod("logger", ns, ["true"], container="nope")
+    assert err.value.reason == "ExecFailed"
+
+    changed = load_manifests(manifest("logger-pod.yaml"))[0]
+    changed["spec"]["containers"][0]["command"] = ["sleep", "5"]
+    with pytest.raises(ManifestError) as err:
+        apply_manifest(changed, ns)
+    assert "delete_pod" in err.value.fix
+
     assert pod_logs("logger", ns) == "hello from the logger pod\n"
     delete_pod("logger", ns)
     with pytest.raises(WorkloadFailed) as err:
         wait_for_pod("logger", ns, timeout=5)
     assert err.value.reason == "NotFound"
     delete_pod("logger", ns)   # deleting a missing pod is fine
+    with pytest.raises(WorkloadFailed) as err:
+        exec_in_pod("logger", ns, ["true"])
+    assert err.value.reason == "NotFound"
+    with pytest.raises(WorkloadFailed) as err:
+        pod_logs("logger", ns)
+    assert err.value.reason == "NotFound"
 
 
 def test_multi_document_manifest_with_deployment(ns, manifest):

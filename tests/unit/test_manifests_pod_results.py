@@ -16,6 +16,7 @@ from labs.pods import (
     FIXES,
     PodOutcome,
     exec_returncode,
+    handshake_status,
     format_events,
     pod_outcome,
     pod_security_violations,
@@ -98,6 +99,15 @@ def test_exec_status_channel():
     code, message = exec_returncode({"status": "Failure", "message": 'exec: "nope": executable file not found'})
     assert code == 127 and "nope" in message
     assert exec_returncode({"status": "Failure", "message": "operation not permitted"})[0] == 126
+
+
+def test_refused_exec_handshake_yields_the_api_status():
+    text = ("Handshake status 404 Not Found -+-+- {'audit-id': '92fe', 'content-type': 'application/json'} -+-+- "
+            '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \\"ghost\\" '
+            'not found","reason":"NotFound","details":{"name":"ghost","kind":"pods"},"code":404}')
+    status = handshake_status(text)
+    assert (status["code"], status["message"]) == (404, 'pods "ghost" not found')
+    assert handshake_status("connection reset") == {"message": "connection reset"}
 
 
 def test_pod_security_rejection_is_split_into_violations():
