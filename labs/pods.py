@@ -120,6 +120,8 @@ def api_client(config: str = "default", *, fresh: bool = False) -> k8s.ApiClient
         made = k8s_config.new_client_from_config(config_file=str(path), persist_config=False)
         if fresh:
             return made
+        for old in [k for k in _CLIENTS if k[0] == key[0]]:   # the cluster was re-created
+            _CLIENTS.pop(old).close()
         _CLIENTS[key] = made
     return _CLIENTS[key]
 
@@ -168,9 +170,13 @@ def translate_api_error(exc: ApiException, what: str) -> LabError:
     if exc.status == 404:
         return WorkloadFailed(f"{what}: not found: {message}", reason="NotFound",
                               fix="check the name and namespace (the object may have been deleted)")
-    if exc.status in (401, 403):
-        return EnvironmentProblem(f"{what}: not allowed: {message}",
-                                  fix="the kubeconfig may be stale: re-run `make cluster`")
+    if exc.status == 401:
+        return EnvironmentProblem(f"{what}: the API server did not accept our credentials: {message}",
+                                  fix="the kubeconfig is stale (the cluster was re-created?): re-run `make cluster`")
+    if exc.status == 403:
+        return ManifestError(f"{what}: forbidden: {message}",
+                             fix="an admission rule refused it: read the message (a namespace being deleted, "
+                                 "a missing service account, a quota)")
     if exc.status == 409:
         return ManifestError(f"{what}: conflict: {message}", fix="delete the old object first, then apply again")
     return EnvironmentProblem(f"{what}: the API server answered {exc.status}: {message}",

@@ -172,3 +172,21 @@ def test_records_are_split_by_container_and_timed():
     assert audit.coverage() == [(0.0, 1), (0.5, 2)]
     assert audit.coverage("sidecar") == [(1.0, 1)]
     assert json.loads(audit.to_json())["syscalls"]["web"] == {"read": 2, "execve": 1}
+
+
+# ------------------------------------------------------------------ the client's own failures
+
+def test_missing_cluster_and_unreachable_api_server_are_explained(tmp_path, monkeypatch):
+    from labs.errors import EnvironmentProblem
+    from labs.pods import wait_for_pod
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
+    with pytest.raises(EnvironmentProblem, match="does not exist") as err:
+        wait_for_pod("web", "default")
+    assert "make cluster" in err.value.fix
+    (tmp_path / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n")
+    with pytest.raises(EnvironmentProblem, match="cannot reach the cluster's API server") as err:
+        wait_for_pod("web", "default")
+    assert "cluster_status" in err.value.fix
