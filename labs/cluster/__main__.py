@@ -6,7 +6,7 @@ import sys
 
 from ..errors import LabError
 from .configs import CONFIGS
-from .lifecycle import cluster_status, delete_all_clusters, delete_cluster, ensure_cluster, load_images
+from .lifecycle import cluster_exists, cluster_status, delete_all_clusters, delete_cluster, ensure_cluster, load_images
 from .nodeimage import ensure_node_image
 
 
@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{verb} cluster {info.cluster_name} ({', '.join(info.nodes)}) in {info.seconds}s; "
                   f"kubeconfig: {info.kubeconfig}")
         elif args.command == "delete":
-            deleted = delete_all_clusters() if args.all else (delete_cluster(args.config) or [args.config])
+            if args.all:
+                deleted = delete_all_clusters()
+            else:
+                deleted = [args.config] if cluster_exists(args.config) else []
+                delete_cluster(args.config)
             print(f"deleted: {', '.join(deleted) or 'nothing'}")
         elif args.command == "status":
             status = cluster_status(args.config)

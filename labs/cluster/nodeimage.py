@@ -14,9 +14,12 @@ here. This recipe builds the same image from reachable sources only (plan: offli
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -192,6 +195,7 @@ def _component_images(binaries: dict[str, Path], refs: dict[str, str], tarball: 
             component_dockerfile(binaries[name].name, user="65535:65535" if name == "pause" else None))
         run(["docker", "build", "-q", "--label", MANAGED_LABEL, "-t", ref, str(context)],
             env=docker_build_env(), timeout=600)
+        shutil.rmtree(context)  # a second copy of a ~100 MB binary
     run(["docker", "save", "-o", str(tarball), *refs.values()], timeout=900)
     return list(refs.values())
 
@@ -241,6 +245,23 @@ def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = 
     if not force and node_image_hash() == digest:
         progress(f"[node-image] {NODE_IMAGE} is current (recipe {digest})")
         return NodeImageBuild(NODE_IMAGE, digest, False, steps.timings)
+    with _build_lock():
+        if not force and node_image_hash() == digest:   # another process just built it
+            return NodeImageBuild(NODE_IMAGE, digest, False, steps.timings)
+        _build(steps, digest)
+    progress(f"[node-image] built {NODE_IMAGE} (recipe {digest})")
+    return NodeImageBuild(NODE_IMAGE, digest, True, steps.timings)
+
+
+@contextmanager
+def _build_lock():
+    """One build at a time per machine: builds share the build container and image tags."""
+    with open(Path(tempfile.gettempdir()) / "course-cluster-node-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build(steps: _Steps, digest: str) -> None:
     binaries: dict[str, Path] = dict(steps.run(
         "kubernetes binaries (go build)", gobuild.build_kubernetes, KUBERNETES_VERSION,
         build_dir("kubernetes")))
@@ -254,7 +275,7 @@ def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = 
                                  build_dir("etcd"))
     binaries["pause"] = steps.run("pause (gcc -static)", _build_pause,
                                   refs["pause"].rsplit(":", 1)[-1], build_dir("pause"))
-    base = steps.run("node base (debootstrap + docker import)", rootfs.ensure_rootfs_image, progress)
+    base = steps.run("node base (debootstrap + docker import)", rootfs.ensure_rootfs_image, steps.progress)
     tarball = build_dir("images") / "images.tar"
     steps.run("component images (FROM scratch + docker save)", _component_images, binaries, refs, tarball)
     try:
@@ -262,8 +283,6 @@ def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = 
     finally:
         tarball.unlink(missing_ok=True)
         run(["docker", "rmi", *refs.values()], check=False)
-    progress(f"[node-image] built {NODE_IMAGE} (recipe {digest})")
-    return NodeImageBuild(NODE_IMAGE, digest, True, steps.timings)
 
 
 def ensure_node_image_tag() -> str:
