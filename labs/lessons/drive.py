@@ -82,11 +82,15 @@ class NginxDriver:
                 self.done.append((what, "ok" if result.returncode == 0 else result.stderr.strip()[-120:]))
 
 
-def audit_nginx(namespace: str, config: str = "default"):
-    """Lesson 03's audit in one call: client pod, nginx under the audit profile, driven."""
+def audit_nginx(namespace: str, config: str = "default", *, operations: bool = True):
+    """Lesson 03's audit in one call: client pod, nginx under the audit profile, driven.
+
+    ``operations=False`` leaves out reload and log reopening: the incomplete audit that
+    lesson 04's staging run catches. Returns ``(PodAudit, NginxDriver)``.
+    """
     from ..pod_audit import audit_pod
 
-    driver = NginxDriver(start_client(namespace, config), config)
+    driver = NginxDriver(start_client(namespace, config), config, operations)
     return audit_pod(asset("03", "nginx-audit.yaml"), namespace, drive=driver, config=config), driver
 
 
