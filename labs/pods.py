@@ -282,13 +282,13 @@ class PodOutcome(Result):
                 f"{'<details><summary>events</summary><ul>' + events + '</ul></details>' if events else ''}{fix}</div>")
 
 
-def _container_states(status: dict) -> tuple[dict[str, str], list[tuple[str, dict]]]:
-    """name -> one-line state, and the raw (name, state) pairs, init containers first."""
+def _container_states(status: dict) -> tuple[dict[str, str], list[dict]]:
+    """name -> one-line state, and the container statuses, init containers first."""
     lines, raw = {}, []
     for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
         for cs in status.get(key) or []:
             state = cs.get("state") or {}
-            raw.append((cs["name"], cs))
+            raw.append(cs)
             if "running" in state:
                 lines[cs["name"]] = "running" + (", ready" if cs.get("ready") else ", not ready")
             elif "waiting" in state:
@@ -317,7 +317,7 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
     if phase == "Failed":
         if status.get("reason") == "AppArmor" or "apparmor" in (status.get("message") or "").lower():
             return outcome("Blocked", status.get("message", "")), True
-        for _, cs in raw:
+        for cs in raw:
             t = (cs.get("state") or {}).get("terminated")
             if t and t.get("exitCode"):
                 return outcome(t.get("reason") or "Error", t.get("message") or f"exit code {t.get('exitCode')}"), True
@@ -325,7 +325,7 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
     scheduled = conditions.get("PodScheduled") or {}
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
         return outcome("Unschedulable", scheduled.get("message", "")), True
-    for _, cs in raw:
+    for cs in raw:
         waiting = (cs.get("state") or {}).get("waiting") or {}
         reason, message = waiting.get("reason", ""), waiting.get("message", "")
         if reason in _FAILED_WAITING:
