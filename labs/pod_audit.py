@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from .audit import AuditCollector, SeccompRecord
 from .errors import ManifestError
 from .manifests import containers, load_manifests, set_seccomp
-from .pods import PodOutcome, _read_pod, apply_manifest, delete_pod, wait_for_pod
+from .pods import PodOutcome, apply_manifest, delete_pod, read_pod, wait_for_pod
 from .results import Result
 
 __all__ = ["audit_pod", "PodAudit", "AUDIT_PROFILE_FILE", "container_ids", "split_by_container"]
@@ -150,7 +150,7 @@ def audit_pod(manifest: str | Path | dict | list, namespace: str, *,
             if drive is not None:
                 drive(name, namespace)
             time.sleep(seconds)
-        ids = container_ids(_read_pod(name, namespace, config))
+        ids = container_ids(read_pod(name, namespace, config))
         if stop:
             delete_pod(name, namespace, config, grace_period=5)
         log = _settled_log(collector, list(ids))

@@ -32,6 +32,7 @@ __all__ = [
     "apply_manifest",
     "run_pod",
     "wait_for_pod",
+    "read_pod",
     "PodOutcome",
     "exec_in_pod",
     "ExecResult",
@@ -363,7 +364,8 @@ def _pod_events(name: str, namespace: str, config: str) -> list[str]:
     return format_events(_plain(listed, config).get("items") or [])
 
 
-def _read_pod(name: str, namespace: str, config: str) -> dict:
+def read_pod(name: str, namespace: str, config: str = "default") -> dict:
+    """The pod as the API returns it (a plain dict, camelCase keys)."""
     pod = _call(f"read pod {name} in {namespace}", core_api(config).read_namespaced_pod, name, namespace)
     return _plain(pod, config)
 
@@ -390,7 +392,7 @@ def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str
     ready_since: tuple[float, int] | None = None   # (when, restarts) Running+Ready was first seen
     while True:
         try:
-            pod = _read_pod(name, namespace, config)
+            pod = read_pod(name, namespace, config)
         except WorkloadFailed as exc:
             if exc.reason != "NotFound":
                 raise
@@ -556,7 +558,7 @@ def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool
     deadline = time.monotonic() + timeout
     while wait:
         try:
-            _read_pod(name, namespace, config)
+            read_pod(name, namespace, config)
         except WorkloadFailed as exc:
             if exc.reason == "NotFound":
                 return

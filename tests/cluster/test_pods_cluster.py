@@ -19,12 +19,12 @@ from labs.namespaces import (LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespac
 from labs.pod_audit import AUDIT_PROFILE_FILE, audit_pod, container_ids
 from labs.pods import (
     PodSecurityRejected,
-    _read_pod,
     apply_manifest,
     core_api,
     delete_pod,
     exec_in_pod,
     pod_logs,
+    read_pod,
     run_pod,
     wait_for_pod,
 )
@@ -221,7 +221,7 @@ def test_audit_of_one_pod_ignores_a_noisy_neighbour(ns, manifest):
             assert fetched.stdout == "hello from the course nginx\n"
 
         audit = audit_pod(manifest("nginx-pod.yaml"), ns, drive=drive, seconds=2)
-        noisy_ids = list(container_ids(_read_pod("noisy", ns, "default")))
+        noisy_ids = list(container_ids(read_pod("noisy", ns)))
         neighbour = witness.syscalls(noisy_ids)
 
     assert audit.outcome.reason == "Running" and audit.lost == 0, audit.warnings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from labs.manifests import load_manifests, set_seccomp
 from labs.namespaces import lab_namespace
-from labs.pods import _read_pod, apply_manifest, run_pod
+from labs.pods import apply_manifest, read_pod, run_pod
 
 HERE = Path(__file__).parent
 MANIFESTS = HERE.parent
@@ -25,7 +25,7 @@ def pod(name: str, command: list[str], **spec) -> dict:
 
 
 def save(name: str, namespace: str, pod_name: str) -> None:
-    data = _read_pod(pod_name, namespace, "default")
+    data = read_pod(pod_name, namespace, "default")
     data["metadata"].pop("managedFields", None)
     (HERE / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print("recorded", name)
@@ -49,7 +49,7 @@ def main() -> None:
             run_once = doc["spec"].get("restartPolicy") == "Never"
             outcome = run_pod(doc, ns, timeout=120, until="completed" if run_once else "ready")
             if name == "crashloop":   # wait for the second crash, so lastState holds the first run
-                while outcome.reason != "CrashLoopBackOff" or _read_pod(
+                while outcome.reason != "CrashLoopBackOff" or read_pod(
                         doc["metadata"]["name"], ns, "default")["status"]["containerStatuses"][0]["restartCount"] < 2:
                     time.sleep(1)
                     outcome = run_pod(doc, ns)
@@ -57,7 +57,7 @@ def main() -> None:
         slow = pod("initializing", forever, initContainers=[{
             "name": "slow", "image": "course/tools:latest", "imagePullPolicy": "Never", "command": ["sleep", "60"]}])
         apply_manifest(slow, ns)
-        while "running" not in json.dumps(_read_pod("initializing", ns, "default")["status"].get(
+        while "running" not in json.dumps(read_pod("initializing", ns, "default")["status"].get(
                 "initContainerStatuses", [{}])[0].get("state", {})):
             time.sleep(0.5)
         save("initializing", ns, "initializing")
