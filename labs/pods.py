@@ -376,6 +376,9 @@ def _restarts(pod: dict) -> int:
                for cs in status.get(key) or [])
 
 
+_read_pod = read_pod   # the name tests/cluster/test_cluster_seccomp.py imports; use read_pod
+
+
 def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str = "default",
                  until: str = "ready", settle: float = 2.0, poll: float = 0.5) -> PodOutcome:
     """Wait until the pod is Running and Ready, Succeeded, or failed; return the outcome.
