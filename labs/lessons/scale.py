@@ -34,9 +34,13 @@ class NodeOutcomes(Result):
 
 def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str = "default",
                      timeout: float = 60) -> NodeOutcomes:
-    """Run one copy of the manifest's pod per node, named ``<pod>-<n>``; report each outcome."""
+    """Run one copy of the manifest's pod per node, named ``<pod>-<n>``; report each outcome.
+
+    Copies left from an earlier call are deleted first, so a rerun measures the nodes as
+    they are now.
+    """
     from ..manifests import load_manifests
-    from ..pods import run_pod
+    from ..pods import delete_pod, run_pod
 
     (pod,) = [d for d in load_manifests(manifest) if d["kind"] == "Pod"]
     result = NodeOutcomes()
@@ -44,6 +48,7 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
         copy_ = copy.deepcopy(pod)
         copy_["metadata"]["name"] = f"{pod['metadata']['name']}-{i}"
         copy_["spec"]["nodeName"] = node
+        delete_pod(copy_["metadata"]["name"], namespace, config)
         outcome = run_pod(copy_, namespace, config=config, timeout=timeout)
         detail = outcome.message.splitlines()[0][:160] if outcome.message else ""
         result.outcomes[node] = outcome.reason + (f": {detail}" if detail and not outcome.ok else "")
