@@ -13,7 +13,7 @@ from ..errors import WorkloadFailed
 from . import asset
 
 __all__ = ["REQUESTS", "OPERATIONS", "NginxDriver", "pod_ip", "start_client", "audit_nginx",
-           "logged_under_own_profile"]
+           "logged_under_own_profile", "collect_complain_records"]
 
 #: (what, busybox wget arguments after the URL is appended)
 REQUESTS = (
@@ -115,3 +115,22 @@ def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: st
         records = collector.records(list(ids))
     counters, _ = split_by_container(records, ids)
     return outcome, counters
+
+
+def collect_complain_records(namespace: str, config: str = "default") -> list:
+    """Lesson 07 live: nginx under the complain-mode AppArmor profile, driven; its ALLOWED records.
+
+    Needs nodes that enforce AppArmor (see ``lessons.detect_available``).
+    """
+    from ..apparmor import load_profile_on_nodes, shipped_profile
+    from ..audit import AppArmorRecord, AuditCollector
+    from ..pods import run_pod
+
+    profile = "course-audit-complain"
+    load_profile_on_nodes(shipped_profile(profile), config=config, mode="complain")
+    driver = NginxDriver(start_client(namespace, config), config)
+    with AuditCollector() as collector:
+        run_pod(asset("07", "nginx-complain.yaml"), namespace, config=config)
+        driver("nginx", namespace)
+        collector.wait_quiet()
+        return [r for r in collector.records() if isinstance(r, AppArmorRecord) and r.profile == profile]
