@@ -49,7 +49,7 @@ class NodeCapabilities(Result):
     """What a node can enforce. containerd applies AppArmor only when its ``container``
     variable is empty, /sbin/apparmor_parser exists and the kernel has AppArmor enabled."""
 
-    node: str
+    name: str
     seccomp: bool
     apparmor_lsm: bool
     securityfs_apparmor: bool
@@ -115,7 +115,7 @@ def parse_capabilities(node: str, text: str) -> NodeCapabilities:
     running = values.get("containerd_pid", "0") not in ("", "0")
     container_env = values.get("container_env", "")
     return NodeCapabilities(
-        node=node,
+        name=node,
         seccomp=values.get("seccomp", "0") != "0",
         apparmor_lsm=apparmor_lsm,
         securityfs_apparmor=securityfs,
