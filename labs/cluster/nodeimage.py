@@ -161,20 +161,47 @@ class _Steps:
         return value
 
 
+#: where the node image carries the host tools, so an offline bundle brings them along
+TOOL_PATHS = {"kind": "/usr/local/bin/kind", "kubectl": "/usr/bin/kubectl"}
+
+
+def _tool_current(name: str, path: Path) -> bool:
+    if not path.is_file():
+        return False
+    if name == "kind":
+        return f"kind {KIND_VERSION} " in run([str(path), "version"], check=False).stdout
+    return KUBERNETES_VERSION in run([str(path), "version", "--client"], check=False).stdout
+
+
+def _copy_tools_from_image(names: list[str], bin_dir: Path) -> None:
+    container = run(["docker", "create", "--label", MANAGED_LABEL, NODE_IMAGE]).stdout.strip()
+    try:
+        for name in names:
+            run(["docker", "cp", f"{container}:{TOOL_PATHS[name]}", str(bin_dir / name)])
+    finally:
+        run(["docker", "rm", container], check=False)
+
+
 def ensure_tools(progress: Callable[[str], None] = print) -> dict[str, Path]:
-    """kind (go install) and kubectl (the built one) in .venv/bin, ahead of any system kubectl."""
+    """kind and kubectl of the pinned versions in .venv/bin (ahead of any system kubectl).
+
+    Taken from a current node image when there is one (an offline bundle), else built:
+    kind with ``go install``, kubectl with the other Kubernetes binaries.
+    """
     bin_dir = tools_dir()
-    kind = bin_dir / "kind"
-    version = run([str(kind), "version"], check=False).stdout if kind.is_file() else ""
-    if f"kind {KIND_VERSION} " not in version:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    tools = {name: bin_dir / name for name in TOOL_PATHS}
+    missing = [name for name, path in tools.items() if not _tool_current(name, path)]
+    if missing and node_image_hash() == recipe_hash():
+        progress(f"[node-image] {', '.join(missing)} from {NODE_IMAGE}")
+        _copy_tools_from_image(missing, bin_dir)
+    elif "kind" in missing:
         progress(f"[node-image] go install sigs.k8s.io/kind@{KIND_VERSION}")
         gobuild.install_go_program("sigs.k8s.io/kind", KIND_VERSION, bin_dir)
-    kubectl = bin_dir / "kubectl"
-    version = run([str(kubectl), "version", "--client"], check=False).stdout if kubectl.is_file() else ""
-    if f"v{KUBERNETES_VERSION.lstrip('v')}" not in version:
+    if "kubectl" in missing and not _tool_current("kubectl", tools["kubectl"]):
         built = gobuild.build_kubernetes(KUBERNETES_VERSION, build_dir("kubernetes"))
-        shutil.copy2(built["kubectl"], kubectl)
-    return {"kind": kind, "kubectl": kubectl}
+        shutil.copy2(built["kubectl"], tools["kubectl"])
+    return tools
 
 
 def _build_pause(version: str, out: Path) -> Path:
@@ -210,6 +237,7 @@ def _assemble(base: str, binaries: dict[str, Path], refs: dict[str, str], tarbal
         for name in ("kubeadm", "kubelet", "kubectl"):
             run(["docker", "cp", str(binaries[name]), f"{BUILD_CONTAINER}:/usr/bin/{name}"], timeout=300)
         run(["docker", "cp", str(binaries["crictl"]), f"{BUILD_CONTAINER}:/usr/local/bin/crictl"])
+        run(["docker", "cp", str(tools_dir() / "kind"), f"{BUILD_CONTAINER}:{TOOL_PATHS['kind']}"])
         run(["docker", "cp", str(tarball), f"{BUILD_CONTAINER}:/kind/images.tar"], timeout=600)
         run(["docker", "exec", "-i", BUILD_CONTAINER, "sh", "-c", "cat > /kind/version"],
             input=KUBERNETES_VERSION + "\n")
