@@ -84,3 +84,15 @@ def test_missing_profile_file_is_a_profile_error(tmp_path):
         read_profile_source(str(tmp_path / "absent"))
     text, label = read_profile_source("profile inline {\n}\n")
     assert label == "<profile text>" and text.startswith("profile inline")
+
+
+@needs_parser
+def test_cli_checks_shipped_profiles_and_reports_bad_ones(tmp_path, capsys):
+    from labs.apparmor.__main__ import main
+
+    assert main(["check"]) == 0
+    assert "course-nginx-deny-write parses" in capsys.readouterr().out
+    bad = tmp_path / "bad"
+    bad.write_text("profile bad {\n  /a r\n}\n")
+    assert main(["check", str(bad)]) == 1
+    assert "line 3" in capsys.readouterr().err
