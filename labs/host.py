@@ -43,6 +43,8 @@ HOST_PACKAGES = {
     "qemu-system-x86_64": "qemu-system-x86",  # the AppArmor VM lane
     "mkfs.ext4": "e2fsprogs",                # the AppArmor VM disk image
     "pigz": "pigz",                          # fast image (de)compression
+    "scmp_sys_resolver": "seccomp",          # libseccomp's resolver: second source for the tables
+    "chromium": "chromium",                  # the browser test of JupyterLab (tests/browser)
 }
 SHIM_NAME = "runc-capfix"
 SHIM_SOURCE = REPO / "clusters" / "host" / SHIM_NAME
@@ -218,10 +220,13 @@ def ensure_engine() -> int:
     """Exit status 0 when an engine answers and runs privileged containers."""
     ensure_receive_buffer()
     missing = missing_packages()
-    if missing and _can_change_host():
+    # Installing on our own is safe only on a fresh root Debian-like machine (CI): one with no
+    # engine yet. Anywhere else the learner's machine is theirs: say what to run instead.
+    if missing and _can_change_host() and not engine_answers():
         _install_packages(missing)
     elif missing:
-        step(f"missing host packages (some lessons need them): {' '.join(missing)}")
+        step(f"missing host packages (some lessons and tests need them); install with: "
+             f"apt-get install -y {' '.join(missing)}")
     if not engine_answers():
         problem = _engine_problem()
         if problem:
