@@ -32,7 +32,8 @@ SOLUTION_TAG = "solution"
 #: What the learner edition contains, relative to the repository root.
 EDITION_PATHS = ("notebooks", "labs", "grader", "clusters", "Makefile", "requirements.txt", "README.md")
 REPO = Path(__file__).resolve().parent.parent
-_JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+#: never copied: caches, and learners' own exercise folders (COURSE_WORKSPACE may sit under notebooks/)
+_JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "workspace")
 
 
 @dataclass

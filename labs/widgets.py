@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import html
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import ipywidgets as w
 
@@ -19,7 +18,6 @@ from .errors import LabError
 
 __all__ = [
     "setup_notebook",
-    "expected_failure",
     "render",
     "exercise_brief",
     "CheckPanel",
@@ -53,25 +51,6 @@ def setup_notebook() -> None:
     if shell is not None:
         shell.set_custom_exc((LabError,), _show_lab_error)
         shell.enable_matplotlib("inline")
-
-
-@contextmanager
-def expected_failure(what: str) -> Iterator[None]:
-    """Run a step that is meant to fail and show the failure as a lesson, not a traceback.
-
-    If the step unexpectedly succeeds, say so: that is a finding too (e.g. a profile that
-    should block something does not).
-    """
-    from IPython.display import HTML, display
-
-    try:
-        yield
-    except LabError as exc:
-        markup, _ = render(exc)
-        display(HTML(f"<div><b>Failed as expected</b> ({html.escape(what)}):</div>{markup}"))
-    else:
-        display(HTML(f'<div style="color:#c0392b"><b>This was expected to fail but did not:</b> '
-                     f"{html.escape(what)}</div>"))
 
 
 def exercise_brief(readme: str, workspace: str | Path):

@@ -2,7 +2,9 @@
 
 The probe (``02-seccomp-kubernetes/probe.py``) calls unshare, mount (in a new user and
 mount namespace) and keyctl directly and reports errno; this module runs it through
-``kubectl exec`` (the kubernetes client) and tabulates the answers per pod.
+``kubectl exec`` (the kubernetes client) and tabulates the answers per pod. The probe needs
+python3 with ctypes: of the lab images only ``course/collector`` has it, so the lesson 02
+pods use that image.
 """
 from __future__ import annotations
 
@@ -14,10 +16,7 @@ from ..errors import WorkloadFailed
 from ..results import Result
 from . import asset
 
-__all__ = ["PROBE_IMAGE", "ProbeTable", "probe_pod", "probe_pods"]
-
-#: The probe needs python3 with ctypes; of the lab images only the collector's has it.
-PROBE_IMAGE = "course/collector:latest"
+__all__ = ["ProbeTable", "probe_pod", "probe_pods"]
 
 
 @dataclass
