@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from pytest_notebook.post_processors import coalesce_streams
 
 from .nbtools import COMPARE_TAG, LESSONS, NOTEBOOKS, exec_env, tags
 
@@ -23,6 +24,7 @@ def refresh(path: Path) -> None:
         os.environ.update(exec_env(Path(workspace), solutions=True))
         NotebookClient(run, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    run, _ = coalesce_streams(run, {})   # the same post-processing the notebook test applies
     for kept, executed in zip(stored.cells, run.cells):
         if kept.cell_type == "code":
             kept.outputs = executed.outputs if COMPARE_TAG in tags(kept) else []
