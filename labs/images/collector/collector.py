@@ -83,8 +83,9 @@ class Attributor:
         self.cache: dict[int, list[str]] = {}
 
     def ids(self, pid: int) -> list[str]:
-        if pid in self.cache:
-            return self.cache[pid]
+        cached = self.cache.get(pid)      # .get: the reader thread may clear the cache
+        if cached is not None:
+            return cached
         try:
             with open(f"{self.proc}/{pid}/cgroup") as f:
                 ids = container_ids_from_cgroup(f.read())
@@ -142,12 +143,19 @@ def record_lines(datagram: bytes, attributor: Attributor) -> list[str]:
     return lines
 
 
-def read_forever(sock: socket.socket, queue: collections.deque) -> None:
+def read_forever(sock: socket.socket, queue: collections.deque, attributor: Attributor) -> None:
     """Move datagrams from the socket into memory as fast as possible: the kernel's socket
-    buffer is small (net.core.rmem_max) and a full one drops records; memory is plentiful."""
+    buffer is small (net.core.rmem_max) and a full one drops records; memory is plentiful.
+
+    A pid seen for the first time is attributed here, at once: a short-lived process (an
+    exec'd `curl`, `unshare`) may be gone by the time the writer loop reaches its records."""
     while True:
         try:
-            queue.append(sock.recv(1 << 16))
+            datagram = sock.recv(1 << 16)
+            match = _PID_FIELD.search(datagram)
+            if match and int(match.group(1)) not in attributor.cache:
+                attributor.ids(int(match.group(1)))
+            queue.append(datagram)
         except OSError as exc:
             if exc.errno != errno.ENOBUFS:     # ENOBUFS: drops, counted from SO_MEMINFO
                 raise
@@ -166,8 +174,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))   # records are flushed per batch
     sys.setswitchinterval(0.0005)      # let the reader thread grab the GIL often
     queue: collections.deque = collections.deque()
-    threading.Thread(target=read_forever, args=(sock, queue), daemon=True).start()
     attributor = Attributor()
+    threading.Thread(target=read_forever, args=(sock, queue, attributor), daemon=True).start()
     out.write(json.dumps({"event": "ready", "rcvbuf": rcvbuf,
                           "actions_logged": actions_logged()}) + "\n")
     out.flush()
