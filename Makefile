@@ -6,6 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export COURSE_ROOT := $(CURDIR)
+# notebooks run with notebooks/ as their working directory: make `import labs, grader` work there
+export PYTHONPATH := $(CURDIR)
+# learners' exercise copies live inside JupyterLab's root so the file browser shows them
+export COURSE_WORKSPACE ?= $(CURDIR)/notebooks/workspace
+# pytest-notebook warns about its own config fields while it is imported, before pytest.ini applies
+export PYTHONWARNINGS := ignore::UserWarning:pytest_notebook.utils
+# Jupyter refuses to run as root (CI, containers) unless told
+JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help lab test venv engine images node-image cluster cluster-multi cluster-seccompdefault \
         cluster-apparmor doctor test-unit test-docker test-cluster test-notebooks test-browser \
@@ -15,7 +23,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26
 
 lab: cluster  ## set up everything and open JupyterLab on the first notebook
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks 00-welcome.ipynb
+	$(VENV)/bin/jupyter lab $(JUPYTER_ROOT_FLAG) --notebook-dir=notebooks notebooks/00-welcome.ipynb
 
 test: cluster  ## set up everything the tests need, then run every test tier
 	$(PY) -m pytest tests
