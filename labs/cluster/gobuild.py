@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
@@ -22,6 +23,7 @@ from .versions import staging_version
 __all__ = [
     "KUBERNETES_COMMANDS",
     "go_env",
+    "go_version_tuple",
     "module_info",
     "staging_modules",
     "version_ldflags",
@@ -40,10 +42,33 @@ GO_TIMEOUT = 3600
 GO_FIX = "check that the Go module proxy is reachable (`go env GOPROXY`) and Go >= 1.24 is installed"
 
 
+MIN_GO = (1, 24)   # Kubernetes v1.34's go.mod
+
+
+def go_version_tuple(version: str) -> tuple[int, int]:
+    """'go1.26.8' -> (1, 26)."""
+    match = re.match(r"go(\d+)\.(\d+)", version)
+    if not match:
+        raise EnvironmentProblem(f"cannot read the Go version {version!r}", fix="check `go version`")
+    return int(match[1]), int(match[2])
+
+
 def go_env() -> dict[str, str]:
-    """The environment of every go command: local toolchain, static binaries."""
-    require_tool("go")
-    return {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    """The environment of every go command: local toolchain (checked once), static binaries."""
+    env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    if not _GO_CHECKED:
+        require_tool("go")
+        version = run(["go", "env", "GOVERSION"], env=env).stdout.strip()
+        if go_version_tuple(version) < MIN_GO:
+            raise EnvironmentProblem(
+                f"Go {version} is too old to build Kubernetes v1.34 (needs go{MIN_GO[0]}.{MIN_GO[1]})",
+                fix="install a current Go from https://go.dev/dl/ (Debian's golang package is older) "
+                    "and put it first on PATH")
+        _GO_CHECKED.append(version)
+    return env
+
+
+_GO_CHECKED: list[str] = []
 
 
 def _go(args: list[str], workdir: Path | None = None, timeout: float = GO_TIMEOUT, **env: str) -> str:

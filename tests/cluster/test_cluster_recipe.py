@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from labs.cluster.configs import CONFIGS, get_config
-from labs.cluster.gobuild import staging_modules, version_ldflags
+from labs.cluster.gobuild import go_version_tuple, staging_modules, version_ldflags
 from labs.cluster.lifecycle import node_readiness, parse_node_rows, pods_not_running
 from labs.cluster.nodeimage import component_dockerfile, etcd_version, node_dockerfile, parse_image_list
 from labs.cluster.nodes import parse_capabilities
@@ -46,6 +46,12 @@ def test_staging_version_and_ldflags_follow_the_kubernetes_version():
     assert "-X k8s.io/client-go/pkg/version.gitMinor=34" in flags
     with pytest.raises(ValueError):
         staging_version("v2.0.0")
+
+
+def test_go_version_tuple():
+    assert go_version_tuple("go1.26.8") == (1, 26)
+    assert go_version_tuple("go1.24rc1") == (1, 24)
+    assert go_version_tuple("go1.19.8") < (1, 24)
 
 
 def test_staging_modules_are_the_local_replaces_only():
