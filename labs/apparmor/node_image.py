@@ -52,11 +52,14 @@ def ensure_apparmor_node_image(base: str, progress=print) -> str:
     if _label(tag) == digest:
         progress(f"AppArmor node image {tag} present")
         return tag
+    previous = run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], check=False)
     progress(f"building AppArmor node image {tag} from {base}")
     run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL,
          "--label", f"{RECIPE_LABEL}={digest}", "-t", tag, str(RECIPE_DIR)],
         env=docker_build_env(), timeout=1800,
         fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")
+    if previous.ok:   # the replaced build is ours and now untagged: do not leave 850 MB behind
+        run(["docker", "image", "rm", previous.stdout.strip()], check=False)
     return tag
 
 
