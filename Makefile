@@ -55,7 +55,7 @@ cluster-multi: images node-image  ## control plane + 2 workers (lesson 08)
 cluster-seccompdefault: images node-image  ## kubelet seccompDefault: true
 	$(PY) -m labs.cluster ensure seccomp-default
 
-cluster-apparmor: images  ## AppArmor-capable node (needs a host with the AppArmor LSM)
+cluster-apparmor: images node-image  ## AppArmor-capable node (needs a host with the AppArmor LSM)
 	$(PY) -m labs.cluster ensure apparmor
 
 doctor: venv  ## check every prerequisite and print the fix for each
@@ -76,7 +76,7 @@ test-notebooks: cluster  ## execute every notebook with solutions applied
 test-browser: cluster  ## JupyterLab in headless Chromium
 	$(PY) -m pytest tests/browser
 
-test-apparmor-vm: engine  ## the AppArmor lane in a QEMU VM
+test-apparmor-vm: engine node-image  ## the AppArmor lane in a QEMU VM
 	$(PY) -m pytest tests/apparmor_vm
 
 bench: images  ## benchmarks: print numbers, assert nothing
