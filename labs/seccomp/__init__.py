@@ -5,7 +5,8 @@ path), :mod:`.build` (least-privilege profile from observations, runtime start-u
 :mod:`.compare` (allowed set, diffs, containerd's RuntimeDefault), :mod:`.explain` (advice for
 one denied syscall). ``python -m labs.seccomp`` is a small CLI for instructors.
 """
-from .build import RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, audit_profile, build_profile, write_profile
+from .build import (RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, allow_only_with_argument, audit_profile,
+                    build_profile, write_profile)
 from .compare import (ProfileDiff, RuntimeDefaultComparison, allowed_syscalls, compare_with_runtime_default,
                       diff_profiles, runtime_default, runtime_default_syscalls)
 from .explain import DenialExplanation, explain_denial
@@ -20,6 +21,7 @@ __all__ = [
     "DenialExplanation",
     "ProfileDiff",
     "RuntimeDefaultComparison",
+    "allow_only_with_argument",
     "allowed_syscalls",
     "audit_profile",
     "build_profile",

@@ -33,6 +33,7 @@ __all__ = [
     "RUNTIME_STARTUP_SYSCALLS",
     "audit_profile",
     "build_profile",
+    "allow_only_with_argument",
     "write_profile",
 ]
 
@@ -133,6 +134,25 @@ def build_profile(
         "architectures": [SCMP_ARCH[a] for a in arches],
         "syscalls": [{"names": sorted(observed), "action": "SCMP_ACT_ALLOW"}],
     }
+
+
+def allow_only_with_argument(profile: dict, syscall: str, *, index: int, value: int,
+                             op: str = "SCMP_CMP_EQ") -> dict:
+    """A copy of ``profile`` that allows ``syscall`` only when argument ``index`` matches.
+
+    Why: an audit records which syscalls ran, never their arguments, so a syscall the app
+    itself needs (nginx's ``mkdir(path, 0700)`` for its temp folders) stays allowed for every
+    caller. Narrowing it by an argument refuses other uses (``mkdir DIR`` asks for 0777).
+    """
+    rules = [dict(rule, names=[n for n in rule["names"] if n != syscall])
+             if rule.get("action") == "SCMP_ACT_ALLOW" and not rule.get("args") else rule
+             for rule in profile.get("syscalls", [])]
+    rules = [rule for rule in rules if rule.get("names")]
+    rules.append({"names": [syscall], "action": "SCMP_ACT_ALLOW",
+                  "args": [{"index": index, "value": value, "op": op}]})
+    narrowed = dict(profile, syscalls=rules)
+    load_profile(narrowed)
+    return narrowed
 
 
 def audit_profile() -> dict:

@@ -6,8 +6,8 @@ from labs.audit import AuditCollector
 from labs.docker_lab import LabContainer
 from labs.errors import WorkloadFailed
 from labs.images import NGINX_IMAGE
-from labs.seccomp import (audit_profile, build_profile, compare_with_runtime_default,
-                          diff_profiles)
+from labs.seccomp import (allow_only_with_argument, audit_profile, build_profile,
+                          compare_with_runtime_default, diff_profiles)
 
 PAGE = "hello from the course nginx"
 CURL = ["curl", "-sS", "http://127.0.0.1/"]
@@ -67,12 +67,18 @@ def test_syscalls_outside_the_profile_fail_with_eperm(nginx_profile, nginx_calls
             assert result.returncode != 0 and EPERM in result.stderr, result
 
 
-def test_mkdir_stays_allowed_because_nginx_itself_calls_it(nginx_profile, nginx_calls):
-    # nginx creates its temp paths (client_body_temp, ...) with mkdir() at start-up, so an
-    # audited profile must keep mkdir: an exec'd `mkdir` works, and that is correct.
+def test_mkdir_is_refused_once_narrowed_to_nginx_own_mode(nginx_profile, nginx_calls):
+    # nginx creates its temp paths (client_body_temp, ...) with mkdir(path, 0700) at start-up,
+    # so the audited profile keeps mkdir and an exec'd `mkdir` works ...
     assert "mkdir" in nginx_calls
     with LabContainer.start(NGINX_IMAGE, seccomp=nginx_profile) as nginx:
         assert nginx.exec(["mkdir", "/tmp/made-by-exec"]).ok
+    # ... until the rule is narrowed to nginx's own mode: nginx still serves, `mkdir` (0777) fails
+    narrowed = allow_only_with_argument(nginx_profile, "mkdir", index=1, value=0o700)
+    with LabContainer.start(NGINX_IMAGE, seccomp=narrowed, publish={80: 0}) as nginx:
+        assert PAGE in nginx.http_get(80, "/")
+        result = nginx.exec(["mkdir", "/tmp/made-by-exec"])
+    assert result.returncode != 0 and EPERM in result.stderr, result
 
 
 def test_dependency_trap_exec_curl_needs_its_own_syscalls(nginx_profile, nginx_calls):

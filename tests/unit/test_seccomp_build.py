@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 
 from labs.errors import ProfileError
-from labs.seccomp import (RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, audit_profile, build_profile,
+from labs.seccomp import (RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, allow_only_with_argument,
+                          allowed_syscalls, audit_profile, build_profile,
                           load_profile, runtime_default_syscalls, write_profile)
 from labs.syscalls import is_known
 
@@ -93,3 +94,19 @@ def test_write_profile_refuses_invalid_profiles(tmp_path):
     with pytest.raises(ProfileError, match="missing defaultAction"):
         write_profile({"syscalls": []}, tmp_path / "bad.json")
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_allow_only_with_argument_moves_the_syscall_into_a_conditional_rule():
+    profile = build_profile(["mkdir", "read"], include_runtime_startup=False)
+    narrowed = allow_only_with_argument(profile, "mkdir", index=1, value=0o700)
+    unconditional = [r for r in narrowed["syscalls"] if not r.get("args")]
+    assert all("mkdir" not in r["names"] for r in unconditional)
+    assert {"names": ["mkdir"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]} in narrowed["syscalls"]
+    assert "read" in allowed_syscalls(narrowed)
+    assert "mkdir" in profile["syscalls"][0]["names"], "the input profile is left unchanged"
+
+
+def test_allow_only_with_argument_rejects_a_bad_index():
+    with pytest.raises(ProfileError, match="index"):
+        allow_only_with_argument(build_profile(["mkdir"]), "mkdir", index=9, value=0)
