@@ -25,8 +25,11 @@ help:  ## list the targets
 lab: cluster  ## set up everything and open JupyterLab on the first notebook
 	$(VENV)/bin/jupyter lab $(JUPYTER_ROOT_FLAG) --notebook-dir=notebooks notebooks/00-welcome.ipynb
 
+# cheapest tiers first, so a broken basic fails fast
+TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/browser tests/apparmor_vm
+
 test: cluster  ## set up everything the tests need, then run every test tier
-	$(PY) -m pytest tests
+	$(PY) -m pytest $(TEST_TIERS)
 
 venv: $(VENV)/.installed  ## the Python virtualenv with pinned requirements
 
