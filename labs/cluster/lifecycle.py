@@ -194,6 +194,14 @@ def cluster_status(config: str = "default") -> ClusterStatus:
     return status
 
 
+def _built_from_outdated_image(node: str, cfg) -> bool:
+    """True when ``node`` runs an older build of its config's node image (the recipe changed
+    since the cluster was made), so a reused cluster never hides a node-image change."""
+    current = run(["docker", "image", "inspect", "--format", "{{.Id}}", cfg.ensure_node_image()]).stdout.strip()
+    running = run(["docker", "inspect", "--format", "{{.Image}}", node]).stdout.strip()
+    return running != current
+
+
 def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterInfo:
     """Create ``config``'s cluster, or reuse it (starting stopped nodes); wait until Ready.
 
@@ -203,6 +211,10 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterI
     started = time.monotonic()
     created = False
     nodes = _node_containers(config)
+    if nodes and _built_from_outdated_image(nodes[0].name, cfg):
+        print(f"cluster {cfg.cluster_name} runs an outdated node image: re-creating it", flush=True)
+        delete_cluster(config)
+        nodes = []
     if nodes:
         stopped = [n.name for n in nodes if n.container_state != "running"]
         if stopped:
