@@ -4,7 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# the venv's tools (kind, kubectl) first; Go's standard install folder last, for shells that
+# never read the profile that puts it on PATH (CI)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH):/usr/local/go/bin
 export COURSE_ROOT := $(CURDIR)
 # notebooks run with notebooks/ as their working directory: make `import labs, grader` work there
 export PYTHONPATH := $(CURDIR)
