@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import EnvironmentProblem, LabTimeout
+from ..errors import EnvironmentProblem, LabError, LabTimeout
 from ..images import image_exists
 from ..results import Result
 from ..runner import CommandResult, run
@@ -202,37 +202,49 @@ def _built_from_outdated_image(node: str, cfg) -> bool:
     return running != current
 
 
+def _restart(config: str, cfg, nodes, timeout: float) -> str:
+    """Start the stopped nodes of an existing cluster, wait until Ready; returns its image."""
+    stopped = [n.name for n in nodes if n.container_state != "running"]
+    if stopped:
+        run(["docker", "start", *stopped])
+    kind(["export", "kubeconfig", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)])
+    wait_until_ready(config, timeout=timeout)
+    return run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
+
+
 def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterInfo:
     """Create ``config``'s cluster, or reuse it (starting stopped nodes); wait until Ready.
 
-    Idempotent: calling it again on a ready cluster only re-exports the kubeconfig.
+    Idempotent: calling it again on a ready cluster only re-exports the kubeconfig. A cluster
+    on an outdated node image, or one that does not come back after a restart (a reboot, a
+    killed engine), is re-created rather than left half-working.
     """
     cfg = get_config(config)
     started = time.monotonic()
-    created = False
     nodes = _node_containers(config)
     if nodes and _built_from_outdated_image(nodes[0].name, cfg):
         print(f"cluster {cfg.cluster_name} runs an outdated node image: re-creating it", flush=True)
         delete_cluster(config)
         nodes = []
     if nodes:
-        stopped = [n.name for n in nodes if n.container_state != "running"]
-        if stopped:
-            run(["docker", "start", *stopped])
-        kind(["export", "kubeconfig", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)])
-        image = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
-    else:
-        image = cfg.ensure_node_image()
-        kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
-              "--config", str(cfg.file), "--kubeconfig", str(cfg.kubeconfig)],
-             timeout=900,
-             fix=f"read the output above; kind removed the half-made nodes. Retry with "
-                 f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "
-                 "collects node logs")
-        created = True
+        try:
+            image = _restart(config, cfg, nodes, timeout=min(timeout, 120))
+            return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), image,
+                               False, round(time.monotonic() - started, 1))
+        except LabError as exc:
+            print(f"cluster {cfg.cluster_name} did not come back ({exc.message.splitlines()[0]}): "
+                  "re-creating it", flush=True)
+            delete_cluster(config)
+    image = cfg.ensure_node_image()
+    kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
+          "--config", str(cfg.file), "--kubeconfig", str(cfg.kubeconfig)],
+         timeout=900,
+         fix=f"read the output above; kind removed the half-made nodes. Retry with "
+             f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "
+             "collects node logs")
     wait_until_ready(config, timeout=timeout)
     return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), image,
-                       created, round(time.monotonic() - started, 1))
+                       True, round(time.monotonic() - started, 1))
 
 
 def delete_cluster(config: str = "default") -> None:
