@@ -460,6 +460,20 @@ _SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "con
 _LEVELS = ("baseline", "restricted")
 
 
+def _check_profile_types(v, security_context: dict, path: str, who: str) -> str | None:
+    """Baseline allows only RuntimeDefault or Localhost AppArmor and seccomp profiles, at pod
+    and container level alike; returns the seccomp type set here (restricted needs one)."""
+    apparmor = security_context.get("appArmorProfile")
+    if apparmor and apparmor.get("type") not in ("RuntimeDefault", "Localhost"):
+        v("appArmorProfile", "baseline", f"{path}.appArmorProfile.type",
+          f"{who} sets AppArmor {apparmor.get('type')}", "use type RuntimeDefault or Localhost")
+    seccomp = (security_context.get("seccompProfile") or {}).get("type")
+    if seccomp and seccomp not in ("RuntimeDefault", "Localhost"):
+        v("seccompProfile", "baseline", f"{path}.seccompProfile.type",
+          f"{who} sets seccomp {seccomp}", "use type RuntimeDefault (or Localhost with your profile)")
+    return seccomp
+
+
 def check_pod_security(doc: dict, level: str = "restricted") -> PodSecurityReport:
     """Check a manifest against Pod Security ``baseline`` or ``restricted`` (as enforced by
     the PodSecurity admission controller, version latest) without a cluster."""
@@ -503,14 +517,7 @@ def check_pod_security(doc: dict, level: str = "restricted") -> PodSecurityRepor
         elif "hostPath" in kinds:
             v("hostPathVolumes", "baseline", f"{base}.volumes[{i}].hostPath",
               f"volume {volume.get('name')!r} mounts a path of the node", "use an emptyDir or configMap volume")
-    pod_aa = pod_sc.get("appArmorProfile")
-    if pod_aa and pod_aa.get("type") not in ("RuntimeDefault", "Localhost"):
-        v("appArmorProfile", "baseline", f"{base}.securityContext.appArmorProfile.type",
-          f"the pod sets AppArmor {pod_aa.get('type')}", "use type RuntimeDefault or Localhost")
-    pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
-    if pod_seccomp and pod_seccomp not in ("RuntimeDefault", "Localhost"):
-        v("seccompProfile", "baseline", f"{base}.securityContext.seccompProfile.type",
-          f"the pod sets seccomp {pod_seccomp}", "use type RuntimeDefault (or Localhost with your profile)")
+    pod_seccomp = _check_profile_types(v, pod_sc, f"{base}.securityContext", "the pod")
     prefix = ".".join(("metadata", "annotations")) if doc["kind"] == "Pod" else ".".join(
         (*_TEMPLATE_PATH[doc["kind"]], "metadata", "annotations"))
     for key in sorted(annotations):
@@ -545,15 +552,8 @@ def check_pod_security(doc: dict, level: str = "restricted") -> PodSecurityRepor
               f"container {name!r} sets procMount {sc['procMount']}", "remove procMount (or set Default)")
         for key, value in (sc.get("seLinuxOptions") or {}).items():
             _selinux(v, f"{path}.securityContext.seLinuxOptions.{key}", key, value)
-        aa = sc.get("appArmorProfile")
-        if aa and aa.get("type") not in ("RuntimeDefault", "Localhost"):
-            v("appArmorProfile", "baseline", f"{path}.securityContext.appArmorProfile.type",
-              f"container {name!r} sets AppArmor {aa.get('type')}", "use type RuntimeDefault or Localhost")
-        seccomp = (sc.get("seccompProfile") or {}).get("type")
-        if seccomp and seccomp not in ("RuntimeDefault", "Localhost"):
-            v("seccompProfile", "baseline", f"{path}.securityContext.seccompProfile.type",
-              f"container {name!r} sets seccomp {seccomp}", "use type RuntimeDefault (or Localhost with your profile)")
-        elif level == "restricted" and not windows and not seccomp and not pod_seccomp:
+        seccomp = _check_profile_types(v, sc, f"{path}.securityContext", f"container {name!r}")
+        if level == "restricted" and not windows and not seccomp and not pod_seccomp:
             v("seccompProfile", "restricted", f"{path}.securityContext.seccompProfile",
               f"container {name!r} has no seccomp profile (neither it nor the pod sets one)",
               f"set {base}.securityContext.seccompProfile.type: RuntimeDefault (or Localhost)")
