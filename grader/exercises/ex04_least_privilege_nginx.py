@@ -19,10 +19,6 @@ def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile") -> str:
     return require_size_within(allowed_syscalls(load_submitted_profile(ctx, role)), reference, ratio=1.3, slack=8)
 
 
-def _pod(ctx) -> str:
-    return nginx_pod_with_profile(ctx)
-
-
 EXERCISE = Exercise(
     id=ID,
     title="A least-privilege seccomp profile for nginx",
@@ -36,14 +32,14 @@ EXERCISE = Exercise(
         Check("size", "no larger than the recorded set needs (tolerance 30% + 8)", 1, size_vs_recorded,
               needs=("denies-by-default",), hint="build it with labs.seccomp.build_profile from your recording"),
         Check("serves", "nginx runs and answers in a pod under the profile", 2,
-              lambda ctx: app_answers(ctx, _pod(ctx)), live=True, needs=("denies-by-default",),
+              lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("denies-by-default",),
               hint="record while nginx serves requests; startup alone misses syscalls"),
-        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, _pod(ctx)),
+        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
               live=True, needs=("serves",)),
         Check("mkdir-denied", "mkdir fails with EPERM (works Unconfined)", 1,
-              lambda ctx: attack_with_control(ctx, _pod(ctx), "app", MKDIR), live=True, needs=("serves",)),
+              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", MKDIR), live=True, needs=("serves",)),
         Check("unshare-denied", "unshare fails with EPERM (works Unconfined)", 1,
-              lambda ctx: attack_with_control(ctx, _pod(ctx), "app", UNSHARE), live=True, needs=("serves",),
+              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", UNSHARE), live=True, needs=("serves",),
               hidden=True),
     ),
 )

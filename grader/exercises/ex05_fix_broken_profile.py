@@ -14,10 +14,6 @@ def _arch(ctx) -> str:
     return require_arch(load_submitted_profile(ctx))
 
 
-def _pod(ctx) -> str:
-    return nginx_pod_with_profile(ctx)
-
-
 EXERCISE = Exercise(
     id=ID,
     title="Fix a broken profile",
@@ -30,9 +26,9 @@ EXERCISE = Exercise(
         Check("size", "fixed by adding what is missing, not everything", 1,
               lambda ctx: size_vs_recorded(ctx, ID), needs=("denies-by-default",)),
         Check("runs", "nginx starts and answers under the fixed profile", 3,
-              lambda ctx: app_answers(ctx, _pod(ctx)), live=True, needs=("denies-by-default",),
+              lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("denies-by-default",),
               hint="`kubectl describe pod` and the audit log show what is still refused"),
-        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, _pod(ctx)),
+        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
               live=True, needs=("runs",)),
     ),
 )
