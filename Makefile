@@ -31,6 +31,7 @@ lab: cluster  ## set up everything and open JupyterLab on the first notebook
 TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/browser tests/apparmor_vm
 
 test: cluster  ## set up everything the tests need, then run every test tier
+	$(PY) tests/cluster/local_registry.py
 	$(PY) -m pytest $(TEST_TIERS)
 
 venv: $(VENV)/.installed  ## the Python virtualenv with pinned requirements
@@ -48,7 +49,7 @@ engine: venv  ## make sure a Docker engine answers (installs it where that is sa
 images: engine  ## build the lab images (debootstrap base, cached by recipe hash)
 	$(PY) -m labs.images build
 
-node-image: engine  ## build or reuse the kind node image (offline recipe, cached)
+node-image: engine  ## kind's release image where a registry answers, else the offline build (cached)
 	$(PY) -m labs.cluster node-image
 
 cluster: images node-image  ## create or reuse the default kind cluster
@@ -73,6 +74,7 @@ test-docker: images  ## Docker-tier integration tests
 	$(PY) -m pytest tests/docker
 
 test-cluster: cluster  ## tests against the real kind cluster
+	$(PY) tests/cluster/local_registry.py
 	$(PY) -m pytest tests/cluster
 
 test-notebooks: cluster  ## execute every notebook with solutions applied
@@ -90,7 +92,8 @@ bench: images  ## benchmarks: print numbers, assert nothing
 student: venv  ## the learner edition (solutions stripped) into dist/student
 	$(PY) -m labs.student dist/student
 
-offline-bundle: images node-image  ## save node + lab images to dist/offline-bundle.tar
+offline-bundle: images  ## save the offline node image + lab images to dist/offline-bundle.tar
+	$(PY) -m labs.cluster node-image --source offline
 	$(PY) -m labs.bundle save dist/offline-bundle.tar
 
 load-bundle: engine  ## load dist/offline-bundle.tar on a machine with no network

@@ -1,11 +1,12 @@
 """Carry the course's images to machines without network: ``python -m labs.bundle save|load PATH``.
 
-Why: a workshop room with a bad (or no) network cannot build the node image (Go module proxy,
-Debian mirror) or the lab images. One ``docker save`` tarball of the node image and the lab
-images at their current recipe hashes, made on a machine that built them, is enough: after
-``load`` every image keeps its recipe-hash tag and label, so ``make images`` and
-``make cluster`` find them current and build nothing.
-kind and kubectl still have to be on that machine (``.venv/bin``).
+Why: a workshop room with a bad (or no) network can neither pull kind's release image nor
+build the node image (Go module proxy, Debian mirror) or the lab images. One ``docker save``
+tarball of the offline node image and the lab images at their current recipe hashes, made on a
+machine that built them, is enough: after ``load`` every image keeps its recipe-hash tag and
+label, so ``make images`` and ``make cluster`` find them current and build nothing. The offline
+node image is the one bundled (never kind's release image) because it also carries kind and
+kubectl, which ``make cluster`` copies into ``.venv/bin``.
 """
 from __future__ import annotations
 
@@ -32,14 +33,14 @@ class BundleReport(Result):
 
 
 def bundle_images() -> list[str]:
-    """The node image plus each lab image at its current recipe hash (and its plain name)."""
+    """The offline node image plus each lab image at its current recipe hash (and its plain name)."""
     images = [NODE_IMAGE]
     for name in LAB_IMAGES:
         images += [f"{name}:{recipe_hash(name)}", f"{name}:latest"]
     missing = [ref for ref in images if not image_exists(ref)]
     if missing:
         raise EnvironmentProblem(f"not built yet: {', '.join(missing)}",
-                                 fix="run `make images node-image` first (`make offline-bundle` does both)")
+                                 fix="run `make offline-bundle`: it builds them first")
     return images
 
 

@@ -149,6 +149,23 @@ def _audit_capture() -> Check:
     return Check("audit capture", "ok", f"the collector subscribed (receive buffer {rcvbuf >> 10} KiB)")
 
 
+def _node_image() -> Check:
+    """Which node image `make cluster` will use, without going to the network to find out."""
+    from .cluster.nodeimage import node_image_hash, recipe_hash
+    from .cluster.nodesource import requested_source, stock_node_image
+    from .cluster.versions import NODE_IMAGE
+    from .images import image_exists
+    source, stock = requested_source(), stock_node_image()
+    if source != "stock" and node_image_hash() == recipe_hash():
+        return Check("node image", "ok", f"the offline build {NODE_IMAGE} is current")
+    if source != "offline" and image_exists(stock):
+        return Check("node image", "ok", f"kind's release image {stock.split('@')[0]} is here")
+    plan = {"auto": "pulls kind's release image where a registry answers, else builds one offline",
+            "stock": "pulls kind's release image", "offline": "builds the node image offline"}[source]
+    return Check("node image", "warn", f"no node image yet: `make cluster` {plan} (the offline build "
+                 "needs Go, gcc and debootstrap and takes 5-15 minutes on 2 cores)", "make node-image")
+
+
 def _cluster() -> Check:
     from .cluster.paths import state_dir
     kubeconfig = state_dir() / "kubeconfig"
@@ -171,6 +188,7 @@ CHECKS: list[tuple[str, Callable[[], Check], bool]] = [
     ("kernel seccomp", _seccomp, not sys.platform.startswith("linux")),
     ("AppArmor LSM", _apparmor, not sys.platform.startswith("linux")),
     ("audit capture", _audit_capture, True),
+    ("node image", _node_image, True),
     ("cluster reachable", _cluster, True),
 ]
 

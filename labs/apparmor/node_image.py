@@ -1,4 +1,4 @@
-"""Build the AppArmor-capable kind node image from the course's offline node image.
+"""Build the AppArmor-capable kind node image from the course's node image (offline or kind's).
 
 Why a derived image: stock kind nodes make containerd report "no AppArmor" (the node sets
 ``container=docker``, ships no apparmor_parser, and has no securityfs mounted). The recipe in
@@ -23,8 +23,11 @@ KIND_CONFIG = RECIPE_DIR.parent / "cluster.yaml"
 
 
 def apparmor_node_tag(base: str) -> str:
-    """``kindest/node:v1.34.4-offline`` -> ``kindest/node:v1.34.4-offline-apparmor``."""
-    return f"{base}-apparmor"
+    """``kindest/node:v1.34.4-offline`` -> ``kindest/node:v1.34.4-offline-apparmor``;
+    a digest-pinned base loses its digest (``kindest/node:v1.34.0@sha256:..`` ->
+    ``kindest/node:v1.34.0-apparmor``), an untagged one gets the tag ``apparmor``."""
+    name = base.split("@", 1)[0]
+    return f"{name}-apparmor" if ":" in name.rsplit("/", 1)[-1] else f"{name}:apparmor"
 
 
 def apparmor_node_recipe_hash(base_id: str) -> str:
@@ -65,6 +68,6 @@ def ensure_apparmor_node_image(base: str, progress=print) -> str:
 
 def ensure_node_image_tag() -> str:
     """The "apparmor" cluster config's image source (labs.cluster.configs): base, then ours."""
-    from ..cluster.nodeimage import ensure_node_image_tag as ensure_base  # needs the k8s deps
+    from ..cluster.nodesource import node_image_tag  # needs the k8s deps
 
-    return ensure_apparmor_node_image(ensure_base())
+    return ensure_apparmor_node_image(node_image_tag())

@@ -1,4 +1,4 @@
-"""``python -m labs.cluster``: build the node image, create/reuse, delete and inspect clusters."""
+"""``python -m labs.cluster``: get the node image, create/reuse, delete and inspect clusters."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +7,17 @@ import sys
 from ..errors import LabError
 from .configs import CONFIGS
 from .lifecycle import cluster_exists, cluster_status, delete_all_clusters, delete_cluster, ensure_cluster, load_images
-from .nodeimage import ensure_node_image
+from .nodesource import SOURCES, choose_node_image
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.cluster", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("node-image", help="build the offline kind node image (skipped when current)")
-    build.add_argument("--force", action="store_true", help="rebuild even when the recipe hash matches")
+    build = sub.add_parser("node-image", help="pull kind's release image where a registry answers, "
+                                              "else build the offline one (skipped when current)")
+    build.add_argument("--source", choices=SOURCES,
+                       help="default: $COURSE_NODE_IMAGE, else auto (a local image first, then the registry)")
+    build.add_argument("--force", action="store_true", help="rebuild the offline image even when its recipe hash matches")
     ensure = sub.add_parser("ensure", help="create or reuse a cluster and wait until it is Ready")
     ensure.add_argument("config", nargs="?", default="default", choices=list(CONFIGS))
     delete = sub.add_parser("delete", help="delete a cluster (or --all course clusters)")
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "node-image":
-            print(ensure_node_image(force=args.force).to_json(indent=2))
+            print(choose_node_image(args.source, force_build=args.force).to_json(indent=2))
         elif args.command == "ensure":
             info = ensure_cluster(args.config)
             verb = "created" if info.created else "reused"

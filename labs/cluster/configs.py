@@ -3,9 +3,14 @@
 Why a registry: the AppArmor cluster needs its own node image (apparmor_parser inside, no
 ``container`` variable for containerd), built by the AppArmor recipe. Its owner plugs it in by
 naming a ``module:function`` that returns an image tag; this package never imports it eagerly.
+
+The committed files are plain kind configs, right for kind's release image. The offline node
+image lacks the kindnetd, CoreDNS and kube-proxy images, so for it ``kind create`` gets a copy
+with :func:`for_offline_node`'s additions (written to the state folder, never committed).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +20,23 @@ import yaml
 from ..errors import EnvironmentProblem, LabError
 from .paths import CLUSTERS_DIR, state_dir
 
-__all__ = ["ClusterConfig", "CONFIGS", "get_config", "register_config"]
+__all__ = ["OFFLINE_INIT_PATCH", "for_offline_node", "ClusterConfig", "CONFIGS", "get_config",
+           "register_config"]
+
+#: kubeadm skips the add-ons whose images only a registry has; the labs reach pods through the
+#: kubelet (``kubectl exec``, ``port-forward``), which needs neither cluster DNS nor Services
+OFFLINE_INIT_PATCH = "kind: InitConfiguration\nskipPhases:\n  - addon/coredns\n  - addon/kube-proxy\n"
+
+
+def for_offline_node(config: dict) -> dict:
+    """A copy of a kind config for the offline node image: no kindnetd (the node's own
+    ``course-cni`` writes a ptp config instead), no CoreDNS, no kube-proxy."""
+    result = copy.deepcopy(config)
+    result.setdefault("networking", {})["disableDefaultCNI"] = True
+    patches = result.setdefault("kubeadmConfigPatches", [])
+    if OFFLINE_INIT_PATCH not in patches:
+        patches.append(OFFLINE_INIT_PATCH)
+    return result
 
 
 @dataclass(frozen=True)
@@ -26,14 +47,29 @@ class ClusterConfig:
     #: kind config file; its ``name:`` is the kind cluster name
     file: Path
     #: "module:function" returning the node image tag (builds it when needed)
-    node_image: str = "labs.cluster.nodeimage:ensure_node_image_tag"
+    node_image: str = "labs.cluster.nodesource:node_image_tag"
 
-    @property
-    def cluster_name(self) -> str:
+    def _document(self) -> dict:
         if not self.file.is_file():
             raise EnvironmentProblem(f"cluster config {self.file} is missing",
                                      fix="restore it from git (`git status clusters/`)")
-        return yaml.safe_load(self.file.read_text())["name"]
+        return yaml.safe_load(self.file.read_text())
+
+    @property
+    def cluster_name(self) -> str:
+        return self._document()["name"]
+
+    def kind_config_file(self, image: str) -> Path:
+        """The file ``kind create --config`` gets for ``image``: the committed one for kind's
+        release image, ``<state>/kind-config-<name>.yaml`` with the offline additions otherwise."""
+        from .nodeimage import is_offline_node_image
+
+        if not is_offline_node_image(image):
+            return self.file
+        path = state_dir() / f"kind-config-{self.name}.yaml"
+        path.write_text(f"# generated from {self.file} for the offline node image {image}\n"
+                        + yaml.safe_dump(for_offline_node(self._document()), sort_keys=False))
+        return path
 
     @property
     def kubeconfig(self) -> Path:

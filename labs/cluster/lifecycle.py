@@ -237,7 +237,7 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterI
             delete_cluster(config)
     image = cfg.ensure_node_image()
     kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
-          "--config", str(cfg.file), "--kubeconfig", str(cfg.kubeconfig)],
+          "--config", str(cfg.kind_config_file(image)), "--kubeconfig", str(cfg.kubeconfig)],
          timeout=900,
          fix=f"read the output above; kind removed the half-made nodes. Retry with "
              f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "

@@ -11,6 +11,8 @@ here. This recipe builds the same image from reachable sources only (plan: offli
    binaries are copied in, containerd imports the tarball, and ``docker commit`` restores kind's
    entrypoint. The result is tagged NODE_IMAGE with a label holding the recipe hash, and the
    whole build is skipped when an image with that hash exists.
+
+Where a registry answers, kind's release image is used instead (:mod:`.nodesource` decides).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EnvironmentProblem
+from ..errors import CommandError, EnvironmentProblem
 from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
 from ..results import Result
 from ..runner import run
@@ -34,6 +36,7 @@ from .versions import CRICTL_VERSION, KIND_VERSION, KUBERNETES_VERSION, NODE_IMA
 
 __all__ = [
     "SKIPPED_COMPONENTS",
+    "OFFLINE_NODE_LABEL",
     "StepTiming",
     "NodeImageBuild",
     "parse_image_list",
@@ -42,14 +45,18 @@ __all__ = [
     "node_dockerfile",
     "recipe_hash",
     "node_image_hash",
+    "is_offline_node_image",
     "ensure_tools",
     "ensure_node_image",
-    "ensure_node_image_tag",
 ]
 
 #: listed by kubeadm but not needed: the cluster configs skip the addon/coredns and
 #: addon/kube-proxy phases (pods are reached through the kubelet: exec, port-forward)
 SKIPPED_COMPONENTS = ("kube-proxy", "coredns")
+#: marks an image built by this recipe (and images built FROM it): it lacks the kindnetd,
+#: CoreDNS and kube-proxy images, so kind configs get the additions of
+#: :func:`labs.cluster.configs.for_offline_node`
+OFFLINE_NODE_LABEL = "course.seccomp-lab/offline-node"
 BUILD_CONTAINER = "course-cluster-node-build"
 ASSEMBLY_TAG = "course-cluster/node-assembly:latest"
 #: containerd inside the build container: start, import the images, list them, stop
@@ -119,7 +126,7 @@ def node_dockerfile(assembled: str, digest: str) -> str:
         "CMD []",
         "# systemd exits on SIGRTMIN+3; SIGTERM would make it re-execute itself",
         "STOPSIGNAL SIGRTMIN+3",
-        f"LABEL {MANAGED_LABEL} {RECIPE_LABEL}={digest}",
+        f"LABEL {MANAGED_LABEL} {RECIPE_LABEL}={digest} {OFFLINE_NODE_LABEL}=true",
     ]) + "\n"
 
 
@@ -137,11 +144,20 @@ def image_id(ref: str) -> str | None:
     return result.stdout.strip() if result.ok else None
 
 
+def _label(image: str, label: str) -> str | None:
+    result = run(["docker", "image", "inspect", "--format",
+                  f'{{{{index .Config.Labels "{label}"}}}}', image], check=False)
+    return result.stdout.strip() or None if result.ok else None
+
+
 def node_image_hash(image: str = NODE_IMAGE) -> str | None:
     """The recipe hash label of a local image, or None when the image is not there."""
-    result = run(["docker", "image", "inspect", "--format",
-                  f'{{{{index .Config.Labels "{RECIPE_LABEL}"}}}}', image], check=False)
-    return result.stdout.strip() or None if result.ok else None
+    return _label(image, RECIPE_LABEL)
+
+
+def is_offline_node_image(image: str) -> bool:
+    """True for this recipe's image and images built from it (not for kind's release images)."""
+    return _label(image, OFFLINE_NODE_LABEL) == "true"
 
 
 class _Steps:
@@ -166,15 +182,17 @@ TOOL_PATHS = {"kind": "/usr/local/bin/kind", "kubectl": "/usr/bin/kubectl"}
 
 
 def _tool_current(name: str, path: Path) -> bool:
+    """kind of the pinned release; kubectl of the pinned minor (kind's release image has x.y.0)."""
     if not path.is_file():
         return False
     if name == "kind":
         return f"kind {KIND_VERSION} " in run([str(path), "version"], check=False).stdout
-    return KUBERNETES_VERSION in run([str(path), "version", "--client"], check=False).stdout
+    minor = KUBERNETES_VERSION.rsplit(".", 1)[0] + "."
+    return f"Client Version: {minor}" in run([str(path), "version", "--client"], check=False).stdout
 
 
-def _copy_tools_from_image(names: list[str], bin_dir: Path) -> None:
-    container = run(["docker", "create", "--label", MANAGED_LABEL, NODE_IMAGE]).stdout.strip()
+def _copy_tools_from_image(image: str, names: list[str], bin_dir: Path) -> None:
+    container = run(["docker", "create", "--label", MANAGED_LABEL, image]).stdout.strip()
     try:
         for name in names:
             run(["docker", "cp", f"{container}:{TOOL_PATHS[name]}", str(bin_dir / name)])
@@ -182,11 +200,13 @@ def _copy_tools_from_image(names: list[str], bin_dir: Path) -> None:
         run(["docker", "rm", container], check=False)
 
 
-def ensure_tools(progress: Callable[[str], None] = print) -> dict[str, Path]:
+def ensure_tools(progress: Callable[[str], None] = print, *, stock_image: str | None = None) -> dict[str, Path]:
     """kind and kubectl of the pinned versions in .venv/bin (ahead of any system kubectl).
 
-    Taken from a current node image when there is one (an offline bundle), else built:
-    kind with ``go install``, kubectl with the other Kubernetes binaries.
+    Copied from a node image that carries them where one is here: the current offline build
+    carries both (so an offline bundle brings them), kind's release image (``stock_image``)
+    carries kubectl. The rest is built: kind with ``go install``, kubectl with the other
+    Kubernetes binaries.
     """
     bin_dir = tools_dir()
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -194,8 +214,15 @@ def ensure_tools(progress: Callable[[str], None] = print) -> dict[str, Path]:
     missing = [name for name, path in tools.items() if not _tool_current(name, path)]
     if missing and node_image_hash() == recipe_hash():
         progress(f"[node-image] {', '.join(missing)} from {NODE_IMAGE}")
-        _copy_tools_from_image(missing, bin_dir)
-    elif "kind" in missing:
+        _copy_tools_from_image(NODE_IMAGE, missing, bin_dir)
+        missing = []
+    if "kubectl" in missing and stock_image and image_exists(stock_image):
+        progress(f"[node-image] kubectl from {stock_image}")
+        try:
+            _copy_tools_from_image(stock_image, ["kubectl"], bin_dir)
+        except CommandError as exc:
+            progress(f"[node-image] no kubectl in {stock_image} ({exc.message.splitlines()[0]}): building it")
+    if "kind" in missing:
         progress(f"[node-image] go install sigs.k8s.io/kind@{KIND_VERSION}")
         gobuild.install_go_program("sigs.k8s.io/kind", KIND_VERSION, bin_dir)
     if "kubectl" in missing and not _tool_current("kubectl", tools["kubectl"]):
@@ -311,8 +338,3 @@ def _build(steps: _Steps, digest: str) -> None:
     finally:
         tarball.unlink(missing_ok=True)
         run(["docker", "rmi", *refs.values()], check=False)
-
-
-def ensure_node_image_tag() -> str:
-    """The node image tag, built first when needed: the default configs' image source."""
-    return ensure_node_image().image
