@@ -300,6 +300,15 @@ def _container_states(status: dict) -> tuple[dict[str, str], list[dict]]:
     return lines, raw
 
 
+def _failed_exit(statuses: list[dict]) -> dict | None:
+    """The ``terminated`` state of the first container that exited non-zero, if any."""
+    for cs in statuses:
+        terminated = (cs.get("state") or {}).get("terminated")
+        if terminated and terminated.get("exitCode"):
+            return terminated
+    return None
+
+
 def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome, bool]:
     """Classify a pod (as the API returns it) into an outcome, and whether that is final."""
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
@@ -313,16 +322,24 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
                           message.strip(), None if ok else FIXES.get(reason), lines, list(events or []),
                           spec.get("nodeName"))
 
+    def exited(terminated: dict) -> tuple[PodOutcome, bool]:
+        return outcome(terminated.get("reason") or "Error",
+                       terminated.get("message") or f"exit code {terminated['exitCode']}"), True
+
     if phase == "Succeeded":
         return outcome("Succeeded", ok=True), True
     if phase == "Failed":
         if status.get("reason") == "AppArmor" or "apparmor" in (status.get("message") or "").lower():
             return outcome("Blocked", status.get("message", "")), True
-        for cs in raw:
-            t = (cs.get("state") or {}).get("terminated")
-            if t and t.get("exitCode"):
-                return outcome(t.get("reason") or "Error", t.get("message") or f"exit code {t.get('exitCode')}"), True
+        failed = _failed_exit(raw)
+        if failed:
+            return exited(failed)
         return outcome(status.get("reason") or "Failed", status.get("message", "")), True
+    # restartPolicy Never: a container that failed stays failed, so while its siblings keep the
+    # pod Running it can never become Ready (and never Succeeded): that is final too
+    failed = _failed_exit(status.get("containerStatuses") or []) if spec.get("restartPolicy") == "Never" else None
+    if failed:
+        return exited(failed)
     scheduled = conditions.get("PodScheduled") or {}
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
         return outcome("Unschedulable", scheduled.get("message", "")), True

@@ -15,11 +15,10 @@ from ..errors import EnvironmentProblem
 from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
 from ..runner import run
 
-__all__ = ["RECIPE_DIR", "KIND_CONFIG", "apparmor_node_tag", "apparmor_node_recipe_hash",
+__all__ = ["RECIPE_DIR", "apparmor_node_tag", "apparmor_node_recipe_hash",
            "ensure_apparmor_node_image", "ensure_node_image_tag"]
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "clusters" / "apparmor" / "node-image"
-KIND_CONFIG = RECIPE_DIR.parent / "cluster.yaml"
 
 
 def apparmor_node_tag(base: str) -> str:

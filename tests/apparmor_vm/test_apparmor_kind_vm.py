@@ -14,15 +14,17 @@ import pytest
 import yaml
 
 from labs.apparmor import shipped_profile
-from labs.apparmor.node_image import KIND_CONFIG, ensure_apparmor_node_image
+from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.apparmor.vm import boot_vm
+from labs.cluster.configs import get_config
 from labs.cluster.paths import tools_dir
+from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.runner import run
 
 GUEST = Path(__file__).resolve().parent / "guest"
 
-BASE = "kindest/node:v1.34.4-offline"
+BASE = NODE_IMAGE
 POD = """apiVersion: v1
 kind: Pod
 metadata: {name: course-apparmor-probe}
@@ -49,7 +51,8 @@ def kind_vm(vm_image, tmp_path_factory):
     (share / "node-image").write_text(node_image)
     (share / "bin").mkdir()
     shutil.copy(kind, share / "bin" / "kind")
-    config = yaml.safe_load(KIND_CONFIG.read_text())
+    # what `python -m labs.cluster ensure apparmor` would pass: the offline additions included
+    config = yaml.safe_load(get_config("apparmor").kind_config_file(node_image).read_text())
     # software emulation: the API server needs more than kubeadm's default 4 minutes to answer
     config["kubeadmConfigPatches"].append(
         "kind: ClusterConfiguration\napiServer:\n  timeoutForControlPlane: 20m\n")

@@ -39,8 +39,9 @@ def offline_cluster(default_cluster):
 def test_kind_got_the_config_that_fits_the_node_image(default_cluster):
     node = node_names()[0]
     conflists = run(["docker", "exec", node, "ls", "/etc/cni/net.d"]).stdout.split()
-    if is_offline_node_image(cluster_status("default").node_image):
-        generated = yaml.safe_load((state_dir() / "kind-config-default.yaml").read_text())
+    image = cluster_status("default").node_image
+    if is_offline_node_image(image):
+        generated = yaml.safe_load(get_config("default").kind_config_file(image).read_text())
         assert generated["networking"]["disableDefaultCNI"] is True
         assert conflists == ["10-course-ptp.conflist"]    # written by the node, not by kindnetd
     else:

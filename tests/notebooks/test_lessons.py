@@ -40,19 +40,23 @@ def test_lesson_runs_with_solutions(path, require_core, tmp_path):
         assert float(match.group(2)) == float(match.group(3)), text
 
 
+def execute(nb: nbformat.NotebookNode, env: dict[str, str]) -> None:
+    """Run ``nb`` in place in a fresh kernel, from notebooks/, with ``env`` set."""
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        client.execute()
+
+
 @pytest.mark.slow
 def test_blank_exercises_say_not_yet(available, tmp_path):
     """Every check on an untouched starter gives 'not yet' feedback, never a traceback."""
     if "docker" not in available:
         pytest.skip("this machine lacks a running Docker engine")
     nb = blank_check_notebook()
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
-    env = exec_env(tmp_path / "workspace", solutions=False)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        client.execute()
+    execute(nb, exec_env(tmp_path / "workspace", solutions=False))
     checks = [c for c in nb.cells if "check" in tags(c)]
     assert len(checks) == len(LESSONS)
     for cell in nb.cells:
@@ -62,3 +66,33 @@ def test_blank_exercises_say_not_yet(available, tmp_path):
         assert "not yet" in text.lower(), f"{cell.source}: no 'not yet' feedback:\n{text[-1500:]}"
         assert not any(marker in text for marker in CRASH), text[-2000:]
         assert "[PASS]" not in text or "[FAIL]" in text, f"{cell.source}: a blank exercise passed:\n{text}"
+
+
+@pytest.mark.slow
+def test_lesson_08_node_by_node_on_the_multi_node_cluster(require_core, tmp_path):
+    """Lesson 08's multi-node branch, which the run above skips on the single-node cluster:
+    the node without the profile fails while the others run, and exercise 08's DaemonSet puts
+    the profile on all three nodes. Its outputs differ from the stored (single-node) ones, so
+    they are checked by content instead of compared."""
+    from labs.cluster import cluster_status, delete_cluster, ensure_cluster
+
+    require_core("08")
+    existed = cluster_status("multi-node").exists
+    ensure_cluster("multi-node")
+    try:
+        nb = nbformat.read(next(p for p in LESSONS if lesson_number(p) == "08"), as_version=4)
+        execute(nb, exec_env(tmp_path / "workspace", solutions=True))
+    finally:
+        if not existed:
+            delete_cluster("multi-node")
+    texts = [output_text(c) for c in nb.cells if c.cell_type == "code"]
+    assert any("using the multi-node cluster: 3 node(s)" in t for t in texts), texts
+    tables = [[row for row in t.splitlines() if row.startswith("seccomp-course-multi-")] for t in texts]
+    partial, everywhere = [rows for rows in tables if rows][:2]   # node -> outcome, before and after
+    assert len(partial) == 3 and all(": Running" in row for row in partial[:2]), partial
+    assert "SeccompProfileNotFound" in partial[2] or "CreateContainerError" in partial[2], partial
+    assert len(everywhere) == 3 and all(": Running" in row for row in everywhere), everywhere
+    check = next(output_text(c) for c in nb.cells if "check" in tags(c))
+    match = SCORE.search(check)
+    assert match and float(match.group(2)) == float(match.group(3)), check
+    assert "all 3 nodes (multi-node cluster)" in check, check

@@ -36,6 +36,7 @@ def status(data_dir):
     ("missing-seccomp-profile", "SeccompProfileNotFound", True, False),
     ("crashloop", "CrashLoopBackOff", True, False),
     ("failed-exit-3", "Error", True, False),
+    ("never-one-failed", "Error", True, False),    # Running, but can never become Ready
     ("image-never-pull", "ErrImageNeverPull", True, False),
     ("unschedulable", "Unschedulable", True, False),
     ("succeeded", "Succeeded", True, True),
@@ -51,6 +52,10 @@ def test_outcome_details(status):
     outcome, _ = pod_outcome(status("failed-exit-3"))
     assert outcome.containers == {"tools": "terminated: Error (exit 3)"}
     assert outcome.phase == "Failed" and not outcome.ready
+    one_failed, _ = pod_outcome(status("never-one-failed"))
+    assert one_failed.phase == "Running" and one_failed.message == "exit code 3"
+    assert one_failed.containers == {"fails": "terminated: Error (exit 3)", "keeps-running": "running, ready"}
+    assert not one_failed.ready   # the pod is not: one of its containers is gone for good
     missing, _ = pod_outcome(status("missing-seccomp-profile"))
     assert "seccomp" in missing.message and missing.node
 

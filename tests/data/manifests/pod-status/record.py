@@ -44,6 +44,10 @@ def main() -> None:
         "unschedulable": pod("nowhere", forever, nodeSelector={"course.seccomp-lab/no-such-node": "true"}),
     }
     cases["image-never-pull"]["spec"]["containers"][0]["image"] = "course/not-built:latest"
+    # restartPolicy Never, one container failed while its sibling keeps the pod Running
+    cases["never-one-failed"] = pod("onefailed", ["sh", "-c", "exit 3"], restartPolicy="Never")
+    cases["never-one-failed"]["spec"]["containers"].append(
+        {**cases["never-one-failed"]["spec"]["containers"][0], "name": "keeps-running", "command": forever})
     with lab_namespace("record-status") as ns:
         for name, doc in cases.items():
             run_once = doc["spec"].get("restartPolicy") == "Never"
