@@ -335,11 +335,14 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
         if failed:
             return exited(failed)
         return outcome(status.get("reason") or "Failed", status.get("message", "")), True
-    # restartPolicy Never: a container that failed stays failed, so while its siblings keep the
-    # pod Running it can never become Ready (and never Succeeded): that is final too
-    failed = _failed_exit(status.get("containerStatuses") or []) if spec.get("restartPolicy") == "Never" else None
-    if failed:
-        return exited(failed)
+    # restartPolicy Never: a failed container stays failed. While a sibling still runs, the pod
+    # stays Running (never Ready, never Succeeded) for as long as that sibling lives: final now.
+    # With none running, the phase turns Failed within moments; that is waited for instead.
+    statuses = status.get("containerStatuses") or []
+    if spec.get("restartPolicy") == "Never" and any("running" in (cs.get("state") or {}) for cs in statuses):
+        failed = _failed_exit(statuses)
+        if failed:
+            return exited(failed)
     scheduled = conditions.get("PodScheduled") or {}
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
         return outcome("Unschedulable", scheduled.get("message", "")), True

@@ -53,7 +53,16 @@ class ClusterConfig:
         if not self.file.is_file():
             raise EnvironmentProblem(f"cluster config {self.file} is missing",
                                      fix="restore it from git (`git status clusters/`)")
-        return yaml.safe_load(self.file.read_text())
+        try:
+            document = yaml.safe_load(self.file.read_text())
+        except yaml.YAMLError as exc:
+            raise LabError(f"cluster config {self.file} is not valid YAML: {exc}",
+                           fix="fix the line named above (or restore the file with git)") from None
+        if not isinstance(document, dict) or document.get("kind") != "Cluster" or not document.get("name"):
+            raise LabError(f"cluster config {self.file} is not a kind Cluster config with a name",
+                           fix="start it with `kind: Cluster`, `apiVersion: kind.x-k8s.io/v1alpha4` "
+                               "and `name: seccomp-course-<something>`")
+        return document
 
     @property
     def cluster_name(self) -> str:

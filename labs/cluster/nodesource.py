@@ -117,18 +117,19 @@ def choose_node_image(source: str | None = None, *, force_build: bool = False,
     """
     requested = "offline" if force_build else requested_source(source)
     stock = stock_node_image()
+    pulls: list[PullOutcome] = []
 
     def pull() -> PullOutcome:
         progress(f"[node-image] pulling kind's release image {stock} (about 450 MB; no output until done)")
-        outcome = pull_image(stock)
-        progress(f"[node-image] pull {'done' if outcome.ok else 'failed'} in {outcome.seconds}s: {outcome.detail}")
-        return outcome
+        pulls.append(pull_image(stock))
+        progress(f"[node-image] pull {'done' if pulls[-1].ok else 'failed'} in {pulls[-1].seconds}s: {pulls[-1].detail}")
+        return pulls[-1]
 
     chosen, reason = decide_source(requested, offline_current=node_image_hash() == recipe_hash(),
                                    stock_present=image_exists(stock), pull=pull)
     if chosen == "offline":
-        if requested == "auto" and "registry" in reason:
-            progress(f"[node-image] {reason}: building the node image offline")
+        if pulls:
+            progress("[node-image] no registry answered: building the node image offline")
         build = ensure_node_image(force=force_build, progress=progress)
         return NodeImageChoice(build.image, "offline", reason)
     progress(f"[node-image] using {stock}: {reason}")

@@ -195,3 +195,12 @@ def test_missing_cluster_and_unreachable_api_server_are_explained(tmp_path, monk
     with pytest.raises(EnvironmentProblem, match="cannot reach the cluster's API server") as err:
         wait_for_pod("web", "default")
     assert "cluster_status" in err.value.fix
+
+
+def test_a_lone_failed_container_waits_for_the_failed_phase(status):
+    """The moment between a run-once pod's only container exiting and the kubelet marking the
+    pod Failed is not final: callers want the Failed phase."""
+    pod = status("never-one-failed")
+    pod["status"]["containerStatuses"] = [cs for cs in pod["status"]["containerStatuses"] if cs["name"] == "fails"]
+    outcome, final = pod_outcome(pod)
+    assert outcome.phase == "Running" and not final

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from labs.apparmor.node_image import apparmor_node_tag
-from labs.cluster.configs import CONFIGS, OFFLINE_INIT_PATCH, for_offline_node, get_config
+from labs.cluster.configs import CONFIGS, OFFLINE_INIT_PATCH, ClusterConfig, for_offline_node, get_config
 from labs.cluster.nodesource import (SOURCE_ENV, STOCK_IMAGE_ENV, PullOutcome, decide_source, requested_source,
                                      stock_node_image)
 from labs.cluster.versions import KIND_VERSION, STOCK_NODE_IMAGE
@@ -117,3 +117,16 @@ def test_offline_additions_keep_existing_patches():
 ])
 def test_apparmor_node_tag(base, tag):
     assert apparmor_node_tag(base) == tag
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("kind: Cluster\nname: [unclosed\n", "not valid YAML"),
+    ("kind: Pod\nname: x\n", "not a kind Cluster config"),
+    ("- just\n- a list\n", "not a kind Cluster config"),
+])
+def test_a_broken_cluster_config_is_named(tmp_path, text, problem):
+    path = tmp_path / "workshop.yaml"
+    path.write_text(text)
+    with pytest.raises(LabError, match=problem) as info:
+        ClusterConfig("workshop", path).cluster_name
+    assert str(path) in info.value.message and info.value.fix
