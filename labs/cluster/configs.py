@@ -68,6 +68,11 @@ class ClusterConfig:
     def cluster_name(self) -> str:
         return self._document()["name"]
 
+    @property
+    def generated_kind_config(self) -> Path:
+        """Where :meth:`kind_config_file` writes the copy for the offline node image."""
+        return state_dir() / f"kind-config-{self.name}.yaml"
+
     def kind_config_file(self, image: str) -> Path:
         """The file ``kind create --config`` gets for ``image``: the committed one for kind's
         release image, ``<state>/kind-config-<name>.yaml`` with the offline additions otherwise."""
@@ -75,7 +80,7 @@ class ClusterConfig:
 
         if not is_offline_node_image(image):
             return self.file
-        path = state_dir() / f"kind-config-{self.name}.yaml"
+        path = self.generated_kind_config
         path.write_text(f"# generated from {self.file} for the offline node image {image}\n"
                         + yaml.safe_dump(for_offline_node(self._document()), sort_keys=False))
         return path

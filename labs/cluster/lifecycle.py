@@ -248,12 +248,14 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterI
 
 
 def delete_cluster(config: str = "default") -> None:
-    """Delete ``config``'s cluster and its kubeconfig file (nothing else); no-op if absent."""
+    """Delete ``config``'s cluster, its kubeconfig and generated kind config (nothing else);
+    no-op if absent."""
     cfg = get_config(config)
     if cluster_exists(config):
         kind(["delete", "cluster", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)],
              timeout=300)
     cfg.kubeconfig.unlink(missing_ok=True)
+    cfg.generated_kind_config.unlink(missing_ok=True)
 
 
 def delete_all_clusters() -> list[str]:

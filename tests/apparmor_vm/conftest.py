@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
-from labs.errors import CapabilityMissing
+from labs.errors import CapabilityMissing, CommandError
 from labs.runner import run
 
 GUEST = Path(__file__).resolve().parent / "guest"
+#: the checks take under a minute; this leaves room for a slow machine and, with one retry,
+#: still ends before pytest's own 900 s timeout (which would hide the console)
+BOOT_TIMEOUT = 300
 
 
 def _qemu_runs() -> str | None:
@@ -48,9 +52,19 @@ def vm_results(vm_image, tmp_path_factory, repo_root):
     shutil.copytree(repo_root / "labs", share / "src" / "labs",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(GUEST / "checks.py", share / "checks.py")
-    (share / "guest.sh").write_text("cd /mnt/course && exec python3 checks.py\n")
+    (share / "guest.sh").write_text("cd /mnt/course && exec python3 -u checks.py\n")
     started = time.monotonic()
-    vm = boot_vm(vm_image, share)
+    try:
+        vm = boot_vm(vm_image, share, timeout=BOOT_TIMEOUT)
+    except CommandError as exc:
+        # Seen once in 20+ runs: the emulated guest spun at full CPU and never finished. One
+        # more boot is allowed, and said out loud in the warnings summary; a second hang fails.
+        guest_log = (share / "guest.log").read_text() if (share / "guest.log").exists() else "(none)"
+        warnings.warn(f"the AppArmor VM did not finish in {BOOT_TIMEOUT}s and was booted again; "
+                      f"guest log: {guest_log[-500:]!r}; console tail: {exc.output[-1500:]!r}")
+        for leftover in ("guest.log", "results.json", "audit.log"):
+            (share / leftover).unlink(missing_ok=True)
+        vm = boot_vm(vm_image, share, timeout=BOOT_TIMEOUT)
     results_file = share / "results.json"
     assert results_file.exists(), f"the guest wrote no results; guest log:\n{vm.guest_log}\n{vm.console[-3000:]}"
     results = json.loads(results_file.read_text())

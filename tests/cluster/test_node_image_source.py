@@ -7,8 +7,6 @@ here: Docker Hub itself and kind's release image (kindnetd, CoreDNS, kube-proxy)
 """
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import yaml
 
@@ -111,6 +109,7 @@ def test_a_cluster_from_a_pulled_digest_pinned_node_image(registry, default_clus
     doc = yaml.safe_load((CLUSTERS_DIR / "default.yaml").read_text())
     config_file.write_text(yaml.safe_dump({**doc, "name": "seccomp-course-registry-test"}))
     register_config(ClusterConfig("registry-test", config_file))
+    generated = get_config("registry-test").generated_kind_config
     monkeypatch.setenv(SOURCE_ENV, "stock")
     monkeypatch.setenv(STOCK_IMAGE_ENV, ref)
     try:
@@ -120,8 +119,9 @@ def test_a_cluster_from_a_pulled_digest_pinned_node_image(registry, default_clus
         assert status.ready and status.node_image == ref, status
         assert run(["docker", "exec", info.nodes[0], "ls", "/etc/cni/net.d"]).stdout.split() == \
             ["10-course-ptp.conflist"]
+        assert generated.is_file()
     finally:
         delete_cluster("registry-test")
         CONFIGS.pop("registry-test", None)
         run(["docker", "rmi", ref], check=False)
-    assert shutil.which("docker") and image_exists(NODE_IMAGE)   # only the pulled reference went
+    assert image_exists(NODE_IMAGE) and not generated.exists()   # only what the test made is gone

@@ -185,6 +185,7 @@ def main() -> int:
     """Run every step, keep its result (or traceback) and duration, write results.json."""
     results: dict = {"kernel": os.uname().release, "steps": {}, "seconds": {}}
     for name, fn in STEPS:
+        print(f"step {name} ...", flush=True)   # guest.log then names the step a hung run was in
         started = time.monotonic()
         try:
             results["steps"][name] = fn()
