@@ -31,6 +31,8 @@ __all__ = [
     "apt_mirror",
     "recipe_hash",
     "image_exists",
+    "image_id",
+    "image_label",
     "docker_build_env",
     "ensure_base_image",
     "ensure_image",
@@ -99,6 +101,19 @@ def recipe_hash(name: str | None = None) -> str:
 
 def image_exists(ref: str) -> bool:
     return run(["docker", "image", "inspect", ref], check=False).ok
+
+
+def image_id(ref: str) -> str | None:
+    """The local image's id, or None when it is not there."""
+    result = run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
+    return result.stdout.strip() if result.ok else None
+
+
+def image_label(ref: str, label: str) -> str | None:
+    """One label of a local image; None when the image or the label is not there."""
+    result = run(["docker", "image", "inspect", "--format",
+                  f'{{{{index .Config.Labels "{label}"}}}}', ref], check=False)
+    return result.stdout.strip() or None if result.ok else None
 
 
 def docker_build_env() -> dict[str, str]:

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
+from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_id, image_label
 from ..runner import run
 
 __all__ = ["RECIPE_DIR", "apparmor_node_tag", "apparmor_node_recipe_hash",
@@ -37,31 +37,25 @@ def apparmor_node_recipe_hash(base_id: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def _label(image: str) -> str:
-    result = run(["docker", "image", "inspect", "--format",
-                  "{{ index .Config.Labels \"" + RECIPE_LABEL + "\" }}", image], check=False)
-    return result.stdout.strip() if result.ok else ""
-
-
 def ensure_apparmor_node_image(base: str, progress=print) -> str:
     """Build ``<base>-apparmor`` unless an image of the same recipe exists; return its tag."""
-    if not image_exists(base):
+    base_id = image_id(base)
+    if base_id is None:
         raise EnvironmentProblem(f"the node image {base} is missing",
                                  fix="build it first: `make node-image`")
-    base_id = run(["docker", "image", "inspect", "--format", "{{.Id}}", base]).stdout.strip()
     digest = apparmor_node_recipe_hash(base_id)
     tag = apparmor_node_tag(base)
-    if _label(tag) == digest:
+    if image_label(tag, RECIPE_LABEL) == digest:
         progress(f"AppArmor node image {tag} present")
         return tag
-    previous = run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], check=False)
+    previous = image_id(tag)
     progress(f"building AppArmor node image {tag} from {base}")
     run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL,
          "--label", f"{RECIPE_LABEL}={digest}", "-t", tag, str(RECIPE_DIR)],
         env=docker_build_env(), timeout=1800,
         fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")
-    if previous.ok:   # the replaced build is ours and now untagged: do not leave 850 MB behind
-        run(["docker", "image", "rm", previous.stdout.strip()], check=False)
+    if previous:   # the replaced build is ours and now untagged: do not leave 850 MB behind
+        run(["docker", "image", "rm", previous], check=False)
     return tag
 
 

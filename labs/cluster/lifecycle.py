@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EnvironmentProblem, LabError, LabTimeout
-from ..images import image_exists
+from ..images import image_exists, image_id
 from ..results import Result
 from ..runner import CommandResult, run
 from .configs import CONFIGS, get_config
@@ -197,7 +197,7 @@ def cluster_status(config: str = "default") -> ClusterStatus:
 def _built_from_outdated_image(node: str, cfg) -> bool:
     """True when ``node`` runs an older build of its config's node image (the recipe changed
     since the cluster was made), so a reused cluster never hides a node-image change."""
-    current = run(["docker", "image", "inspect", "--format", "{{.Id}}", cfg.ensure_node_image()]).stdout.strip()
+    current = image_id(cfg.ensure_node_image())
     running = run(["docker", "inspect", "--format", "{{.Image}}", node]).stdout.strip()
     return running != current
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import CommandError, EnvironmentProblem
-from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
+from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists, image_id, image_label
 from ..results import Result
 from ..runner import run
 from . import gobuild, rootfs
@@ -139,25 +139,14 @@ def recipe_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def image_id(ref: str) -> str | None:
-    result = run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return result.stdout.strip() if result.ok else None
-
-
-def _label(image: str, label: str) -> str | None:
-    result = run(["docker", "image", "inspect", "--format",
-                  f'{{{{index .Config.Labels "{label}"}}}}', image], check=False)
-    return result.stdout.strip() or None if result.ok else None
-
-
 def node_image_hash(image: str = NODE_IMAGE) -> str | None:
     """The recipe hash label of a local image, or None when the image is not there."""
-    return _label(image, RECIPE_LABEL)
+    return image_label(image, RECIPE_LABEL)
 
 
 def is_offline_node_image(image: str) -> bool:
     """True for this recipe's image and images built from it (not for kind's release images)."""
-    return _label(image, OFFLINE_NODE_LABEL) == "true"
+    return image_label(image, OFFLINE_NODE_LABEL) == "true"
 
 
 class _Steps:
