@@ -194,10 +194,11 @@ def cluster_status(config: str = "default") -> ClusterStatus:
     return status
 
 
-def _built_from_outdated_image(node: str, cfg) -> bool:
-    """True when ``node`` runs an older build of its config's node image (the recipe changed
-    since the cluster was made), so a reused cluster never hides a node-image change."""
-    current = image_id(cfg.ensure_node_image())
+def _built_from_outdated_image(node: str, image: str) -> bool:
+    """True when ``node`` runs another image than ``image``, its config's current node image
+    (the recipe changed since the cluster was made), so a reused cluster never hides a
+    node-image change."""
+    current = image_id(image)
     running = run(["docker", "inspect", "--format", "{{.Image}}", node]).stdout.strip()
     return running != current
 
@@ -221,21 +222,21 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterI
     """
     cfg = get_config(config)
     started = time.monotonic()
+    image = cfg.ensure_node_image()
     nodes = _node_containers(config)
-    if nodes and _built_from_outdated_image(nodes[0].name, cfg):
+    if nodes and _built_from_outdated_image(nodes[0].name, image):
         print(f"cluster {cfg.cluster_name} runs an outdated node image: re-creating it", flush=True)
         delete_cluster(config)
         nodes = []
     if nodes:
         try:
-            image = _restart(config, cfg, nodes, timeout=min(timeout, 120))
-            return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), image,
+            running = _restart(config, cfg, nodes, timeout=min(timeout, 120))
+            return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), running,
                                False, round(time.monotonic() - started, 1))
         except LabError as exc:
             print(f"cluster {cfg.cluster_name} did not come back ({exc.message.splitlines()[0]}): "
                   "re-creating it", flush=True)
             delete_cluster(config)
-    image = cfg.ensure_node_image()
     kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
           "--config", str(cfg.kind_config_file(image)), "--kubeconfig", str(cfg.kubeconfig)],
          timeout=900,
