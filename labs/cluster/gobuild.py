@@ -11,6 +11,7 @@ GOMODCACHE, so a second build (and a CI cache of ~/.cache/go-build) relinks in s
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -53,22 +54,27 @@ def go_version_tuple(version: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+#: every go command: the machine's toolchain (never a download), static binaries
+LOCAL_GO = {"GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+
+
+@functools.cache
+def _checked_go_version() -> str:
+    """The local Go's version, refused when too old (asked once per process)."""
+    require_tool("go")
+    version = run(["go", "env", "GOVERSION"], env={**os.environ, **LOCAL_GO}).stdout.strip()
+    if go_version_tuple(version) < MIN_GO:
+        raise EnvironmentProblem(
+            f"Go {version} is too old to build Kubernetes v1.34 (needs go{MIN_GO[0]}.{MIN_GO[1]})",
+            fix="install a current Go from https://go.dev/dl/ (Debian's golang package is older) "
+                "and put it first on PATH")
+    return version
+
+
 def go_env() -> dict[str, str]:
-    """The environment of every go command: local toolchain (checked once), static binaries."""
-    env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-    if not _GO_CHECKED:
-        require_tool("go")
-        version = run(["go", "env", "GOVERSION"], env=env).stdout.strip()
-        if go_version_tuple(version) < MIN_GO:
-            raise EnvironmentProblem(
-                f"Go {version} is too old to build Kubernetes v1.34 (needs go{MIN_GO[0]}.{MIN_GO[1]})",
-                fix="install a current Go from https://go.dev/dl/ (Debian's golang package is older) "
-                    "and put it first on PATH")
-        _GO_CHECKED.append(version)
-    return env
-
-
-_GO_CHECKED: list[str] = []
+    """The environment of every go command, once the local Go is known to be recent enough."""
+    _checked_go_version()
+    return {**os.environ, **LOCAL_GO}
 
 
 def _go(args: list[str], workdir: Path | None = None, timeout: float = GO_TIMEOUT, **env: str) -> str:
