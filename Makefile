@@ -24,8 +24,15 @@ JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26
 
+# JupyterLab's terminals and kernels inherit KUBECONFIG (the course cluster's .state/kubeconfig)
+# and PATH (.venv/bin, with kind and kubectl, first) from labs.cluster.labenv, the one
+# definition the notebooks' setup cell and the browser test use too. `make -n lab` shows it.
+LAB_ENV := eval "$$($(PY) -m labs.cluster.labenv default)"
+JUPYTER_LAB := $(VENV)/bin/jupyter lab
+
 lab: cluster  ## set up everything and open JupyterLab on the first notebook
-	$(VENV)/bin/jupyter lab $(JUPYTER_ROOT_FLAG) --notebook-dir=notebooks notebooks/00-welcome.ipynb
+	$(LAB_ENV) && echo "KUBECONFIG=$$KUBECONFIG (try: kubectl get nodes in a JupyterLab terminal)" && \
+	  exec $(JUPYTER_LAB) $(JUPYTER_ROOT_FLAG) --notebook-dir=notebooks notebooks/00-welcome.ipynb
 
 # cheapest tiers first, so a broken basic fails fast
 TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/browser tests/apparmor_vm

@@ -44,9 +44,20 @@ def _show_lab_error(shell, etype, value, tb, tb_offset=None):
 
 
 def setup_notebook() -> None:
-    """Call once at the top of a lesson: LabErrors render as 'what failed / what to do', charts inline."""
+    """Call once at the top of a lesson: LabErrors render as 'what failed / what to do', charts
+    inline, and the kernel's environment reaches the course cluster by hand.
+
+    ``KUBECONFIG`` is set to the default course cluster's kubeconfig (``.state/kubeconfig``,
+    exported from kind when the cluster exists but the file does not) and the course's tool
+    folder (kind, kubectl) goes first on ``PATH``, so a cell such as ``!kubectl get pods -n {ns}``
+    runs the same kubectl against the same cluster as the helpers. Without a cluster this
+    still succeeds (KUBECONFIG then names the file the cluster will get).
+    """
     from IPython import get_ipython
 
+    from .cluster.labenv import apply_lab_environment
+
+    apply_lab_environment()
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((LabError,), _show_lab_error)
