@@ -15,31 +15,21 @@ from labs.errors import ManifestError, ProfileError
 from ..model import NotChecked
 
 __all__ = ["syntax_name", "deny_write_rules", "is_complain", "file_rules", "glob_matches",
-           "uncovered_records", "require_named", "require_safe_includes"]
+           "uncovered_records", "require_named"]
 
 _RULE = re.compile(r"^\s*(?:audit\s+)?(deny\s+)?(?:owner\s+)?(?:file\s+)?([/@]\S*)\s+([rwaklmixpucPUCX]+)\s*,", re.M)
 _FLAGS = re.compile(r"^\s*(?:profile\s+\S+|/\S+)[^{\n]*flags\s*=\s*\(([^)]*)\)", re.M)
-_INCLUDE = re.compile(r"^\s*#?include(?:\s+if\s+exists)?\s+(\S+)", re.M)
-_INCLUDE_OK = re.compile(r"^<(?:abstractions|tunables)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*>$")
 _VARS = {"@{PROC}": "/proc", "@{pid}": "[0-9]+", "@{pids}": "[0-9]+", "@{HOME}": "/(?:root|home/[^/]+)"}
-
-
-def require_safe_includes(text: str) -> None:
-    """Only the system's abstractions/tunables may be included: a quoted or relative include
-    would make apparmor_parser read any file on the grading host (and echo it in errors)."""
-    for m in _INCLUDE.finditer(text):
-        if not _INCLUDE_OK.match(m.group(1)) or ".." in m.group(1):
-            raise ProfileError(f"include {m.group(1)} is not accepted", fix="include only <abstractions/...> or "
-                               "<tunables/...>, or write the rules out")
 
 
 def syntax_name(ctx, role: str = "apparmor") -> str:
     """The profile's name as apparmor_parser reads it; NotChecked when the parser is absent."""
     def parse():
-        require_safe_includes(ctx.text(role))
         import shutil
 
-        from labs.apparmor import check_profile_syntax
+        from labs.apparmor import check_profile_syntax, require_safe_profile
+
+        require_safe_profile(ctx.text(role))
 
         if shutil.which("apparmor_parser") is None:
             raise NotChecked("apparmor_parser is not installed on this machine (apt-get install apparmor)")

@@ -1,5 +1,6 @@
 """AppArmor for the course: check profiles, load them on nodes, turn audit records into rules.
 
+- :mod:`.policy`: what a profile from outside the course may contain before it is loaded (pure)
 - :mod:`.syntax`: ``check_profile_syntax`` with the real apparmor_parser (parse only)
 - :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
 - :mod:`.rules`: complain-mode records -> rules and whole profiles (pure)
@@ -18,12 +19,16 @@ from .nodes import (
     unload_profile_here,
     unload_profile_on_nodes,
 )
+from .policy import SYSTEM_PROFILE_NAMES, profile_safety_problems, require_safe_profile
 from .rules import profile_from_records, record_rule, rules_from_records, unhandled_records
 from .syntax import check_profile_syntax, profile_names
 
 __all__ = [
     "check_profile_syntax",
     "profile_names",
+    "profile_safety_problems",
+    "require_safe_profile",
+    "SYSTEM_PROFILE_NAMES",
     "load_profile_on_nodes",
     "unload_profile_on_nodes",
     "load_profile_here",
