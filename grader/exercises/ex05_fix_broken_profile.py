@@ -1,7 +1,22 @@
-"""05-fix-broken-profile: the given profile names the wrong architecture and misses syscalls."""
+"""05-fix-broken-profile: a hand-written nginx profile with three real faults, found the lesson's way.
+
+The starter (``labs/exercises/05-fix-broken-profile/starter/profile.json``) is the reference
+solution with three faults planted; ``tests/cluster/test_ex05_faults.py`` proves on the cluster
+that each one alone breaks nginx as described here:
+
+1. ``bind`` is missing: nginx exits at start ("bind() to 0.0.0.0:80 failed (1: Operation not
+   permitted)"), the pod goes into CrashLoopBackOff.
+2. ``listen`` sits in a rule with the legacy singular ``"name"`` key. containerd decodes a
+   Localhost profile as the OCI runtime spec's ``LinuxSeccomp``, which only has ``names``, so the
+   key is dropped and the rule allows nothing: nginx exits at start on ``listen()``.
+3. ``writev`` is missing: nginx starts and stays Ready, but every response fails ("Empty reply
+   from server"): only a staging run that sends requests finds it.
+"""
 from __future__ import annotations
 
-from ..checks.seccomp import load_submitted_profile, require_arch
+from labs.errors import ProfileError
+
+from ..checks.seccomp import load_submitted_profile
 from ..context import Exercise
 from ..model import Check
 from .common import app_answers, nginx_pod_with_profile, profile_denies, seccomp_filter_on
@@ -10,8 +25,17 @@ from .ex04_least_privilege_nginx import size_vs_recorded
 ID = "05-fix-broken-profile"
 
 
-def _arch(ctx) -> str:
-    return require_arch(load_submitted_profile(ctx))
+def rules_reach_runtime(ctx) -> str:
+    """Every rule names its syscalls under ``names``, the only key the runtime reads for them."""
+    profile = load_submitted_profile(ctx)
+    rules = profile.get("syscalls") or []
+    dropped = [f"$.syscalls[{i}]" for i, rule in enumerate(rules) if "names" not in rule]
+    if dropped:
+        raise ProfileError(f"no `names` key in {' and '.join(dropped)}: containerd passes such a rule to runc "
+                           "without any syscall, so on the node it allows nothing", dropped[0],
+                           fix="the OCI runtime spec, which containerd decodes the profile as, only knows "
+                               "`names` (a list).")
+    return f"{ctx.filename('profile')} is valid and every one of its {len(rules)} rules lists its syscalls in `names`"
 
 
 EXERCISE = Exercise(
@@ -19,16 +43,25 @@ EXERCISE = Exercise(
     title="Fix a broken profile",
     files={"profile": "profile.json"},
     checks=(
-        Check("arch", "valid and lists the nodes' architecture", 2, _arch,
-              hint="`uname -m` on the node; the profile lists SCMP_ARCH_* names"),
-        Check("denies-by-default", "still refuses unlisted syscalls", 1, profile_denies, needs=("arch",),
-              hint="fixing by switching to SCMP_ACT_ALLOW is not a fix"),
+        Check("valid", "valid, and every rule reaches the runtime as written", 2, rules_reach_runtime,
+              hint="compare each rule with what `crictl inspect` showed containerd passing to runc in the "
+                   "lesson: a key the runtime spec does not have is dropped without a word"),
+        Check("denies-by-default", "still refuses unlisted syscalls", 1, profile_denies, needs=("valid",),
+              hint="the staging copy (SCMP_ACT_LOG default) is how you find faults, not the answer: "
+                   "submit the allow-list with SCMP_ACT_ERRNO"),
         Check("size", "fixed by adding what is missing, not everything", 1,
-              lambda ctx: size_vs_recorded(ctx, ID), needs=("denies-by-default",)),
-        Check("runs", "nginx starts and answers under the fixed profile", 3,
-              lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("denies-by-default",),
-              hint="`kubectl describe pod` and the audit log show what is still refused"),
-        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
-              live=True, needs=("runs",)),
+              lambda ctx: size_vs_recorded(ctx, ID), needs=("denies-by-default",),
+              hint="add only the syscalls a staging run reports"),
+        Check("starts", "nginx starts and stays up under the fixed profile", 2,
+              lambda ctx: nginx_pod_with_profile(ctx) and "nginx is Running and Ready", live=True,
+              needs=("denies-by-default",),
+              hint="`kubectl logs --previous` names the call nginx failed on; a staging run lists every "
+                   "syscall refused at startup, including one your file lists but the runtime never saw"),
+        Check("serves", "nginx answers HTTP requests under the fixed profile", 2,
+              lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("starts",),
+              hint="a staging run that only starts nginx misses what it does while answering: "
+                   "send requests during the staging run"),
+        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1,
+              lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("serves",)),
     ),
 )
