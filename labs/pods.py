@@ -2,10 +2,15 @@
 logs, delete.
 
 Why the client and not kubectl text: statuses, events and exec exit codes arrive as data, so
-a failure becomes a machine-readable reason (``CreateContainerError``, ``CrashLoopBackOff``,
-``SeccompProfileNotFound``, ``PodSecurityRejected``, ...) with advice, never a raw
-``ApiException`` traceback. The pure part (:func:`pod_outcome`, :func:`format_events`,
-:func:`exec_returncode`, :func:`pod_security_violations`) works on plain dicts.
+a failure keeps the reason Kubernetes itself reports (``CreateContainerError``,
+``CrashLoopBackOff``, ``AppArmor``, ...: what ``kubectl describe pod`` shows, never relabelled)
+with advice, never a raw ``ApiException`` traceback. The one reason of our own is
+``PodSecurityRejected``: the API server refused to create the pod, so there is no pod status.
+
+Nothing is magic: every helper that changes the cluster shows, in Jupyter, the YAML it applied
+and the ``kubectl`` command a learner types to do or inspect the same (:class:`labs.results.Applied`,
+:attr:`PodOutcome.commands`, :attr:`ExecResult.kubectl`). The pure part (:func:`pod_outcome`,
+:func:`format_events`, :func:`exec_returncode`, :func:`pod_security_violations`) works on plain dicts.
 """
 from __future__ import annotations
 
@@ -17,14 +22,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from .errors import EnvironmentProblem, LabError, LabTimeout, ManifestError, WorkloadFailed
-from .manifests import load_manifests, with_managed_label
-from .results import Result
+from .manifests import MANAGED_LABEL, load_manifests, with_managed_label
+from .results import Applied, Result
 
 __all__ = [
     "api_client",
@@ -38,6 +44,9 @@ __all__ = [
     "ExecResult",
     "pod_logs",
     "delete_pod",
+    "manifest_yaml",
+    "fix_for",
+    "kubectl_apply_command",
     "PodSecurityRejected",
     "pod_outcome",
     "format_events",
@@ -52,10 +61,9 @@ __all__ = [
 
 FIELD_MANAGER = "course-labs"
 
-#: What to do about each failure reason a pod can end in.
+#: What to do about each failure reason a pod can end in (Kubernetes' own reasons, as
+#: ``kubectl describe pod`` shows them; see :func:`fix_for` for advice that depends on the message).
 FIXES = {
-    "SeccompProfileNotFound": "install the profile on every node with labs.cluster.install_seccomp_profile(filename, "
-                              "profile) and reference it as localhostProfile: profiles/<filename>",
     "CreateContainerError": "the runtime could not create or start the container; under a seccomp profile this "
                             "usually means a syscall the runtime needs at start-up is blocked: audit first and build "
                             "the profile with the runtime start-up syscalls included",
@@ -72,7 +80,10 @@ FIXES = {
     "ImagePullBackOff": "the image is not on the node and no registry is reachable: load it with "
                         "labs.cluster.load_images(...) and set imagePullPolicy: Never or IfNotPresent",
     "InvalidImageName": "fix the image name (course images: course/nginx, course/tools)",
-    "Blocked": "the node cannot enforce the AppArmor profile: load it on every node with "
+    "AppArmor": "the kubelet rejected the pod because the node cannot enforce AppArmor (the kernel has no AppArmor "
+                "LSM, or the runtime cannot apply it): run it on an AppArmor-capable cluster (make cluster-apparmor); "
+                "the pod is Failed for good, so delete it and create it again there",
+    "Blocked": "(Kubernetes before 1.30) the node cannot enforce the AppArmor profile: load it on every node with "
                "labs.apparmor.load_profile_on_nodes(...), or use an AppArmor-capable cluster (make cluster-apparmor)",
     "Unschedulable": "no node accepts the pod: read the message (nodeSelector, taints, resources); list nodes with "
                      "labs.cluster.node_names()",
@@ -83,8 +94,41 @@ FIXES = {
 _FAILED_WAITING = {"CreateContainerError", "CreateContainerConfigError", "RunContainerError", "CrashLoopBackOff",
                    "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "Blocked",
                    "ImageInspectError", "PreCreateHookError", "PostStartHookError"}
+#: advice when the message says the Localhost seccomp profile file is missing on the node
+SECCOMP_FILE_MISSING_FIX = ("the pod's Localhost seccomp profile file is missing on the node that runs it (see the "
+                            "path in the message): install it on every node with "
+                            "labs.cluster.install_seccomp_profile(filename, profile) and reference it as "
+                            "localhostProfile: profiles/<filename>")
 _SECCOMP_MISSING = re.compile(r"seccomp.*(no such file|not found|cannot load|does not exist)|"
                               r"(no such file|cannot load).*seccomp", re.I | re.S)
+
+
+def fix_for(reason: str, message: str = "") -> str | None:
+    """What to do about ``reason``; the message refines it (a missing seccomp profile file is
+    a ``CreateContainerError`` whose message names the file)."""
+    if reason in _FAILED_WAITING and _SECCOMP_MISSING.search(message or ""):
+        return SECCOMP_FILE_MISSING_FIX
+    if reason in ("CreateContainerError", "RunContainerError") and "apparmor" in (message or "").lower():
+        return FIXES["AppArmor"]
+    return FIXES.get(reason)
+
+
+def kubectl_apply_command(namespace: str, source: str | Path | None = None) -> str:
+    """``kubectl apply -f <file> -n <ns>`` for a manifest file (or ``<file>.yaml`` for a dict)."""
+    import shlex
+
+    import os
+
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                    and source.strip().endswith((".yaml", ".yml", ".json"))):
+        shown = os.path.relpath(Path(source).resolve(), Path.cwd().resolve())   # from the notebook's folder
+    else:
+        shown = "manifest.yaml"   # a dict or YAML text: save the YAML shown to this file
+    return f"kubectl apply -f {shlex.quote(shown)} -n {namespace}"
+
+
+def _describe_commands(name: str, namespace: str) -> list[str]:
+    return [f"kubectl get pod {name} -n {namespace} -o wide", f"kubectl describe pod {name} -n {namespace}"]
 
 
 class PodSecurityRejected(ManifestError):
@@ -216,34 +260,59 @@ def _snake(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
 
 
-def apply_manifest(manifest: str | Path | dict | list, namespace: str, config: str = "default") -> list[dict]:
-    """Server-side apply every document into ``namespace``; returns the stored objects.
+def _to_send(docs: list[dict], namespace: str) -> list[dict]:
+    """The documents exactly as they are applied: course label added, namespace set."""
+    sent = []
+    for doc in docs:
+        doc = with_managed_label(doc)
+        doc["metadata"]["namespace"] = namespace
+        sent.append(doc)
+    return sent
+
+
+def manifest_yaml(docs: list[dict]) -> str:
+    """Documents as one multi-document YAML text (what ``kubectl apply -f`` would read)."""
+    return "---\n".join(yaml.safe_dump(doc, sort_keys=False) for doc in docs)
+
+
+_APPLY_NOTE = ("The course applies server-side (kubectl apply --server-side --force-conflicts is the exact "
+               f"equivalent) and adds the label {MANAGED_LABEL[0]}={MANAGED_LABEL[1]} so clean-up finds its objects.")
+
+
+def apply_manifest(manifest: str | Path | dict | list, namespace: str, config: str = "default") -> Applied:
+    """Server-side apply every document into ``namespace``; returns the stored objects (a list
+    that, in Jupyter, also shows the YAML applied and the ``kubectl apply`` line).
 
     The ``namespace`` argument wins over any ``metadata.namespace`` in the file. Objects get
     the course label. Re-applying an unchanged manifest is a no-op; changing a field Pods
     cannot change raises a ManifestError that says to delete the pod first.
     """
     applied = []
-    for doc in load_manifests(manifest):
-        doc = with_managed_label(doc)
-        doc["metadata"]["namespace"] = namespace
+    sent = _to_send(load_manifests(manifest), namespace)
+    for doc in sent:
         kind, name = doc["kind"], doc["metadata"]["name"]
         api = _API_CLASSES[doc["apiVersion"]](api_client(config))
         patch = getattr(api, f"patch_namespaced_{_snake(kind)}")
         stored = _call(f"apply {kind} {name} in namespace {namespace}", patch, name, namespace, doc,
                        field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml")
         applied.append(_plain(stored, config))
-    return applied
+    names = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in sent)
+    return Applied(applied, action=f"applied {names} in namespace {namespace}",
+                   commands=[kubectl_apply_command(namespace, manifest)], content=manifest_yaml(sent),
+                   content_label="applied YAML", note=_APPLY_NOTE)
 
 
 # --------------------------------------------------------------------------- wait
 
 @dataclass
 class PodOutcome(Result):
-    """Where a pod ended up. ``reason`` is machine-readable: ``Running``, ``Succeeded``, or a
-    failure such as ``CreateContainerError``, ``CrashLoopBackOff``, ``Error``,
-    ``ErrImageNeverPull``, ``ImagePullBackOff``, ``Blocked`` (AppArmor),
-    ``SeccompProfileNotFound``, ``PodSecurityRejected``, ``Unschedulable``."""
+    """Where a pod ended up. ``reason`` is the one Kubernetes reports (what ``kubectl describe
+    pod`` shows): ``Running``, ``Succeeded``, or a failure such as ``CreateContainerError``
+    (also a missing Localhost seccomp profile file: the message names it), ``CrashLoopBackOff``,
+    ``Error``, ``ErrImageNeverPull``, ``ImagePullBackOff``, ``AppArmor`` (phase Failed: the
+    node cannot enforce AppArmor), ``Unschedulable``; or ``PodSecurityRejected`` when the API
+    server refused to create the pod. ``commands`` are the kubectl lines that show the same
+    (and, from :func:`run_pod`, the apply); ``applied`` is the YAML that was applied."""
 
     name: str
     namespace: str
@@ -256,6 +325,8 @@ class PodOutcome(Result):
     containers: dict[str, str] = field(default_factory=dict)   # name -> "running", "waiting: X", ...
     events: list[str] = field(default_factory=list)
     node: str | None = None
+    commands: list[str] = field(default_factory=list)
+    applied: str = ""
 
     def raise_for_failure(self) -> "PodOutcome":
         """Return self when the pod is fine, else raise WorkloadFailed with reason and events."""
@@ -270,6 +341,7 @@ class PodOutcome(Result):
         lines += [f"  event: {e}" for e in self.events]
         if self.fix:
             lines.append(f"  fix: {self.fix}")
+        lines += [f"  $ {c}" for c in self.commands]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -278,9 +350,16 @@ class PodOutcome(Result):
         items = "".join(f"<li>{html.escape(n)}: {html.escape(s)}</li>" for n, s in self.containers.items())
         events = "".join(f"<li><code>{html.escape(e)}</code></li>" for e in self.events)
         fix = f"<div><b>What to do:</b> {html.escape(self.fix)}</div>" if self.fix else ""
-        return (f'<div style="border-left:4px solid {colour};padding:4px 8px"><b>pod {html.escape(self.name)}</b>: '
-                f"<b>{html.escape(self.reason)}</b> {html.escape(self.message)}<ul>{items}</ul>"
-                f"{'<details><summary>events</summary><ul>' + events + '</ul></details>' if events else ''}{fix}</div>")
+        phase = f" (phase {html.escape(self.phase)})" if self.phase else ""
+        opened = "" if self.ok else " open"
+        applied = (f"<details><summary>applied YAML</summary><pre>{html.escape(self.applied.rstrip())}</pre></details>"
+                   if self.applied else "")
+        commands = ("<div>Equivalent commands:</div><pre>" + "\n".join(f"$ {html.escape(c)}" for c in self.commands)
+                    + "</pre>" if self.commands else "")
+        return (f'<div style="border-left:4px solid {colour};padding:4px 8px"><b>pod {html.escape(self.name)}</b>{phase}: '
+                f"reason <b>{html.escape(self.reason)}</b> {html.escape(self.message)}<ul>{items}</ul>"
+                f"{f'<details{opened}><summary>events</summary><ul>' + events + '</ul></details>' if events else ''}"
+                f"{fix}{applied}{commands}</div>")
 
 
 def _container_states(status: dict) -> tuple[dict[str, str], list[dict]]:
@@ -319,8 +398,8 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
 
     def outcome(reason: str, message: str = "", ok: bool = False) -> PodOutcome:
         return PodOutcome(meta.get("name", ""), meta.get("namespace", ""), ok, phase, ready, reason,
-                          message.strip(), None if ok else FIXES.get(reason), lines, list(events or []),
-                          spec.get("nodeName"))
+                          message.strip(), None if ok else fix_for(reason, message), lines, list(events or []),
+                          spec.get("nodeName"), _describe_commands(meta.get("name", ""), meta.get("namespace", "")))
 
     def exited(terminated: dict) -> tuple[PodOutcome, bool]:
         return outcome(terminated.get("reason") or "Error",
@@ -329,8 +408,8 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
     if phase == "Succeeded":
         return outcome("Succeeded", ok=True), True
     if phase == "Failed":
-        if status.get("reason") == "AppArmor" or "apparmor" in (status.get("message") or "").lower():
-            return outcome("Blocked", status.get("message", "")), True
+        if status.get("reason"):   # rejected by the kubelet (AppArmor, Evicted, NodeAffinity, ...)
+            return outcome(status["reason"], status.get("message", "")), True
         failed = _failed_exit(raw)
         if failed:
             return exited(failed)
@@ -350,10 +429,6 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
         waiting = (cs.get("state") or {}).get("waiting") or {}
         reason, message = waiting.get("reason", ""), waiting.get("message", "")
         if reason in _FAILED_WAITING:
-            if _SECCOMP_MISSING.search(message):
-                reason = "SeccompProfileNotFound"
-            elif reason == "Blocked" or "apparmor" in message.lower():
-                reason = "Blocked"
             return outcome(reason, message), True
     if phase == "Running" and ready:
         return outcome("Running", ok=True), True
@@ -457,12 +532,18 @@ def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: floa
         raise ManifestError(f"run_pod needs exactly one Pod in the manifest, found {len(pods)}",
                             fix="split the manifest, or use apply_manifest() and wait_for_pod() for each pod")
     name = pods[0]["metadata"]["name"]
+    applied_yaml = manifest_yaml(_to_send(docs, namespace))
+    apply_command = kubectl_apply_command(namespace, manifest)
     try:
         apply_manifest(docs, namespace, config)
     except PodSecurityRejected as exc:
         return PodOutcome(name, namespace, False, None, False, PodSecurityRejected.reason,
-                          "; ".join(exc.violations) or exc.message, exc.fix)
-    return wait_for_pod(name, namespace, timeout=timeout, until=until, config=config)
+                          "; ".join(exc.violations) or exc.message, exc.fix,
+                          commands=[apply_command], applied=applied_yaml)
+    outcome = wait_for_pod(name, namespace, timeout=timeout, until=until, config=config)
+    outcome.commands = [apply_command, *outcome.commands]
+    outcome.applied = applied_yaml
+    return outcome
 
 
 # --------------------------------------------------------------------------- exec, logs, delete
@@ -477,10 +558,31 @@ class ExecResult(Result):
     stdout: str
     stderr: str
     error: str = ""
+    pod: str = ""
+    namespace: str = ""
+    container: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def kubectl(self) -> str:
+        """The same command as a learner types it: ``kubectl exec <pod> -n <ns> -- <command>``."""
+        import shlex
+
+        target = f"{self.pod or '<pod>'} -n {self.namespace or '<namespace>'}"
+        container = f" -c {self.container}" if self.container else ""
+        return f"kubectl exec {target}{container} -- {shlex.join(self.command)}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = "#27ae60" if self.ok else "#c0392b"
+        out = "".join(f"<div>{label}:</div><pre>{html.escape(text.rstrip())}</pre>"
+                      for label, text in (("stdout", self.stdout), ("stderr", self.stderr)) if text.strip())
+        return (f'<div style="border-left:4px solid {colour};padding:4px 8px"><b>exit code {self.returncode}</b>'
+                f"{out}<div>Equivalent command:</div><pre>$ {html.escape(self.kubectl)}</pre></div>")
 
 
 def exec_returncode(status: dict | None) -> tuple[int, str]:
@@ -544,7 +646,8 @@ def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str
     finally:
         ws.close()
     returncode, error = exec_returncode(json.loads(raw) if raw else None)
-    result = ExecResult(list(command), returncode, "".join(stdout), "".join(stderr) or error, error)
+    result = ExecResult(list(command), returncode, "".join(stdout), "".join(stderr) or error, error,
+                        name, namespace, container)
     if check and not result.ok:
         raise WorkloadFailed(f"{what}: exit code {returncode}", reason="NonZeroExitCode",
                              fix="read stderr; under a seccomp profile exec'd processes inherit it, so a "
@@ -569,14 +672,22 @@ def pod_logs(name: str, namespace: str, container: str | None = None, config: st
 
 
 def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool = True,
-               timeout: float = 60, grace_period: int = 1) -> None:
-    """Delete the pod (a missing pod is fine) and, with ``wait``, until it is gone."""
+               timeout: float = 60, grace_period: int = 1) -> Applied:
+    """Delete the pod (a missing pod is fine) and, with ``wait``, until it is gone. Returns the
+    deleted pod names (``[name]``, or ``[]`` when there was none), a list that in Jupyter also
+    shows the equivalent ``kubectl delete`` line."""
+    command = f"kubectl delete pod {name} -n {namespace} --grace-period={grace_period}" + ("" if wait else " --wait=false")
+
+    def done(deleted: bool) -> Applied:
+        action = f"deleted pod {name} in {namespace}" if deleted else f"no pod {name} in {namespace}: nothing to delete"
+        return Applied([name] if deleted else [], action=action, commands=[command])
+
     api = core_api(config)
     try:
         _call(f"delete pod {name}", api.delete_namespaced_pod, name, namespace, grace_period_seconds=grace_period)
     except WorkloadFailed as exc:
         if exc.reason == "NotFound":
-            return
+            return done(False)
         raise
     deadline = time.monotonic() + timeout
     while wait:
@@ -584,12 +695,13 @@ def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool
             read_pod(name, namespace, config)
         except WorkloadFailed as exc:
             if exc.reason == "NotFound":
-                return
+                return done(True)
             raise
         if time.monotonic() > deadline:
             raise LabTimeout(f"pod {name} in {namespace} still exists {timeout:g}s after deletion",
                              fix="its node may be down: check labs.cluster.cluster_status()")
         time.sleep(0.5)
+    return done(True)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CapabilityMissing, LabError
-from ..results import Result
+from ..results import Applied, Result
 from ..runner import run
 from .syntax import check_profile_syntax, parser_error, read_profile_source
 
@@ -26,6 +26,7 @@ __all__ = [
     "apparmor_support",
     "loaded_profiles",
     "load_profile_on_nodes",
+    "apparmor_load_commands",
     "unload_profile_on_nodes",
     "load_profile_here",
     "unload_profile_here",
@@ -146,9 +147,26 @@ def _nodes(config: str, nodes: Iterable[str] | None) -> list[str]:
     return node_names(config)
 
 
+def _file_label(source: str | Path, name: str) -> str:
+    """The file name a learner would have the profile in."""
+    if isinstance(source, Path) or ("\n" not in str(source) and "{" not in str(source)):
+        return Path(source).name
+    return f"{name.replace('/', '-')}.profile"
+
+
+def apparmor_load_commands(filename: str, nodes: list[str], mode: str = "enforce") -> list[str]:
+    """What a learner types to load ``filename`` on each kind node as the helper does (a kind
+    node is a container: ``docker exec``; the text goes through stdin)."""
+    complain = " --Complain" if mode == "complain" else ""
+    return [f"docker exec -i {node} apparmor_parser --replace --skip-cache{complain} < {filename}"
+            for node in nodes or ["<node>"]]
+
+
 def load_profile_on_nodes(source: str | Path, *, config: str = "default",
-                          nodes: Iterable[str] | None = None, mode: str = "enforce") -> list[str]:
-    """Check ``source`` locally, then load it on every node (or ``nodes``); return node names.
+                          nodes: Iterable[str] | None = None, mode: str = "enforce") -> Applied:
+    """Check ``source`` locally, then load it on every node (or ``nodes``); return node names
+    (a list that, in Jupyter, also shows the profile text and the equivalent apparmor_parser
+    command).
 
     ``mode="complain"`` loads it with ``apparmor_parser --Complain`` (logs, never blocks);
     a profile with ``flags=(complain)`` is in complain mode either way.
@@ -157,14 +175,31 @@ def load_profile_on_nodes(source: str | Path, *, config: str = "default",
     text, name = _checked(source, mode, targets[0] if targets else None)
     for node in targets:
         _load(node, text, name, mode)
-    return targets
+    filename = _file_label(source, name)
+    return Applied(
+        targets, action=f"loaded AppArmor profile {name} ({mode} mode) on {len(targets)} node(s): "
+                        f"{', '.join(targets)}",
+        commands=[*apparmor_load_commands(filename, targets, mode),
+                  *(f"docker exec {node} grep {name} {_PROFILES_FILE}" for node in targets[:1])],
+        content=text, content_label=f"{filename}",
+        note="--replace (-r) replaces a loaded profile of the same name, --Complain (-C) loads it in complain "
+             "mode. kind nodes share the host kernel, so this profile is loaded host-wide. On a real node, with the "
+             f"file in /etc/apparmor.d: sudo apparmor_parser -r -W{' -C' if mode == 'complain' else ''} "
+             f"/etc/apparmor.d/{filename} (-W also writes the compiled cache), on every node; a pod names it as "
+             f"appArmorProfile: {{type: Localhost, localhostProfile: {name}}}.")
 
 
 def unload_profile_on_nodes(name: str, *, config: str = "default",
-                            nodes: Iterable[str] | None = None) -> None:
+                            nodes: Iterable[str] | None = None) -> Applied:
     """Remove the profile ``name`` from every node's kernel; absent profiles are fine."""
-    for node in _nodes(config, nodes):
+    targets = _nodes(config, nodes)
+    for node in targets:
         _unload(node, name)
+    return Applied(targets, action=f"removed AppArmor profile {name} from {len(targets)} node(s)",
+                   commands=[f"echo 'profile \"{name}\" {{}}' | docker exec -i {node} apparmor_parser --remove --skip-cache"
+                             for node in targets],
+                   note="apparmor_parser -R removes the profile with that name (on a real node: "
+                        f"sudo apparmor_parser -R /etc/apparmor.d/<file>).")
 
 
 def load_profile_here(source: str | Path, *, mode: str = "enforce") -> str:

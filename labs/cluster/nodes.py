@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import LabError
-from ..results import Result
+from ..results import Applied, Result
 from ..runner import run
 from .lifecycle import node_names
 
@@ -20,6 +20,7 @@ __all__ = [
     "NodeCapabilities",
     "write_node_file",
     "install_seccomp_profile",
+    "seccomp_install_commands",
     "remove_seccomp_profile",
     "installed_seccomp_profiles",
     "parse_capabilities",
@@ -71,12 +72,22 @@ def _check_filename(filename: str) -> None:
                        fix="use a plain file name such as audit.json (letters, digits, . _ -)")
 
 
+def seccomp_install_commands(filename: str, nodes: list[str]) -> list[str]:
+    """What a learner types to put ``filename`` on each kind node (a node is a container)."""
+    commands = []
+    for node in nodes or ["<node>"]:
+        commands += [f"docker exec {node} mkdir -p {PROFILES_DIR}",
+                     f"docker cp {filename} {node}:{PROFILES_DIR}/{filename}"]
+    return commands
+
+
 def install_seccomp_profile(filename: str, profile: dict, *, config: str = "default",
-                            nodes: list[str] | None = None) -> list[str]:
+                            nodes: list[str] | None = None) -> Applied:
     """Write ``profile`` as PROFILES_DIR/<filename> on every node (or ``nodes``).
 
     Pods then use ``seccompProfile: {type: Localhost, localhostProfile: profiles/<filename>}``.
-    Every node a pod may land on needs the file; returns the nodes written.
+    Every node a pod may land on needs the file; returns the nodes written (a list that, in
+    Jupyter, also shows the JSON written, the node path and the equivalent commands).
     """
     _check_filename(filename)
     if not isinstance(profile, dict):
@@ -86,17 +97,29 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: str = "defa
     targets = list(nodes) if nodes is not None else node_names(config)
     for node in targets:
         write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
-    return targets
+    return Applied(
+        targets, action=f"wrote {PROFILES_DIR}/{filename} on {len(targets)} node(s): {', '.join(targets)}",
+        commands=seccomp_install_commands(filename, targets), content=text,
+        content_label=f"{filename} ({len(text.splitlines())} lines of JSON)",
+        note=f"The kubelet reads Localhost profiles from {SECCOMP_ROOT} on the node that runs the pod: a pod "
+             f"references this one as localhostProfile: profiles/{filename}. On a real cluster copy the file "
+             "to that path on every node (scp, a DaemonSet, or the Security Profiles Operator).")
 
 
 def remove_seccomp_profile(filename: str, *, config: str = "default",
-                           nodes: list[str] | None = None) -> list[str]:
+                           nodes: list[str] | None = None) -> Applied:
     """Delete PROFILES_DIR/<filename> from every node (or ``nodes``); absent files are fine."""
     _check_filename(filename)
     targets = list(nodes) if nodes is not None else node_names(config)
+    commands = []
     for node in targets:
-        run(["docker", "exec", node, "rm", "-f", f"{PROFILES_DIR}/{filename}"])
-    return targets
+        command = ["docker", "exec", node, "rm", "-f", f"{PROFILES_DIR}/{filename}"]
+        run(command)
+        commands.append(" ".join(command))
+    return Applied(targets, action=f"removed {PROFILES_DIR}/{filename} from {len(targets)} node(s)",
+                   commands=commands,
+                   note="Pods already running keep the filter they started with; new pods that name the "
+                        "file fail with CreateContainerError until it is back.")
 
 
 def installed_seccomp_profiles(node: str) -> list[str]:

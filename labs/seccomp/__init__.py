@@ -3,13 +3,14 @@
 Submodules, one job each: :mod:`.validate` (load and check a profile, errors name the JSON
 path), :mod:`.build` (least-privilege profile from observations, runtime start-up syscalls),
 :mod:`.compare` (allowed set, diffs, containerd's RuntimeDefault), :mod:`.explain` (advice for
-one denied syscall). ``python -m labs.seccomp`` is a small CLI for instructors.
+one denied syscall), :mod:`.summary` (a compact view of a profile, printed before it is used). ``python -m labs.seccomp`` is a small CLI for instructors.
 """
 from .build import (RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, allow_only_with_argument, audit_profile,
                     build_profile, write_profile)
 from .compare import (ProfileDiff, RuntimeDefaultComparison, allowed_syscalls, compare_with_runtime_default,
                       diff_profiles, runtime_default, runtime_default_syscalls)
 from .explain import DenialExplanation, explain_denial
+from .summary import ProfileSummary, profile_summary
 from .validate import ACTIONS, MAX_PROFILE_BYTES, OPERATORS, load_profile, profile_problems
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "RUNTIME_STARTUP_SYSCALLS",
     "DenialExplanation",
     "ProfileDiff",
+    "ProfileSummary",
     "RuntimeDefaultComparison",
     "allow_only_with_argument",
     "allowed_syscalls",
@@ -30,6 +32,7 @@ __all__ = [
     "explain_denial",
     "load_profile",
     "profile_problems",
+    "profile_summary",
     "runtime_default",
     "runtime_default_syscalls",
     "write_profile",

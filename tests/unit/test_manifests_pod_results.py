@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from labs.audit import SeccompRecord
+from labs.results import Applied
 from labs.namespaces import OWNER_ANNOTATION, is_stale, namespace_name, owner_token
 from labs.pod_audit import PodAudit, container_ids, split_by_container
 from labs.pods import (
@@ -19,6 +20,11 @@ from labs.pods import (
     handshake_status,
     format_events,
     pod_outcome,
+    ExecResult,
+    SECCOMP_FILE_MISSING_FIX,
+    fix_for,
+    kubectl_apply_command,
+    manifest_yaml,
     pod_security_violations,
 )
 
@@ -33,7 +39,7 @@ def status(data_dir):
 @pytest.mark.parametrize("name, reason, final, ok", [
     ("running", "Running", True, True),
     ("initializing", "PodInitializing", False, False),
-    ("missing-seccomp-profile", "SeccompProfileNotFound", True, False),
+    ("missing-seccomp-profile", "CreateContainerError", True, False),   # Kubernetes' reason, not relabelled
     ("crashloop", "CrashLoopBackOff", True, False),
     ("failed-exit-3", "Error", True, False),
     ("never-one-failed", "Error", True, False),    # Running, but can never become Ready
@@ -45,7 +51,9 @@ def test_recorded_statuses_are_classified(status, name, reason, final, ok):
     outcome, is_final = pod_outcome(status(name), ["Normal Scheduled: ok"])
     assert (outcome.reason, is_final, outcome.ok) == (reason, final, ok), outcome
     assert outcome.events == ["Normal Scheduled: ok"]
-    assert outcome.fix == (None if ok or not final else FIXES[reason])
+    assert outcome.fix == (None if ok or not final else fix_for(reason, outcome.message))
+    if final and not ok:
+        assert outcome.fix
 
 
 def test_outcome_details(status):
@@ -58,15 +66,55 @@ def test_outcome_details(status):
     assert not one_failed.ready   # the pod is not: one of its containers is gone for good
     missing, _ = pod_outcome(status("missing-seccomp-profile"))
     assert "seccomp" in missing.message and missing.node
+    assert missing.fix == SECCOMP_FILE_MISSING_FIX and "install_seccomp_profile" in missing.fix
+    assert any(c.startswith("kubectl describe pod ") for c in missing.commands)
 
 
-def test_apparmor_blocked_pod_is_reported_as_blocked():
+def test_apparmor_rejected_pod_keeps_the_kubernetes_reason():
+    """Kubernetes 1.34 rejects the pod (phase Failed, reason AppArmor); `Blocked` was the
+    pre-1.30 waiting reason and is never shown in its place."""
+    message = "Cannot enforce AppArmor: AppArmor is not enabled on the host"
     pod = {"metadata": {"name": "p", "namespace": "n"}, "spec": {},
-           "status": {"phase": "Failed", "reason": "AppArmor",
-                      "message": "Cannot enforce AppArmor: AppArmor is not enabled on the host"}}
+           "status": {"phase": "Failed", "reason": "AppArmor", "message": message}}
     outcome, final = pod_outcome(pod)
-    assert (outcome.reason, final) == ("Blocked", True)
-    assert "load_profile_on_nodes" in outcome.fix
+    assert (outcome.phase, outcome.reason, outcome.message, final) == ("Failed", "AppArmor", message, True)
+    assert "AppArmor-capable" in outcome.fix and "Blocked" not in str(outcome)
+    assert "phase Failed" in outcome._repr_html_() and "kubectl describe pod p -n n" in outcome.commands
+
+
+def test_waiting_reasons_are_never_relabelled():
+    for reason, message in [("CreateContainerError", 'failed to create containerd container: cannot load seccomp '
+                                                     'profile "/var/lib/kubelet/seccomp/profiles/x.json": open '
+                                                     '/var/lib/kubelet/seccomp/profiles/x.json: no such file or directory'),
+                            ("CreateContainerError", "apparmor profile not found"),
+                            ("RunContainerError", "seccomp: cannot load")]:
+        pod = {"metadata": {"name": "p", "namespace": "n"}, "spec": {},
+               "status": {"phase": "Pending", "containerStatuses": [
+                   {"name": "c", "state": {"waiting": {"reason": reason, "message": message}}}]}}
+        outcome, final = pod_outcome(pod)
+        assert (outcome.reason, outcome.message, final) == (reason, message, True)
+    assert "SeccompProfileNotFound" not in FIXES
+
+
+def test_helpers_show_the_equivalent_commands(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
+    assert kubectl_apply_command("ns1", tmp_path / "pod.yaml") == "kubectl apply -f pod.yaml -n ns1"
+    assert kubectl_apply_command("ns1", {"kind": "Pod"}) == "kubectl apply -f manifest.yaml -n ns1"
+    text = manifest_yaml([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}] * 2)
+    assert text.count("kind: Pod") == 2 and "---" in text
+    result = ExecResult(["sh", "-c", "echo hi"], 0, "hi\n", "", "", "web", "ns1", "nginx")
+    assert result.kubectl == "kubectl exec web -n ns1 -c nginx -- sh -c 'echo hi'"
+    assert result.kubectl in result._repr_html_().replace("&#x27;", "'")
+    assert ExecResult(["true"], 0, "", "").ok   # old positional construction still works
+
+
+def test_applied_is_still_the_list_it_was():
+    applied = Applied(["node-1"], action="wrote x", commands=["docker cp x node-1:/x"], content="{}\n", note="n")
+    assert applied == ["node-1"] and json.dumps(applied) == '["node-1"]'
+    markup = applied._repr_html_()
+    assert "wrote x" in markup and "$ docker cp x node-1:/x" in markup and "{}" in markup
+    assert "docker cp x node-1:/x" in applied.explain()
 
 
 def test_raise_for_failure():
