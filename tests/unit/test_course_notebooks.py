@@ -68,3 +68,101 @@ def test_exercise_ids_are_the_graders():
         check = next(c for c in nb.cells if "check" in tags(c))
         exercise_id = re.search(r'"(\d\d-[a-z0-9-]+)"', check.source).group(1)
         assert exercise_id in known and exercise_id.startswith(path.name[:2])
+
+
+# ---------------------------------------------------------------- issue 12, section 2: mechanics
+#: A *raw command cell* runs a command a learner could type on a real cluster, not a helper:
+#: a code cell (not the solution cell, which the learner edition strips) with a line that
+#: starts with `!kubectl`, `!docker`, `!crictl` or `!kind` (IPython's shell escape), or a call
+#: of the course's runner with a literal argument list that starts with one of those tools,
+#: `run(["kubectl", ...])` / `runner.run(["docker", ...])`.
+RAW_TOOLS = ("kubectl", "docker", "crictl", "kind")
+RAW_COMMAND = re.compile(r"^\s*!\s*(?:%s)\b|\brun\(\s*\[\s*[\"'](?:%s)[\"']" % (("|".join(RAW_TOOLS),) * 2), re.M)
+FROM_LESSON_02 = [p for p in NOTEBOOKS if p.name[:2] >= "02"]
+
+
+def raw_command_cells(nb) -> list[str]:
+    return [c.source for c in nb.cells
+            if c.cell_type == "code" and "solution" not in tags(c) and RAW_COMMAND.search(c.source)]
+
+
+def test_the_raw_command_rule():
+    assert RAW_COMMAND.search("ns = 'x'\n!kubectl get pods -n {ns}")
+    assert RAW_COMMAND.search("! docker exec node ls /var/lib/kubelet/seccomp/profiles")
+    assert RAW_COMMAND.search('runner.run(["kubectl", "describe", "pod", "web"])')
+    assert not RAW_COMMAND.search("cluster.kubectl(['get', 'pods'])")       # a helper
+    assert not RAW_COMMAND.search("# !kubectl get pods")                    # a comment
+    assert not RAW_COMMAND.search("pods.run_pod(manifest, ns)")
+
+
+@pytest.mark.parametrize("path", FROM_LESSON_02, ids=[p.stem for p in FROM_LESSON_02])
+def test_lessons_from_02_run_a_raw_command(path):
+    """TEACHING.md 2: each lesson from 02 on runs at least one command a learner could type."""
+    nb = nbformat.read(path, as_version=4)
+    assert raw_command_cells(nb), (f"{path.name}: no raw command cell (a line starting with "
+                                   f"!{'/!'.join(RAW_TOOLS)}, or run([\"kubectl\", ...]))")
+
+
+def test_lesson_00_reaches_the_cluster_by_hand():
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert any(re.search(r"^!kubectl get nodes$", c.source, re.M) for c in nb.cells if c.cell_type == "code")
+    assert "KUBECONFIG" in text and "Terminal" in text
+
+
+def _fake_state(tmp_path):
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
+    return tmp_path
+
+
+def test_lab_environment_names_the_course_kubeconfig_and_tools(tmp_path, monkeypatch):
+    from labs.cluster import kubeconfig_path
+    from labs.cluster.labenv import apply_lab_environment, lab_environment, shell_exports
+    from labs.cluster.paths import tools_dir
+
+    monkeypatch.setenv("COURSE_STATE_DIR", str(_fake_state(tmp_path)))
+    env = lab_environment(environ={"PATH": f"/usr/bin:{tools_dir()}"})
+    assert env["KUBECONFIG"] == str(kubeconfig_path("default")) == str(tmp_path / "kubeconfig")
+    assert env["PATH"] == f"{tools_dir()}:/usr/bin"      # first, once
+    kernel_env = {"PATH": "/bin"}
+    apply_lab_environment(kernel_env)                      # what setup_notebook() does to os.environ
+    assert kernel_env["KUBECONFIG"] == env["KUBECONFIG"]
+    assert "export KUBECONFIG=" in shell_exports(env)
+
+
+def test_setup_notebook_sets_kubeconfig_for_shell_cells(tmp_path, monkeypatch):
+    from labs import widgets
+
+    monkeypatch.setenv("COURSE_STATE_DIR", str(_fake_state(tmp_path)))
+    import os
+
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("PATH", os.environ["PATH"])   # restored afterwards
+    widgets.setup_notebook()
+    assert os.environ["KUBECONFIG"] == str(tmp_path / "kubeconfig")
+
+
+def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
+    """`make lab` runs JupyterLab in the environment labs.cluster.labenv defines: the recipe
+    is run for real with the Jupyter command swapped for printenv (`-o cluster`: no cluster)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from labs.cluster.paths import tools_dir
+
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    root = lessons.HERE.parents[1]
+    dry = subprocess.run(["make", "-n", "-o", "cluster", "lab"], cwd=root, capture_output=True, text=True)
+    assert "labs.cluster.labenv" in dry.stdout and "jupyter lab" in dry.stdout, dry.stdout + dry.stderr
+    env = dict(os.environ, COURSE_STATE_DIR=str(_fake_state(tmp_path)))
+    env.pop("KUBECONFIG", None)
+    done = subprocess.run(["make", "-s", "-o", "cluster", "lab", f"PY={sys.executable}",
+                           "JUPYTER_LAB=printenv KUBECONFIG PATH #"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    kubeconfig, path = done.stdout.strip().splitlines()[-2:]
+    assert kubeconfig == str(tmp_path / "kubeconfig")
+    assert path.split(":")[0] == str(tools_dir())
