@@ -1,4 +1,9 @@
-"""01-block-mkdir: a Docker seccomp profile that refuses mkdir/mkdirat and keeps nginx serving."""
+"""01-block-mkdir: a Docker seccomp profile that refuses mkdir/mkdirat and keeps nginx serving.
+
+Hints come in two steps (TEACHING.md 4): the README names the concepts; each check's ``hint``
+(shown only after that check failed) points at the specific thing to look at. Neither names the
+rule to write.
+"""
 from __future__ import annotations
 
 from labs.errors import LabError
@@ -40,7 +45,9 @@ def _mkdir_denied(ctx) -> str:
     result = _container(ctx, load_submitted_profile(ctx), "learner").exec(PROBE)
     output = (result.stdout + result.stderr).strip()
     if result.ok:
-        raise LabError("mkdir succeeded under your profile", fix="refuse mkdir and mkdirat with SCMP_ACT_ERRNO")
+        raise LabError("mkdir succeeded under your profile",
+                       fix="your rule's condition also matches `mkdir DIR` (mode 0777): compare it with the "
+                           "mode nginx uses")
     if "Operation not permitted" not in output:
         raise LabError(f"mkdir failed, but not with EPERM: {output[-200:]}",
                        fix="use SCMP_ACT_ERRNO (EPERM), not a kill action")
@@ -56,10 +63,15 @@ EXERCISE = Exercise(
               hint="start from the starter file; every rule needs names and an action"),
         Check("blocks-mkdir", "mkdir and mkdirat get SCMP_ACT_ERRNO (EPERM)", 2,
               lambda ctx: require_blocked_with_eperm(load_submitted_profile(ctx), BLOCKED), needs=("valid",),
-              hint="busybox/coreutils mkdir calls mkdirat on x86_64; block both"),
+              hint="a directory can be created with mkdir or with mkdirat (Go programs and every aarch64 "
+                   "program use mkdirat): a rule that names one leaves the other open"),
         Check("nginx-serves", "nginx still serves under the profile (Docker)", 2, _nginx_serves, live=True,
-              needs=("blocks-mkdir",), hint="keep defaultAction SCMP_ACT_ALLOW for this first exercise"),
+              needs=("blocks-mkdir",),
+              hint="nginx stopped: its log (`docker logs`) names the mkdir it needed. Look at that folder's "
+                   "mode in a container without your profile (`stat -c %a`) and let exactly that mode through "
+                   "(argument 1 of mkdir). JSON numbers are decimal: an octal mode must be converted"),
         Check("mkdir-denied", "mkdir inside the container fails with EPERM", 2, _mkdir_denied, live=True,
-              needs=("blocks-mkdir",)),
+              needs=("blocks-mkdir",),
+              hint="`mkdir DIR` asks for mode 0777; only nginx's own mode may pass"),
     ),
 )
