@@ -1,0 +1,95 @@
+"""Lesson 05's debugging loop for the lab nginx: try a profile, read the symptom, stage, fix.
+
+Why a module: the loop is three steps a learner repeats on their own profile in exercise 05,
+and lesson cells stay short. Each step prints what it does as the command a learner would
+type on a real cluster, so nothing here is magic:
+
+- :func:`print_profile` shows a profile compactly (one line per rule, names wrapped).
+- :meth:`NginxDebugLoop.enforce` writes the profile to every node's
+  ``/var/lib/kubelet/seccomp/profiles/course-05-nginx.json`` and re-creates the nginx pod of
+  ``labs/lessons/05-debugging/nginx.yaml`` under it; returns the pod's outcome.
+- :meth:`NginxDebugLoop.staged_report` runs the same pod under a *staging copy* (the same
+  rules, default ``SCMP_ACT_LOG``, ``nginx-staged.yaml``) while the audit collector listens,
+  optionally drives nginx (lesson 03's requests and operator commands), and returns the
+  syscalls the kernel logged for the nginx container: what the profile refuses on the code
+  paths that ran. A syscall refused by an explicit rule (e.g. ``clone3`` -> ENOSYS) is still
+  refused there and not reported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from dataclasses import dataclass
+
+from . import asset
+
+__all__ = ["PROFILE", "STAGED", "print_profile", "NginxDebugLoop"]
+
+PROFILE = "course-05-nginx.json"
+STAGED = "course-05-nginx-staged.json"
+_NODE_DIR = "/var/lib/kubelet/seccomp/profiles"
+
+
+def print_profile(profile: dict, width: int = 100) -> None:
+    """Default action, architectures, then one line per rule (a rule without names shown as is)."""
+    arches = ", ".join(profile.get("architectures") or ["(none listed)"])
+    print(f"defaultAction: {profile.get('defaultAction')} | architectures: {arches}")
+    for i, rule in enumerate(profile.get("syscalls") or []):
+        if not rule.get("names"):
+            print(f"  rule {i}: {json.dumps(rule)}   <- no syscall names")
+            continue
+        extra = "".join(f" {k}={json.dumps(v)}" for k, v in rule.items() if k not in ("names", "action", "comment"))
+        print(f"  rule {i}: {rule.get('action')}{extra} for {len(rule['names'])} names:")
+        print(textwrap.fill(" ".join(rule["names"]), width, initial_indent="    ", subsequent_indent="    "))
+
+
+def _relative(path) -> str:
+    """The manifest's path as a terminal opened next to the notebook would type it."""
+    return os.path.relpath(path)
+
+
+@dataclass
+class NginxDebugLoop:
+    """The loop in one lesson namespace; ``client`` is lesson 03's client pod (it sends requests)."""
+
+    namespace: str
+    client: str = "client"
+    config: str = "default"
+
+    def _install(self, filename: str, profile: dict) -> list[str]:
+        from ..cluster import install_seccomp_profile
+
+        nodes = install_seccomp_profile(filename, profile, config=self.config)
+        print(f"$ docker exec -i {nodes[0]} sh -c 'cat > {_NODE_DIR}/{filename}' < profile.json"
+              + ("   # and on every other node" if len(nodes) > 1 else ""))
+        return nodes
+
+    def enforce(self, profile: dict):
+        """Install ``profile`` as course-05-nginx.json and re-create the nginx pod under it."""
+        from ..pods import delete_pod, run_pod
+
+        self._install(PROFILE, profile)
+        manifest = asset("05", "nginx.yaml")
+        print(f"$ kubectl delete pod nginx -n {self.namespace} --ignore-not-found; "
+              f"kubectl apply -n {self.namespace} -f {_relative(manifest)}")
+        delete_pod("nginx", self.namespace, self.config)
+        return run_pod(manifest, self.namespace, timeout=90, config=self.config)
+
+    def staged_report(self, profile: dict, requests: bool = True) -> list[str]:
+        """The syscalls ``profile`` refuses while nginx starts (``requests=False``), or starts
+        and serves lesson 03's requests and operator commands (``requests=True``)."""
+        from ..pods import delete_pod
+        from .drive import NginxDriver, logged_under_own_profile
+
+        self._install(STAGED, dict(profile, defaultAction="SCMP_ACT_LOG"))
+        manifest = asset("05", "nginx-staged.yaml")
+        print(f"$ kubectl apply -n {self.namespace} -f {_relative(manifest)}   # while the audit collector listens"
+              + (", then the requests" if requests else ""))
+        delete_pod("nginx", self.namespace, self.config)
+        drive = NginxDriver(self.client, self.config) if requests else None
+        try:
+            _, logged = logged_under_own_profile(manifest, self.namespace, drive=drive, config=self.config)
+        finally:
+            delete_pod("nginx", self.namespace, self.config)
+        return sorted(logged.get("nginx", {}))
