@@ -1,0 +1,97 @@
+"""Lessons 06/07 and exercises 06/07 hold the AppArmor and Kubernetes facts of issue 12.
+
+- A plain ``deny`` rule is silent; only ``audit deny`` logs (apparmor.d(5), "Rule Qualifiers").
+  The lesson's example says so, no text calls a plain deny "logged", and exercise 06 grades it.
+- Kubernetes 1.34 rejects a pod on a node without AppArmor (Failed, reason AppArmor); the
+  lessons never present ``Blocked`` as today's reason, and say exactly which annotation sync
+  remains (annotation -> field at creation; field -> annotation dropped in 1.34).
+- Exercise 07 grades the review step: the debugging shell's record must stay refused.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+
+import nbformat
+import pytest
+
+import grader
+from grader.exercises.common import EXERCISES_DIR
+from labs import lessons
+from labs.apparmor import PROFILES_DIR, profile_from_records, shipped_profiles
+from labs.audit import parse_audit_text
+
+NOTEBOOKS = lessons.HERE.parents[1] / "notebooks"
+needs_parser = pytest.mark.skipif(shutil.which("apparmor_parser") is None, reason="apparmor_parser not installed")
+
+
+def _text(number: str) -> str:
+    nb = nbformat.read(NOTEBOOKS / lessons.lesson(number).notebook, as_version=4)
+    return "\n".join(c.source for c in nb.cells)
+
+
+def _statuses(report) -> dict[str, str]:
+    return {c.id: c.status for c in report.checks}
+
+
+def test_lesson_06_example_separates_refusing_from_logging():
+    text = _text("06")
+    example = re.search(r"```\nprofile NAME.*?```", text, re.S).group(0)
+    plain = [l for l in example.splitlines() if re.match(r"\s*deny\s", l)]
+    audited = [l for l in example.splitlines() if re.match(r"\s*audit\s+deny\s", l)]
+    assert plain and audited
+    assert all("logged" not in l.split("#", 1)[1] or "no audit record" in l for l in plain), plain
+    assert all("logged" in l for l in audited), audited
+    assert "and are logged" not in text and "without logging" in text
+
+
+@pytest.mark.parametrize("path", [p for p in shipped_profiles()] + [PROFILES_DIR / "README.md"], ids=lambda p: p.name)
+def test_no_shipped_profile_calls_a_plain_deny_logged(path):
+    for line in path.read_text().splitlines():
+        if re.match(r"\s*deny\s", line) and "#" in line:
+            assert "log" not in line.split("#", 1)[1], line
+
+
+def test_lessons_show_todays_kubernetes_behaviour():
+    text = _text("06") + _text("07")
+    assert "stop syncing" not in text
+    assert "reason `AppArmor`" in text and "Cannot enforce AppArmor: AppArmor is not enabled on the host" in text
+    for match in re.finditer(r"Blocked", text):   # only as history, never as today's reason
+        assert "Before 1.30" in text[max(0, match.start() - 200):match.start()], text[match.start() - 200:match.end()]
+    assert "copies the annotation into the field" in text and "dropped in 1.34" in text
+    assert "apparmor_parser -r -W" in text
+
+
+@needs_parser
+def test_exercise_06_plain_deny_loses_only_the_logging_point(tmp_path):
+    sub = tmp_path / "plain"
+    shutil.copytree(EXERCISES_DIR / "06-apparmor-deny-write" / "solution", sub)
+    profile = sub / "deny-write.apparmor"
+    profile.write_text(profile.read_text().replace("audit deny", "deny"))
+    report = grader.grade("06-apparmor-deny-write", sub, live=False)
+    statuses = _statuses(report)
+    assert statuses["deny-write"] == "passed" and statuses["denial-logged"] == "failed", str(report)
+    assert 0 < report.score < report.max_score
+
+
+def _complain_records():
+    return parse_audit_text((EXERCISES_DIR / "07-apparmor-complain-enforce" / "starter" / "complain.log")
+                            .read_text()).apparmor
+
+
+@needs_parser
+def test_exercise_07_unreviewed_recording_fails_the_review_only(tmp_path):
+    records = _complain_records()
+    assert [r.name for r in records if r.comm == "sh"] == ["/etc/passwd"]
+    for name, kept, reviewed in (("all", records, "failed"), ("kept", [r for r in records if r.comm != "sh"], "passed")):
+        sub = tmp_path / name
+        sub.mkdir()
+        (sub / "app.apparmor").write_text(profile_from_records("course-app", kept, flags=("attach_disconnected",)))
+        statuses = _statuses(grader.grade("07-apparmor-complain-enforce", sub, live=False))
+        assert statuses["covers-records"] == "passed" and statuses["reviewed"] == reviewed, statuses
+
+
+def test_exercise_07_log_reaches_the_learners_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_WORKSPACE", str(tmp_path))
+    folder = grader.start_exercise("07-apparmor-complain-enforce")
+    assert (folder / "complain.log").is_file() and (folder / "app.apparmor").is_file()
