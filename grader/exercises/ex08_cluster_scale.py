@@ -131,11 +131,16 @@ EXERCISE = Exercise(
               lambda ctx: (_objects(ctx), "ConfigMap + DaemonSet")[1],
               hint=f"the only node folder a submission may mount is under {SECCOMP_DIR}"),
         Check("profile-valid", "the ConfigMap holds valid deny-by-default profiles", 1,
-              lambda ctx: f"{len(_profiles(ctx))} profile(s) valid", needs=("manifest-safe",)),
+              lambda ctx: f"{len(_profiles(ctx))} profile(s) valid", needs=("manifest-safe",),
+              hint="an audit (SCMP_ACT_LOG) or staging profile only logs: the ConfigMap must carry an "
+                   "enforcing profile (defaultAction SCMP_ACT_ERRNO), e.g. the one the lesson installed"),
         Check("daemonset-shape", "mounts profile + node folder, tolerates the control plane", 2, _shape,
-              needs=("manifest-safe",)),
+              needs=("manifest-safe",),
+              hint="`kubectl describe node <control-plane node> | grep Taints` shows the taint the "
+                   "DaemonSet's tolerations must match (key node-role.kubernetes.io/control-plane)"),
         Check("every-node", "the profile lands on every node and pods run under it", 3, _every_node,
               live=True, needs=("profile-valid", "daemonset-shape"),
-              hint="a sleeper pod needs the syscalls of sleep; start from your nginx profile"),
+              hint="the check's pod runs `sleep` under your profile on each node: a profile built from an "
+                   "nginx audit alone may lack what sleep needs (the lesson's course-scale profile runs both)"),
     ),
 )

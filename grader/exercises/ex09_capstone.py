@@ -1,7 +1,16 @@
-"""09-capstone: a two-container app locked down with seccomp (per container) and AppArmor."""
+"""09-capstone: a two-container app locked down with seccomp (per container) and AppArmor.
+
+The workload is the lesson's own ``labs/lessons/09-capstone/app.yaml``: the pod the learner
+audits in lesson 09 is the pod the grader runs (same images, same commands). The grader adds
+only what it needs to look inside: ``shareProcessNamespace`` and a ``probe`` container of its
+own (RuntimeDefault), and it finds each container's main process by what that container runs
+(nginx by name, the fetcher by its command line), never by renaming a program.
+"""
 from __future__ import annotations
 
-from labs.errors import LabError, ManifestError
+import copy
+
+from labs.errors import LabError, ManifestError, WorkloadFailed
 
 from ..checks import live
 from ..checks.apparmor import require_named, syntax_name
@@ -12,6 +21,52 @@ from .apparmor_live import loaded_name, require_enforced
 from .common import app_answers, attack_with_control, seccomp_filter_on, single_pod
 
 CONTAINERS = {"web": "web", "fetcher": "fetcher"}  # container name -> profile role
+
+
+def app_pod() -> dict:
+    """The lesson's app (``labs/lessons/09-capstone/app.yaml``), parsed: the one source of the
+    workload for lesson 09's audit and for grading."""
+    from labs.lessons import asset
+    from labs.manifests import load_manifests
+
+    (pod,) = [d for d in load_manifests(asset("09", "app.yaml")) if d["kind"] == "Pod"]
+    return pod
+
+
+def grading_pod(name: str = "capstone") -> dict:
+    """The app as the grader runs it: app.yaml plus the grader's probe container, which shares
+    the pod's process namespace so it can read each container's ``Seccomp:`` line."""
+    from ..checks.live import LAB_IMAGE
+
+    pod = copy.deepcopy(app_pod())
+    pod["metadata"]["name"] = name
+    pod["spec"]["shareProcessNamespace"] = True
+    pod["spec"]["containers"].append({
+        "name": "probe", "image": LAB_IMAGE, "imagePullPolicy": "Never", "command": ["sleep", "infinity"],
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}})
+    return pod
+
+
+def _main_process_seccomp(ctx, pod: str, container: str) -> str:
+    """``Seccomp:`` of a container's main process, read from the probe. nginx is found by its
+    name; the fetcher (a shell loop, ``sh`` like the probe's own shell) by its command line."""
+    if container == "web":
+        return seccomp_filter_on(ctx, pod, "nginx")
+    (spec,) = [c for c in app_pod()["spec"]["containers"] if c["name"] == container]
+    marker = " ".join(spec.get("command", []) + spec.get("args", []))[-40:]
+    script = ('for d in /proc/[0-9]*; do [ "${d#/proc/}" = "$$" ] && continue; '
+              '[ "$(cat $d/comm 2>/dev/null)" = sh ] || continue; '
+              'tr "\\0" " " < $d/cmdline 2>/dev/null | grep -qF -- "$1" && grep "^Seccomp:" $d/status && exit 0; '
+              'done; exit 1')
+    result = live.exec_ok(ctx, pod, "probe", ["sh", "-c", script, "probe", marker])
+    if result.returncode != 0:
+        raise WorkloadFailed(f"the {container} container's shell loop is not running",
+                             fix=f"kubectl logs <pod> -c {container} shows why it stopped")
+    mode = result.stdout.split(":", 1)[1].strip()
+    if mode != "2":
+        raise LabError(f"{container} runs with Seccomp: {mode} (2 means a filter is active)",
+                       fix="set seccompProfile type: Localhost on the container")
+    return f"{container} runs with Seccomp: 2 (filter mode)"
 
 
 def _seccomp_per_container(ctx) -> str:
@@ -50,9 +105,8 @@ def _apparmor_field(ctx) -> str:
 def _pod(ctx, with_apparmor: bool = False) -> str:
     def start():
         live.require_cluster(ctx)
-        pod = live.template("capstone-pod.yaml")
         name = "capstone-aa" if with_apparmor else "capstone"
-        pod["metadata"]["name"] = name
+        pod = grading_pod(name)
         aa = loaded_name(ctx) if with_apparmor else None
         for c in pod["spec"]["containers"]:
             role = CONTAINERS.get(c["name"])
@@ -74,7 +128,8 @@ def _runs(ctx) -> str:
     from labs.pods import pod_logs
 
     if "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.config):
-        raise LabError("the fetcher never reached the web container", fix="the fetcher runs sh + curl: audit it too")
+        raise LabError("the fetcher never reached the web container",
+                       fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")
     return message + "; the fetcher reaches it"
 
 
@@ -84,18 +139,29 @@ EXERCISE = Exercise(
     files={"pod": "app.yaml", "web": "web.json", "fetcher": "fetcher.json", "apparmor": "capstone.apparmor"},
     checks=(
         Check("seccomp-per-container", "one Pod; each container has its own Localhost seccomp profile", 3,
-              _seccomp_per_container),
-        Check("profiles-deny", "web.json and fetcher.json are valid and deny by default", 2, _profiles_deny),
+              _seccomp_per_container,
+              hint="each container gets its own securityContext.seccompProfile (type Localhost, "
+                   "localhostProfile profiles/web.json or profiles/fetcher.json)"),
+        Check("profiles-deny", "web.json and fetcher.json are valid and deny by default", 2, _profiles_deny,
+              hint="build each profile from the audit with seccomp.build_profile (it refuses by default) "
+                   "and save it with seccomp.write_profile"),
         Check("apparmor-field", "the pod uses the AppArmor field with your profile", 1, _apparmor_field,
-              needs=("seccomp-per-container",)),
+              needs=("seccomp-per-container",),
+              hint="securityContext.appArmorProfile (pod or web container) names the profile declared on "
+                   "the first line of capstone.apparmor"),
         Check("runs", "both containers run and the app answers", 3, _runs, live=True,
-              needs=("seccomp-per-container", "profiles-deny")),
+              needs=("seccomp-per-container", "profiles-deny"),
+              hint="a container that crash-loops lacks a syscall of its own programs: build fetcher.json from "
+                   "audit.syscalls['fetcher'] (sh, curl and sleep all run under it), not from web's"),
         Check("seccomp-mode", "both containers run with Seccomp: 2", 1,
-              lambda ctx: "; ".join(seccomp_filter_on(ctx, _pod(ctx), comm) for comm in ("nginx", "fetcher")),
+              lambda ctx: "; ".join(_main_process_seccomp(ctx, _pod(ctx), c) for c in CONTAINERS),
               live=True, needs=("runs",)),
         Check("attack-denied", "mkdir in web fails with EPERM (works Unconfined)", 1,
               lambda ctx: attack_with_control(ctx, _pod(ctx), "web", ["mkdir", "/tmp/grader-probe"]),
-              live=True, needs=("runs",)),
+              live=True, needs=("runs",),
+              hint="the audit saw nginx's own mkdir (its temp folders, at every start), so a list built from "
+                   "it allows every mkdir: keep mkdir only for the mode nginx uses, with an argument filter "
+                   "(lesson 04)"),
         Check("apparmor-enforced", "web runs confined by your AppArmor profile", 1,
               lambda ctx: require_enforced(ctx, _pod(ctx, with_apparmor=True), "web"), live=True,
               needs=("runs", "apparmor-field")),

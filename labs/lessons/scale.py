@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..errors import LabError
 from ..results import Result
 
-__all__ = ["NodeOutcomes", "run_on_each_node"]
+__all__ = ["NodeOutcomes", "run_on_each_node", "profile_summary", "profile_configmap",
+           "save_profiles_in_configmap"]
 
 
 @dataclass
@@ -53,3 +57,93 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
         detail = outcome.message.splitlines()[0][:160] if outcome.message else ""
         result.outcomes[node] = outcome.reason + (f": {detail}" if detail and not outcome.ok else "")
     return result
+
+
+def profile_summary(profile: dict, *, width: int = 96) -> str:
+    """A profile in a few lines: default action, architectures, and the allowed names in
+    columns (rules with argument conditions listed separately). What a lesson prints before
+    it installs a profile, so nothing is installed unseen."""
+    import textwrap
+
+    from ..seccomp import load_profile
+
+    profile = load_profile(profile)
+    plain, special = [], []
+    for rule in profile.get("syscalls") or []:
+        names = rule.get("names") or []
+        if rule.get("action") == "SCMP_ACT_ALLOW" and not rule.get("args"):
+            plain += names
+        else:
+            args = ", ".join(f"arg{a['index']} {a['op'].removeprefix('SCMP_CMP_')} {a['value']}"
+                             for a in rule.get("args") or [])
+            special.append(f"  {', '.join(names)}: {rule.get('action')}" + (f" if {args}" if args else ""))
+    arches = ", ".join(profile.get("architectures") or ["(the runtime's native only)"])
+    lines = [f"defaultAction {profile['defaultAction']} · architectures {arches} · "
+             f"{len(set(plain))} syscalls allowed:"]
+    lines += textwrap.wrap(" ".join(sorted(set(plain))), width, initial_indent="  ", subsequent_indent="  ")
+    if special:
+        lines.append("rules with conditions or other actions:")
+        lines += special
+    return "\n".join(lines)
+
+
+def profile_configmap(profiles: dict[str, dict], name: str = "seccomp-profiles") -> dict:
+    """A ConfigMap carrying seccomp profiles as JSON text, one key per file name: the object
+    ``kubectl create configmap NAME --from-file=app.json --dry-run=client -o yaml`` prints."""
+    import json
+
+    from ..seccomp import load_profile
+
+    data = {}
+    for key, profile in profiles.items():
+        if not str(key).endswith(".json"):
+            raise LabError(f"ConfigMap key {key!r} should be a file name ending in .json",
+                           fix="the DaemonSet copies each key to a file of that name on the node, e.g. 'app.json'")
+        data[key] = json.dumps(load_profile(profile), indent=2, sort_keys=True) + "\n"
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def _block_dumper():
+    import yaml
+
+    class BlockDumper(yaml.SafeDumper):
+        """Multi-line strings as ``|`` blocks, the way ``kubectl ... -o yaml`` prints a profile."""
+
+    def text(dumper, value: str):
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    BlockDumper.add_representer(str, text)
+    return BlockDumper
+
+
+_BlockDumper = _block_dumper()
+_DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
+
+
+def save_profiles_in_configmap(install_yaml, profiles: dict[str, dict]) -> Path:
+    """Put ``profiles`` into the ConfigMap of a multi-document YAML file (e.g. exercise 08's
+    ``install.yaml``), replacing that ConfigMap's ``data``. Every other document (your
+    DaemonSet) is kept exactly as written; comments above the ConfigMap are kept too."""
+    import yaml
+
+    path = Path(install_yaml)
+    if not path.is_file():
+        raise LabError(f"{path} does not exist", fix="run the exercise cell first: it copies the starter files")
+    chunks = _DOC_SEPARATOR.split(path.read_text())
+    for i, chunk in enumerate(chunks):
+        try:
+            doc = yaml.safe_load(chunk)
+        except yaml.YAMLError as exc:
+            raise LabError(f"{path.name}, document {i + 1}, is not valid YAML: {exc}".splitlines()[0],
+                           fix="fix the YAML there (indentation, a missing colon), then run this again") from None
+        if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+            name = (doc.get("metadata") or {}).get("name") or "seccomp-profiles"
+            configmap = dict(doc, data=profile_configmap(profiles, name)["data"])
+            comments = "".join(line + "\n" for line in chunk.strip("\n").splitlines()
+                               if line.startswith("#"))
+            lead = "\n" if i else ""
+            chunks[i] = lead + comments + yaml.dump(configmap, Dumper=_BlockDumper, sort_keys=False, width=120)
+            path.write_text("---".join(chunks))
+            return path
+    raise LabError(f"{path.name} has no ConfigMap document", fix="add one (kind: ConfigMap) with a data: section")
