@@ -48,7 +48,7 @@ class AppArmorDenialExplanation(Result):
     """What the record says, the rule that would allow it, and a caution when it is broad."""
 
     profile: str
-    decision: str       # DENIED (enforced) or ALLOWED (complain mode: would be denied)
+    decision: str       # DENIED (enforced, logged) or ALLOWED (complain mode: would be denied)
     operation: str
     summary: str
     rule: str | None
@@ -63,6 +63,9 @@ class AppArmorDenialExplanation(Result):
             lines.append("No single rule allows this; read the record's operation and the AppArmor docs.")
         if self.caution:
             lines.append(f"Caution: {self.caution}")
+        if self.decision == "DENIED":
+            lines.append("Logged because no rule allowed it or an `audit deny` rule matched (a plain `deny` "
+                         "refuses silently); an allow rule never overrides a deny rule.")
         return "\n".join(lines)
 
 
