@@ -1,7 +1,9 @@
 """03-audit: the syscall list recorded from the nginx pod under a Localhost SCMP_ACT_LOG profile.
 
-Graded against a reference audit the grader records itself (same image, same requests): the
-list must cover most of it (tolerance for timing) and must not be padded with everything.
+Graded against a reference audit the grader records itself (same image, GET requests while it
+records): the list must cover most of it (tolerance for timing) and must not be padded with
+everything. The idea graded is *coverage*: an audit sees only the code paths that run while it
+records, so a list recorded while nginx only started misses what serving requests needs.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def _not_padded(ctx) -> str:
 
     names, total = submitted_syscalls(ctx), len(all_syscalls(node_arch()))
     if len(names) > MAX_SHARE_OF_ALL * total:
-        raise ProfileError(f"{len(names)} of {total} syscalls: that is padding, not a recording",
+        raise ProfileError(f"{len(names)} of the {total} {node_arch()} syscalls: that is padding, not a recording",
                            fix="submit only what the audit recorded")
     return f"{len(names)} syscalls listed"
 
@@ -70,9 +72,10 @@ def _covers_reference(ctx) -> str:
     names, reference = submitted_syscalls(ctx), reference_audit(ctx)
     missing = sorted(reference - names)
     if len(reference & names) < COVERAGE * len(reference):
+        # a few examples, not the whole list: the fix is to audit again, not to paste names
         raise LabError(f"your list misses {len(missing)} of the {len(reference)} syscalls a reference audit "
-                       f"recorded: {', '.join(missing[:12])}",
-                       fix="record while sending requests to nginx (curl), and collect for a few seconds")
+                       f"recorded while nginx served requests (for example {', '.join(missing[:3])})",
+                       fix="audit again while the app is driven, and save that audit")
     limit = int(PADDING_RATIO * len(reference)) + PADDING_SLACK
     if len(names) > limit:
         raise LabError(f"{len(names)} syscalls listed; the reference audit saw {len(reference)} (limit {limit})",
@@ -87,9 +90,13 @@ EXERCISE = Exercise(
     checks=(
         Check("list-readable", "syscalls.txt lists known syscall names", 1,
               lambda ctx: f"{len(submitted_syscalls(ctx))} known syscall names"),
-        Check("not-padded", "the list is a recording, not everything", 1, _not_padded, needs=("list-readable",)),
+        Check("not-padded", "the list is a recording, not everything", 1, _not_padded, needs=("list-readable",),
+              hint="a profile built from every syscall protects nothing: save what the audit saw nginx do "
+                   "(audit.syscalls[\"nginx\"] in the lesson), not a list of all names"),
         Check("covers-reference", "the list matches a reference audit (tolerance 90%)", 3, _covers_reference,
               live=True, needs=("not-padded",),
-              hint="the dependency trap: requests make nginx call syscalls that startup alone does not"),
+              hint="coverage: an audit sees only the code paths you drive. Run it with the lesson's "
+                   "NginxDriver as drive= (GET, 404 and POST requests from the client pod), check that the "
+                   "coverage curve flattened, then save that audit's nginx syscalls"),
     ),
 )
