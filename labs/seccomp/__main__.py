@@ -2,6 +2,9 @@
 
 Why: checking a folder of learner profiles or building one from a list of syscalls should not
 need a notebook. Exit status 1 means a profile was invalid (every problem is printed).
+``validate`` also prints warnings (the profile loads but refuses nothing, allows dangerous
+syscalls, reports refused syscalls as successes, uses keys containerd ignores) and notes
+(names the node's architecture lacks, which runc skips); those keep exit status 0.
 """
 from __future__ import annotations
 
@@ -11,22 +14,38 @@ import sys
 from pathlib import Path
 
 from ..errors import ProfileError
-from ..syscalls import ARCHITECTURES
+from ..syscalls import ARCHITECTURES, node_arch
 from . import (build_profile, compare_with_runtime_default, diff_profiles, explain_denial,
                load_profile, write_profile)
+from .validate import profile_warnings
+
+
+def _print_warnings(profile: dict, arch: str) -> None:
+    """Each warning/note on one line; the fix once per kind (they repeat)."""
+    fixes_shown: set[str] = set()
+    for warning in profile_warnings(profile, arch):
+        print(f"  {warning.level}: {warning.path}: {warning.message}")
+        if warning.fix and warning.kind not in fixes_shown:
+            fixes_shown.add(warning.kind)
+            print(f"    fix: {warning.fix}")
 
 
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.profiles:
         try:
-            load_profile(Path(path))
-            print(f"ok      {path}")
+            profile = load_profile(Path(path))
         except ProfileError as exc:
             failed += 1
             print(f"INVALID {path}")
             for problem in getattr(exc, "problems", [exc]):
                 print(f"  {problem}")
+            continue
+        warnings = profile_warnings(profile, args.arch)
+        counts = [f"{sum(w.level == level for w in warnings)} {level}s" for level in ("warning", "note")
+                  if any(w.level == level for w in warnings)]
+        print(f"ok      {path}" + (f" ({', '.join(counts)}; valid, but read them)" if counts else ""))
+        _print_warnings(profile, args.arch)
     return 1 if failed else 0
 
 
@@ -67,8 +86,10 @@ def _explain(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.seccomp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="check profiles, print every problem")
+    p = sub.add_parser("validate", help="check profiles: every problem (exit 1), warnings and notes (exit 0)")
     p.add_argument("profiles", nargs="+")
+    p.add_argument("--arch", default=node_arch(), choices=ARCHITECTURES,
+                   help="the nodes' architecture, for notes about names it lacks (default: this machine's)")
     p.set_defaults(func=_validate)
     p = sub.add_parser("build", help="build an allow-list profile from observed syscall names")
     p.add_argument("syscalls", help="file: one name per line, a JSON list, or a JSON name->count object")

@@ -1,5 +1,7 @@
 """labs.seccomp.validate: every malformed or hostile profile in tests/data/profiles/bad/ fails
-with an error that names the JSON path (or line/column) and the problem."""
+with an error that names the JSON path (or line/column) and the problem; every profile in
+tests/data/profiles/good/ (and Docker's own default, from its Debian package) validates;
+warnings and notes name what a valid profile does that its author may not mean."""
 import json
 from pathlib import Path
 
@@ -7,6 +9,11 @@ import pytest
 
 from labs.errors import ProfileError
 from labs.seccomp import MAX_PROFILE_BYTES, load_profile, profile_problems
+from labs.seccomp.__main__ import main as cli
+from labs.seccomp.validate import CONTAINERD_IGNORED_KEYS, profile_warnings
+from labs.syscalls import all_syscalls, is_syscall_name, libseccomp_architectures
+from tests.data.profiles import make_containerd_default
+from tests.data.profiles.packaged import PROFILES as PACKAGED
 
 PROFILES = Path(__file__).resolve().parent.parent / "data" / "profiles"
 BAD = PROFILES / "bad"
@@ -44,8 +51,14 @@ EXPECTED = {
     "notify-default.json": ("$.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action", None),
     "notify-without-listener.json": ("$.listenerPath", "listenerPath is missing", None),
     "rule-not-object.json": ("$.syscalls[0]", "a rule must be an object", None),
-    "syscall-32bit-only.json": ("$.syscalls[0].names[1]", "unknown syscall 'chown32' for x86_64", "exists only on x86"),
-    "syscall-wrong-arch.json": ("$.syscalls[0].names[1]", "unknown syscall 'open' for aarch64", "exists only on x86_64"),
+    "legacy-singular-name.json": ("$.syscalls[1].name", "containerd ignores the legacy singular \"name\"",
+                                  '"names": ["exit_group"]'),
+    "unknown-top-level-key.json": ("$.syscallz", "unknown key 'syscallz': containerd and runc ignore it", "'syscalls'"),
+    "includes-unknown-key.json": ("$.syscalls[1].includes.capabilities", "unknown key 'capabilities'", "'caps'"),
+    "min-kernel-format.json": ("$.syscalls[0].includes.minKernel", "minKernel must be a string", None),
+    "archmap-and-architectures.json": ("$.archMap", "both architectures and archMap", "keep architectures"),
+    "syscall-typo-other-arch.json": ("$.syscalls[0].names[1]", "unknown syscall 'riscv_hwprob': no architecture",
+                                     "'riscv_hwprobe'"),
     "unknown-action.json": ("$.syscalls[1].action", "unknown action 'SCMP_ACT_ALLOWED'", "'SCMP_ACT_ALLOW'"),
     "unknown-architecture.json": ("$.architectures[0]", "unknown architecture 'SCMP_ARCH_X86_46'", "'SCMP_ARCH_X86_64'"),
     "unknown-default-action.json": ("$.defaultAction", "unknown action 'ALLOW'", "'SCMP_ACT_ALLOW'"),
@@ -71,7 +84,7 @@ def test_bad_profile_is_rejected_with_a_clear_error(name):
         assert fix in (err.value.fix or "")
 
 
-@pytest.mark.parametrize("path", sorted(GOOD.iterdir()), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(GOOD.glob("*.json")), ids=lambda p: p.name)
 def test_good_profiles_load_unchanged(path):
     assert load_profile(path) == json.loads(path.read_text())
     assert profile_problems(json.loads(path.read_text())) == []
@@ -127,6 +140,160 @@ def test_same_name_same_action_or_conditional_rules_are_not_conflicts():
     assert profile_problems(profile) == []
 
 
-def test_legacy_single_name_rules_are_accepted():
-    assert profile_problems({"defaultAction": "SCMP_ACT_ERRNO",
-                             "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}) == []
+def test_legacy_single_name_is_an_error_containerd_drops_it():
+    for rule in ({"name": "read", "action": "SCMP_ACT_ALLOW"},
+                 {"name": "read", "names": ["write"], "action": "SCMP_ACT_ALLOW"}):
+        problems = profile_problems({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [rule]})
+        assert [p.path for p in problems] == ["$.syscalls[0].name"]
+        assert "matches no syscall" in problems[0].message and '"names": ["read"]' in problems[0].fix
+
+
+# ------------------------------------------------------------------ names of any architecture
+
+def test_names_of_any_libseccomp_architecture_are_valid_typos_are_not():
+    assert libseccomp_architectures("riscv_hwprobe") == ("riscv64",)
+    assert "ppc64le" in libseccomp_architectures("sync_file_range2")
+    assert "ppc64le" in libseccomp_architectures("swapcontext")
+    assert libseccomp_architectures("riscv_hwprob") is None
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [
+        {"names": ["read", "riscv_hwprobe", "sync_file_range2", "swapcontext"], "action": "SCMP_ACT_ALLOW"}]}
+    assert profile_problems(profile) == []
+    [note] = profile_warnings(profile, "x86_64")
+    assert (note.level, note.kind, note.path) == ("note", "other-architecture", "$.syscalls[0].names")
+    assert "riscv_hwprobe, sync_file_range2, swapcontext" in note.message and "runc skips them" in note.message
+
+
+def test_the_course_tables_and_libseccomps_agree_on_x86_64_and_aarch64():
+    for arch in ("x86_64", "aarch64"):
+        newer = set(json.loads((Path(__file__).resolve().parents[2] / "labs" / "data" /
+                                f"syscalls-{arch}.json").read_text())["newer_than_sources"])
+        for name in all_syscalls(arch):
+            assert is_syscall_name(name)
+            if name not in newer and libseccomp_architectures(name) is not None:
+                assert arch in libseccomp_architectures(name), (arch, name)
+
+
+def test_libseccomp_table_says_where_it_comes_from():
+    data = json.loads((Path(__file__).resolve().parents[2] / "labs" / "data" / "libseccomp-syscalls.json").read_text())
+    assert data["generated_by"].startswith("python -m labs.data.regenerate_libseccomp_names")
+    assert "scmp_sys_resolver" in data["source"] and data["libseccomp_version"]
+    assert {"x86_64", "aarch64", "riscv64", "ppc64le", "s390x"} <= set(data["architectures"])
+    assert len(data["syscalls"]) > 450
+
+
+# ------------------------------------------------------------------ real-world corpus
+
+@pytest.mark.parametrize("packaged", PACKAGED, ids=lambda p: p.package)
+def test_packaged_real_world_profile_validates(packaged):
+    path = packaged.find()
+    if path is None:
+        pytest.skip(packaged.missing_reason)
+    profile = load_profile(path)
+    assert profile_problems(profile) == []
+    warnings = profile_warnings(profile, "x86_64")
+    kinds = {w.kind for w in warnings}
+    # Docker's format: archMap and capability conditions, which containerd drops
+    assert "ignored-by-containerd" in kinds
+    assert any(w.path == "$.archMap" for w in warnings)
+
+
+def test_containerd_default_profile_is_generated_from_the_course_data():
+    assert make_containerd_default.main(["--check"]) == 0
+    profile = load_profile(make_containerd_default.OUTPUT)
+    allowed = profile["syscalls"][0]["names"]
+    assert {"read", "chroot", "arch_prctl"} <= set(allowed) and "mount" not in allowed
+    assert profile["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+
+
+def test_good_corpus_has_the_real_world_shapes():
+    names = {p.name for p in GOOD.glob("*.json")}
+    assert {"k8s-tutorial-audit-shape.json", "k8s-tutorial-violation-shape.json",
+            "k8s-tutorial-fine-grained-shape.json", "spo-base-profile-shape.json",
+            "containerd-runtime-default-amd64.json", "docker-format-features.json"} <= names
+    assert "golang-github-docker-docker-dev" in (PROFILES / "README.md").read_text()
+
+
+# ------------------------------------------------------------------ warnings
+
+def _kinds(profile, arch="x86_64"):
+    return [(w.path, w.kind, w.level) for w in profile_warnings(profile, arch)]
+
+
+def test_default_allow_or_log_allows_everything():
+    for action in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG"):
+        [warning] = profile_warnings({"defaultAction": action})
+        assert (warning.path, warning.kind) == ("$.defaultAction", "allows-everything")
+        assert "allows everything" in warning.message and action in warning.message
+    deny = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]}
+    assert _kinds(deny) == [("$.defaultAction", "deny-list", "warning")]
+    assert profile_warnings({"defaultAction": "SCMP_ACT_ERRNO"}) == []
+
+
+def test_dangerous_syscalls_allowed_are_named_unless_argument_conditioned():
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "mount", "bpf"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "comment": "debugger sidecar"}]}
+    warnings = profile_warnings(profile)
+    assert [(w.path, w.kind) for w in warnings] == [("$.syscalls[0].names", "dangerous"),
+                                                     ("$.syscalls[2].names", "dangerous")]
+    assert "mount (" in warnings[0].message and "bpf (" in warnings[0].message and "read" not in warnings[0].message
+    assert 'comment says: "debugger sidecar"' in warnings[1].message
+
+
+def test_errno_ret_zero_is_a_silent_success():
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 0, "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}
+    assert profile_problems(profile) == []
+    warnings = [w for w in profile_warnings(profile) if w.kind == "silent-success"]
+    assert [w.path for w in warnings] == ["$.defaultErrnoRet", "$.syscalls[1].errnoRet"]
+    assert "believes it succeeded" in warnings[0].message
+    assert "mkdir, mkdirat will be refused but report success" in warnings[1].message
+
+
+def test_docker_only_keys_containerd_ignores():
+    profile = json.loads((GOOD / "docker-format-features.json").read_text())
+    kinds = _kinds(profile)
+    ignored = [path for path, kind, _ in kinds if kind == "ignored-by-containerd"]
+    # capability and kernel conditions always matter; arch_prctl for amd64 applies on x86_64 anyway
+    assert ignored == ["$.archMap", "$.syscalls[1].includes", "$.syscalls[3].excludes", "$.syscalls[4].includes"]
+    assert "applies to every container" in CONTAINERD_IGNORED_KEYS["includes"]
+    # a rule Docker applies only on arm: containerd applies it on x86_64 too, where breakpoint does not exist
+    arm_only = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["breakpoint"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm", "arm64"]}},
+        {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390x"]}}]}
+    assert _kinds(arm_only) == [("$.syscalls[1].includes", "ignored-by-containerd", "warning")]
+
+
+def test_notify_needs_an_agent():
+    profile = json.loads((GOOD / "notify.json").read_text())
+    [agent] = [w for w in profile_warnings(profile) if w.kind == "needs-agent"]
+    assert agent.path == "$.listenerPath" and "failed to connect with seccomp agent" in agent.message
+
+
+def test_names_other_architectures_lack_are_notes_for_the_listed_or_node_architecture():
+    chown32 = json.loads((GOOD / "other-arch-32bit-name.json").read_text())
+    assert _kinds(chown32, "x86_64") == [("$.syscalls[0].names", "other-architecture", "note")]
+    listed = dict(chown32, architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
+    assert _kinds(listed, "x86_64") == []
+    open_arm = json.loads((GOOD / "other-arch-open-on-aarch64.json").read_text())
+    [note] = profile_warnings(open_arm, "aarch64")
+    assert "not syscalls on aarch64: open;" in note.message
+
+
+# ------------------------------------------------------------------ CLI
+
+def test_cli_prints_warnings_and_exits_zero(capsys):
+    assert cli(["validate", "--arch", "x86_64", str(GOOD / "docker-format-features.json"),
+                str(GOOD / "audit.json")]) == 0
+    out = capsys.readouterr().out
+    assert "ok      " in out and "valid, but read them" in out
+    assert "  warning: $.archMap: containerd ignores archMap" in out
+    assert "  warning: $.defaultAction: this profile allows everything" in out
+    assert "  note: $.syscalls[0].names: not syscalls on" in out
+
+
+def test_cli_invalid_exits_one(capsys):
+    assert cli(["validate", str(BAD / "legacy-singular-name.json")]) == 1
+    assert "INVALID" in capsys.readouterr().out
