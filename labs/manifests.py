@@ -40,6 +40,8 @@ __all__ = [
     "check_pod_security",
     "PodSecurityReport",
     "PodSecurityViolation",
+    "SECCOMP_PROFILES_PREFIX",
+    "localhost_profile_problem",
 ]
 
 #: Label on everything the course creates, so it can be found and cleaned up.
@@ -67,6 +69,9 @@ SUPPORTED_KINDS = {
 SECCOMP_TYPES = ("RuntimeDefault", "Localhost", "Unconfined")
 APPARMOR_TYPES = ("RuntimeDefault", "Localhost", "Unconfined")
 APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+#: Where the course installs Localhost seccomp profiles, below the kubelet's seccomp directory
+#: (/var/lib/kubelet/seccomp/profiles/ on the node).
+SECCOMP_PROFILES_PREFIX = "profiles/"
 
 # Where each workload kind keeps its pod template (keys from the top of the document).
 _TEMPLATE_PATH = {
@@ -179,6 +184,53 @@ def _validate(doc: Any, where: str) -> None:
             if not isinstance(container, dict) or not container.get("name") or not container.get("image"):
                 raise ManifestError(f"{label}: `{path}.containers[{i}]` needs a `name` and an `image`",
                                     fix="give every container `name:` and `image:` (course images: course/nginx, course/tools)")
+        _check_seccomp_fields(spec, path, label)
+
+
+def localhost_profile_problem(value: Any) -> tuple[str, str] | None:
+    """(problem, fix) when a seccomp ``localhostProfile`` is not a descending path under
+    ``profiles/``, else None.
+
+    The API server refuses an absolute path ("must be a relative path") and any ``..`` element
+    ("must not contain '..'"): ``validateLocalDescendingPath`` in Kubernetes'
+    pkg/apis/core/validation. The kubelet resolves what is left below its seccomp directory,
+    and the course installs every profile in ``profiles/`` there.
+    """
+    fix = (f"write the path below /var/lib/kubelet/seccomp/ on the node, e.g. "
+           f"localhostProfile: {SECCOMP_PROFILES_PREFIX}audit.json")
+    if not isinstance(value, str) or not value:
+        return "is missing: the API server requires it when seccomp type is Localhost", fix
+    if value.startswith("/"):
+        return f"{value!r} is absolute: the API server refuses it (\"must be a relative path\")", fix
+    if ".." in value.split("/"):
+        return f"{value!r} contains '..': the API server refuses it (\"must not contain '..'\")", fix
+    if not value.startswith(SECCOMP_PROFILES_PREFIX) or value.endswith("/"):
+        return (f"{value!r} is not a file under {SECCOMP_PROFILES_PREFIX}: the course installs profiles in "
+                f"/var/lib/kubelet/seccomp/{SECCOMP_PROFILES_PREFIX}, so the kubelet would not find it "
+                "(the pod would wait in CreateContainerError)", fix)
+    return None
+
+
+def _check_seccomp_fields(spec: dict, base: str, label: str) -> None:
+    """Refuse a seccompProfile the API server would refuse, naming the field path."""
+    places = [(f"{base}.securityContext", spec.get("securityContext"))]
+    for key in _CONTAINER_LISTS:
+        for i, c in enumerate(spec.get(key) or []):
+            if isinstance(c, dict):
+                places.append((f"{base}.{key}[{i}].securityContext", c.get("securityContext")))
+    for path, sc in places:
+        block = sc.get("seccompProfile") if isinstance(sc, dict) else None
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") != "Localhost":
+            if "localhostProfile" in block:
+                raise ManifestError(f"{label}: {path}.seccompProfile.localhostProfile can only be set when "
+                                    f"seccomp type is Localhost (it is {block.get('type')!r})",
+                                    fix="use type: Localhost, or drop localhostProfile")
+            continue
+        problem = localhost_profile_problem(block.get("localhostProfile"))
+        if problem:
+            raise ManifestError(f"{label}: {path}.seccompProfile.localhostProfile {problem[0]}", fix=problem[1])
 
 
 def with_managed_label(doc: dict) -> dict:
@@ -262,9 +314,9 @@ def _profile_block(profile_type: str, localhost_profile: str | None, types: tupl
         if not localhost_profile:
             raise ManifestError(f"a Localhost {what} profile needs localhost_profile",
                                 fix="name the profile, e.g. localhost_profile='profiles/audit.json'")
-        if what == "seccomp" and localhost_profile.startswith("/"):
-            raise ManifestError(f"localhostProfile {localhost_profile!r} must be relative",
-                                fix="give the path below the kubelet's /var/lib/kubelet/seccomp/, e.g. 'profiles/audit.json'")
+        problem = localhost_profile_problem(localhost_profile) if what == "seccomp" else None
+        if problem:
+            raise ManifestError(f"localhostProfile {problem[0]}", fix=problem[1])
         return {"type": profile_type, "localhostProfile": localhost_profile}
     if localhost_profile:
         raise ManifestError(f"localhost_profile is only used with type Localhost, not {profile_type}",

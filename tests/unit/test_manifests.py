@@ -11,6 +11,7 @@ from labs.manifests import (
     check_pod_security,
     containers,
     load_manifests,
+    localhost_profile_problem,
     seccomp_settings,
     set_apparmor,
     set_seccomp,
@@ -118,6 +119,52 @@ def test_seccomp_setter_rejects_bad_input(pod):
     with pytest.raises(ManifestError) as err:
         set_seccomp(pod, "RuntimeDefault", container="web")
     assert "'nginx'" in err.value.fix
+
+
+@pytest.mark.parametrize("value, words", [
+    ("../../etc/passwd", "contains '..': the API server refuses it (\"must not contain '..'\")"),
+    ("profiles/../audit.json", "must not contain '..'"),
+    ("/var/lib/kubelet/seccomp/profiles/audit.json", "must be a relative path"),
+    ("audit.json", "is not a file under profiles/"),
+    ("profiles/", "is not a file under profiles/"),
+    ("", "is missing"),
+])
+def test_localhost_profile_must_descend_under_profiles(value, words):
+    problem, fix = localhost_profile_problem(value)
+    assert words in problem and "profiles/audit.json" in fix
+    assert localhost_profile_problem("profiles/audit.json") is None
+    assert localhost_profile_problem("profiles/grader-abc/web.json") is None
+
+
+def test_loading_refuses_a_localhost_profile_the_api_server_would_refuse(pod):
+    bad = copy.deepcopy(pod)
+    bad["spec"]["containers"][0]["securityContext"] = {
+        "seccompProfile": {"type": "Localhost", "localhostProfile": "../profiles/audit.json"}}
+    with pytest.raises(ManifestError) as err:
+        load_manifests(bad)
+    assert "spec.containers[0].securityContext.seccompProfile.localhostProfile '../profiles/audit.json' " \
+           "contains '..'" in err.value.message
+    assert "localhostProfile: profiles/audit.json" in err.value.fix
+    pod_level = copy.deepcopy(pod)
+    pod_level["spec"]["securityContext"] = {"seccompProfile": {"type": "Localhost"}}
+    with pytest.raises(ManifestError, match=r"spec.securityContext.seccompProfile.localhostProfile is missing"):
+        load_manifests(pod_level)
+    wrong_type = copy.deepcopy(pod)
+    wrong_type["spec"]["securityContext"] = {
+        "seccompProfile": {"type": "RuntimeDefault", "localhostProfile": "profiles/a.json"}}
+    with pytest.raises(ManifestError, match="can only be set when seccomp type is Localhost"):
+        load_manifests(wrong_type)
+    with pytest.raises(ManifestError, match="must not contain"):
+        set_seccomp(pod, "Localhost", "profiles/../../x.json")
+
+
+def test_loading_refuses_a_bad_localhost_profile_in_a_workload_template(manifests):
+    deployment = load_manifests(manifests / "web-stack.yaml")[1]
+    deployment["spec"]["template"]["spec"]["securityContext"] = {
+        "seccompProfile": {"type": "Localhost", "localhostProfile": "/etc/audit.json"}}
+    with pytest.raises(ManifestError, match=r"spec\.template\.spec\.securityContext\.seccompProfile\.localhostProfile "
+                                            r"'/etc/audit.json' is absolute"):
+        load_manifests(deployment)
 
 
 def test_seccomp_on_deployment_template(manifests):
