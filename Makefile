@@ -26,13 +26,18 @@ help:  ## list the targets
 
 # JupyterLab's terminals and kernels inherit KUBECONFIG (the course cluster's .state/kubeconfig)
 # and PATH (.venv/bin, with kind and kubectl, first) from labs.cluster.labenv, the one
-# definition the notebooks' setup cell and the browser test use too. `make -n lab` shows it.
+# definition the notebooks' setup cell uses too. `make -n lab` shows it. Terminals run a
+# non-login bash: Jupyter starts a login shell when its output is not a terminal, and a login
+# shell reads /etc/profile, which resets PATH on Debian/Ubuntu (kubectl would be gone).
+# The browser test starts JupyterLab with exactly this command and environment.
 LAB_ENV := eval "$$($(PY) -m labs.cluster.labenv default)"
 JUPYTER_LAB := $(VENV)/bin/jupyter lab
+LAB_FLAGS := $(JUPYTER_ROOT_FLAG) --ServerApp.terminado_settings='shell_command=["bash"]' \
+             --notebook-dir=notebooks notebooks/00-welcome.ipynb
 
 lab: cluster  ## set up everything and open JupyterLab on the first notebook
 	$(LAB_ENV) && echo "KUBECONFIG=$$KUBECONFIG (try: kubectl get nodes in a JupyterLab terminal)" && \
-	  exec $(JUPYTER_LAB) $(JUPYTER_ROOT_FLAG) --notebook-dir=notebooks notebooks/00-welcome.ipynb
+	  exec $(JUPYTER_LAB) $(LAB_FLAGS)
 
 # cheapest tiers first, so a broken basic fails fast
 TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/browser tests/apparmor_vm

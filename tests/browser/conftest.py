@@ -6,11 +6,13 @@ the distribution patches.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,11 +24,24 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: `make lab`'s command. The file argument is resolved against the working directory, not
-#: --notebook-dir, so it must be notebooks/00-welcome.ipynb. The test adds: loopback, a port,
-#: a token, no browser, no update or news checks.
-LAB_COMMAND = [str(ROOT / ".venv" / "bin" / "jupyter"), "lab", "--notebook-dir=notebooks", "notebooks/00-welcome.ipynb",
-               *(["--allow-root"] if os.geteuid() == 0 else [])]   # CI runs as root; Jupyter refuses that otherwise
+#: `make lab` with its JupyterLab command swapped for a script that prints the arguments and
+#: environment it got: the test then starts JupyterLab exactly as `make lab` does (KUBECONFIG,
+#: PATH with the course's kubectl, the terminals' shell). `-o cluster`: the cluster is not
+#: (re)made here; `make test` made it, and lesson 00 ensures it.
+JUPYTER = ROOT / ".venv" / "bin" / "jupyter"
+LAUNCH_DUMP = Path(__file__).resolve().parent / "launch_dump.py"
+
+
+def make_lab_launch(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(command, environment) of the JupyterLab that `make lab` starts, read from the Makefile."""
+    if not shutil.which("make"):
+        pytest.fail("`make` is not installed: the browser test starts JupyterLab through `make lab`")
+    done = subprocess.run(["make", "-s", "--no-print-directory", "-o", "cluster", "lab", f"JUPYTER_LAB={sys.executable} {LAUNCH_DUMP}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        pytest.fail(f"`make lab` (dry) failed:\n{done.stdout}{done.stderr}")
+    launch = json.loads(next(line for line in done.stdout.splitlines() if line.startswith('{"argv"')))
+    return [str(JUPYTER), "lab", *launch["argv"]], launch["env"]
 
 
 def free_port() -> int:
@@ -37,18 +52,24 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory):
-    """Start JupyterLab as `make lab` does; yield (base URL, token); stop it afterwards."""
+    """Start JupyterLab as `make lab` does (its command and environment, plus loopback, a port,
+    a token, no browser, no update or news checks); yield (base URL, token); stop it afterwards."""
     if not CHROMIUM.exists():
         pytest.skip("this machine lacks Chromium at /usr/bin/chromium (apt-get install chromium)")
     state = tmp_path_factory.mktemp("jupyter")
     port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COURSE_WORKSPACE=str(state / "workspace"),
-               JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(state / "lab-workspaces"),
-               PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
-    command = LAB_COMMAND + ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command, env = make_lab_launch(dict(
+        os.environ, COURSE_WORKSPACE=str(state / "workspace"),
+        JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "lab-workspaces")))
+    command += ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    # xterm.js draws on a canvas; its screen-reader mode also writes the rows as DOM text,
+    # which is what the terminal test reads (a user setting, like a learner could set it)
+    settings = state / "config" / "lab" / "user-settings" / "@jupyterlab" / "terminal-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"screenReaderMode": true}\n')
     log = open(state / "lab.log", "wb")
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
