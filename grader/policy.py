@@ -4,7 +4,9 @@ The grader never applies a submitted manifest. It builds pods from its own templ
 (``grader/templates``) and copies in the few fields an exercise grades (security contexts,
 AppArmor annotations). Before that, :func:`manifest_violations` names everything a grading
 cluster must not run (privileged, host namespaces, hostPath, extra capabilities, another
-namespace) so the student sees why the submission was refused.
+namespace) and every seccomp ``localhostProfile`` the API server would refuse (absolute, or
+with a ``..`` element) or the kubelet would not find (outside ``profiles/``), so the student
+sees why the submission was refused before any cluster does.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable
 
 from labs.errors import ManifestError
+from labs.manifests import localhost_profile_problem
 
 __all__ = [
     "ALLOWED_CAPABILITIES",
@@ -44,6 +47,25 @@ def pod_spec_of(obj: dict) -> tuple[dict, dict] | None:
         template = (obj.get("spec") or {}).get("template") or {}
         return template.get("metadata") or {}, template.get("spec") or {}
     return None
+
+
+def _seccomp_path_problems(obj: dict, spec: dict, label: str) -> list[str]:
+    """A message for each seccompProfile.localhostProfile that is not a descending path under profiles/."""
+    base = "spec" if obj.get("kind") == "Pod" else "spec.template.spec"
+    places = [(f"{base}.securityContext", spec.get("securityContext"))]
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(key) or []):
+            if isinstance(c, dict):
+                places.append((f"{base}.{key}[{i}].securityContext", c.get("securityContext")))
+    problems = []
+    for path, sc in places:
+        block = sc.get("seccompProfile") if isinstance(sc, dict) else None
+        if not isinstance(block, dict) or (block.get("type") != "Localhost" and "localhostProfile" not in block):
+            continue
+        problem = localhost_profile_problem(block.get("localhostProfile"))
+        if problem:
+            problems.append(f"{label}: {path}.seccompProfile.localhostProfile {problem[0]}; {problem[1]}")
+    return problems
 
 
 def _containers(spec: dict) -> Iterable[tuple[str, dict]]:
@@ -85,6 +107,7 @@ def manifest_violations(objects: list[dict], *, allowed_host_paths: tuple[str, .
                 if not inside:
                     problems.append(f"{label}: volume {vol.get('name', '?')!r} mounts the node path {path!r} "
                                     "(hostPath is not allowed here)")
+        problems.extend(_seccomp_path_problems(obj, spec, label))
         sysctls = (spec.get("securityContext") or {}).get("sysctls") if isinstance(spec.get("securityContext"), dict) else None
         if sysctls:
             problems.append(f"{label}: securityContext.sysctls are not accepted")

@@ -149,6 +149,13 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
     result = exec_ok(ctx, pod, container, command)
     output = (result.stdout + result.stderr).strip()
     if result.returncode == 0:
+        from .seccomp import silent_success_in
+
+        silent = silent_success_in(ctx, command)
+        if silent:
+            raise LabError(f"`{' '.join(command)}` reported success, but your profile did refuse it with errno 0 "
+                           f"({silent}): the kernel skipped the call and told the program it worked",
+                           fix="remove errnoRet/defaultErrnoRet (EPERM, 1, is the default) so a refused call fails")
         raise LabError(f"`{' '.join(command)}` succeeded under your profile",
                        fix="make sure the syscall it needs is not in your allow list")
     if not _DENIED.search(output):

@@ -2,7 +2,9 @@
 
 Validation itself is ``labs.seccomp``'s job; this module adds the grading questions:
 does the default deny, which action does a given syscall get, which dangerous syscalls are
-allowed without a ``comment`` giving a reason, is the profile larger than needed.
+allowed without a ``comment`` giving a reason, is the profile larger than needed, and does a
+refused syscall report success (``errnoRet`` 0: the program believes ``mkdir`` worked while
+nothing happened).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ __all__ = [
     "unjustified_dangerous",
     "require_arch",
     "require_size_within",
+    "silent_success",
+    "silent_success_in",
 ]
 
 DENY_ACTIONS = frozenset({"SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
@@ -53,6 +57,10 @@ def require_denies_by_default(profile: dict) -> str:
     if action not in DENY_ACTIONS:
         raise ProfileError(f"defaultAction is {action}, which lets every unlisted syscall through",
                            "$.defaultAction", fix="use SCMP_ACT_ERRNO so anything you did not list is refused")
+    if action == "SCMP_ACT_ERRNO" and profile.get("defaultErrnoRet") == 0:
+        raise ProfileError("defaultErrnoRet is 0: every syscall you did not list is refused but reports success, "
+                           "so programs believe it worked while nothing happened", "$.defaultErrnoRet",
+                           fix="remove defaultErrnoRet (the default errno is EPERM, 1)")
     return f"defaultAction {action} refuses unlisted syscalls"
 
 
@@ -61,7 +69,7 @@ def _applies_to_arch(entry: dict, arch: str) -> bool:
 
     includes = (entry.get("includes") or {}).get("arches") or []
     excludes = (entry.get("excludes") or {}).get("arches") or []
-    names = {arch, SCMP_ARCH[arch]}
+    names = {arch, SCMP_ARCH[arch], {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)}  # Docker: Go names
     if includes and not names & set(includes):
         return False
     return not names & set(excludes)
@@ -88,17 +96,67 @@ def _args_match(conditions: list[dict], args: tuple[int, ...]) -> bool:
     return True
 
 
-def effective_action(profile: dict, syscall: str, args: tuple[int, ...] = (), arch: str | None = None) -> tuple[str, int | None]:
-    """(action, errno) the filter gives ``syscall`` called with ``args`` (first matching rule wins)."""
-    arch = arch or node_arch()
-    for entry in profile.get("syscalls") or []:
+def _decide(profile: dict, syscall: str, args: tuple[int, ...], arch: str) -> tuple[str, int | None, str]:
+    """(action, errno, JSON path of the rule or default that decided) -- first matching rule wins.
+    A rule's SCMP_ACT_ERRNO without errnoRet means EPERM; defaultErrnoRet applies to the
+    default action only (runc's getAction for rules and for the default)."""
+    for i, entry in enumerate(profile.get("syscalls") or []):
         names = entry.get("names") or ([entry["name"]] if entry.get("name") else [])
         if syscall not in names or not _applies_to_arch(entry, arch):
             continue
         if entry.get("args") and not _args_match(entry["args"], args):
             continue
-        return entry.get("action", ""), entry.get("errnoRet", profile.get("defaultErrnoRet"))
-    return profile.get("defaultAction", ""), profile.get("defaultErrnoRet")
+        return entry.get("action", ""), entry.get("errnoRet"), f"$.syscalls[{i}]"
+    return profile.get("defaultAction", ""), profile.get("defaultErrnoRet"), "$.defaultAction"
+
+
+def effective_action(profile: dict, syscall: str, args: tuple[int, ...] = (), arch: str | None = None) -> tuple[str, int | None]:
+    """(action, errno) the filter gives ``syscall`` called with ``args`` (first matching rule wins)."""
+    action, errno, _ = _decide(profile, syscall, args, arch or node_arch())
+    return action, errno
+
+
+def silent_success(profile: dict, syscalls: tuple[str, ...] | None = None, arch: str | None = None) -> list[str]:
+    """Where the profile refuses a syscall with errno 0, which the caller sees as success: one
+    "JSON path is 0 (names)" string per rule or default that does it. With ``syscalls``, only
+    where those syscalls (called as the grader's probes call them) end up."""
+    arch = arch or node_arch()
+    found: dict[str, list[str]] = {}
+    if syscalls is None:
+        if profile.get("defaultAction") == "SCMP_ACT_ERRNO" and profile.get("defaultErrnoRet") == 0:
+            found["$.defaultErrnoRet"] = ["every syscall the profile does not allow"]
+        for i, entry in enumerate(profile.get("syscalls") or []):
+            if isinstance(entry, dict) and entry.get("action") == "SCMP_ACT_ERRNO" and entry.get("errnoRet") == 0:
+                found[f"$.syscalls[{i}].errnoRet"] = list(entry.get("names") or [])
+    else:
+        for name in syscalls:
+            action, errno, path = _decide(profile, name, PROBE_ARGS.get(name, ()), arch)
+            if action == "SCMP_ACT_ERRNO" and errno == 0:
+                key = "$.defaultErrnoRet" if path == "$.defaultAction" else f"{path}.errnoRet"
+                found.setdefault(key, []).append(name)
+    return [f"{path} is 0 ({', '.join(names)})" for path, names in found.items()]
+
+
+#: The syscalls a grader probe command makes that a profile may refuse.
+_COMMAND_SYSCALLS = {"mkdir": ("mkdir", "mkdirat"), "unshare": ("unshare",)}
+
+
+def silent_success_in(ctx, command: list[str]) -> str | None:
+    """Why ``command`` may have "succeeded": a profile submitted in this grading run refuses the
+    syscalls it makes with errno 0. None when no loaded profile does that."""
+    syscalls = _COMMAND_SYSCALLS.get(command[0].rsplit("/", 1)[-1]) if command else None
+    for key, (ok, profile) in sorted(getattr(ctx, "cache", {}).items()):
+        if not key.startswith("profile:") or not ok or not isinstance(profile, dict):
+            continue
+        found = silent_success(profile, syscalls)
+        if found:
+            role = key.split(":", 1)[1]
+            try:
+                where = ctx.filename(role)
+            except Exception:  # noqa: BLE001 - a role the exercise does not name: use it as is
+                where = role
+            return f"{where}: {'; '.join(found)}"
+    return None
 
 
 def require_blocked_with_eperm(profile: dict, syscalls: tuple[str, ...]) -> str:
@@ -107,6 +165,12 @@ def require_blocked_with_eperm(profile: dict, syscalls: tuple[str, ...]) -> str:
         action, errno = effective_action(profile, name, PROBE_ARGS.get(name, ()))
         if action != "SCMP_ACT_ERRNO" or errno not in (None, EPERM):
             wrong.append(f"{name} -> {action}" + (f" errno {errno}" if errno not in (None, EPERM) else ""))
+    silent = silent_success(profile, syscalls)
+    if silent:
+        raise ProfileError("errnoRet 0 makes the refused call report success: `mkdir DIR` would print nothing "
+                           "and create nothing, so the program believes it worked: " + "; ".join(silent),
+                           silent[0].split(" ", 1)[0],
+                           fix="remove errnoRet/defaultErrnoRet (EPERM, 1, is the default) or set it to 1")
     if wrong:
         raise ProfileError("a plain `mkdir DIR` would not be refused with EPERM: " + ", ".join(wrong), "$.syscalls",
                            fix="give them action SCMP_ACT_ERRNO (errnoRet 1 = EPERM, the default)")

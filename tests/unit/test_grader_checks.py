@@ -3,7 +3,9 @@ import pytest
 
 from grader.checks.apparmor import (deny_write_rules, glob_matches, is_complain,
                                     uncovered_records)
-from grader.checks.seccomp import effective_action, require_blocked_with_eperm, require_size_within
+from grader.checks import live
+from grader.checks.seccomp import (effective_action, require_blocked_with_eperm, require_denies_by_default,
+                                   require_size_within, silent_success, silent_success_in)
 from grader.context import Exercise
 from grader.engine import grade_folder
 from grader.model import Check, NotChecked
@@ -77,6 +79,78 @@ def test_policy_names_every_violation():
     assert manifest_violations([safe], allowed_host_paths=("/var/lib/kubelet/seccomp",)) == []
     sneaky = _pod({"volumes": [{"name": "v", "hostPath": {"path": "/var/lib/kubelet/seccomp/../../../etc"}}]})
     assert manifest_violations([sneaky], allowed_host_paths=("/var/lib/kubelet/seccomp",))
+
+
+@pytest.mark.parametrize("value, words", [
+    ("../../../etc/seccomp.json", "contains '..': the API server refuses it"),
+    ("/var/lib/kubelet/seccomp/profiles/a.json", "must be a relative path"),
+    ("a.json", "is not a file under profiles/"),
+])
+def test_policy_refuses_localhost_profiles_the_api_server_or_kubelet_would_not_take(value, words):
+    container = _pod({"containers": [{"name": "c", "securityContext": {
+        "seccompProfile": {"type": "Localhost", "localhostProfile": value}}}]})
+    [problem] = manifest_violations([container])
+    assert problem.startswith("Pod p: spec.containers[0].securityContext.seccompProfile.localhostProfile ")
+    assert words in problem and "localhostProfile: profiles/audit.json" in problem
+    pod_level = _pod({"securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": value}},
+                      "containers": [{"name": "c"}]})
+    assert "spec.securityContext.seccompProfile.localhostProfile" in manifest_violations([pod_level])[0]
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                  "spec": {"template": {"spec": {"containers": [{"name": "c", "securityContext": {
+                      "seccompProfile": {"type": "Localhost", "localhostProfile": value}}}]}}}}
+    assert "spec.template.spec.containers[0].securityContext" in manifest_violations([deployment])[0]
+
+
+def test_policy_accepts_profiles_under_profiles():
+    ok = _pod({"containers": [{"name": "c", "securityContext": {
+        "seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/web.json"}}}]})
+    assert manifest_violations([ok]) == []
+
+
+def test_errno_ret_zero_is_flagged_as_silent_success():
+    rule = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}
+    with pytest.raises(ProfileError) as err:
+        require_blocked_with_eperm(rule, ("mkdir", "mkdirat"))
+    assert err.value.path == "$.syscalls[1].errnoRet"
+    assert "report success" in err.value.message and "$.syscalls[1].errnoRet is 0 (mkdir, mkdirat)" in err.value.message
+    default = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 0,
+               "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}
+    with pytest.raises(ProfileError) as err:
+        require_denies_by_default(default)
+    assert err.value.path == "$.defaultErrnoRet" and "reports success" in err.value.message
+    assert silent_success(default, ("mkdir", "read")) == ["$.defaultErrnoRet is 0 (mkdir)"]
+    # a rule's SCMP_ACT_ERRNO without errnoRet is EPERM: defaultErrnoRet is for the default only
+    ruled = dict(default, syscalls=[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}])
+    assert effective_action(ruled, "mkdir") == ("SCMP_ACT_ERRNO", None)
+    require_blocked_with_eperm(ruled, ("mkdir", "mkdirat"))
+    assert silent_success({"defaultAction": "SCMP_ACT_ERRNO"}) == []
+
+
+class _Ctx:
+    def __init__(self, profile):
+        self.cache = {"profile:profile": (True, profile), "namespace": (True, "ns")}
+
+    def filename(self, role):
+        return f"{role}.json"
+
+
+def test_live_feedback_names_errno_ret_zero_instead_of_plain_success(monkeypatch):
+    class Done:
+        returncode, stdout, stderr = 0, "", ""
+
+    monkeypatch.setattr(live, "exec_ok", lambda ctx, pod, container, command: Done())
+    silent = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 0,
+              "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}
+    with pytest.raises(LabError) as err:
+        live.attack_denied(_Ctx(silent), "app", "app", ["mkdir", "/tmp/grader-probe"])
+    assert "reported success, but your profile did refuse it with errno 0" in err.value.message
+    assert "profile.json: $.defaultErrnoRet is 0 (mkdir, mkdirat)" in err.value.message
+    assert silent_success_in(_Ctx(silent), ["unshare", "-U", "true"]) == "profile.json: $.defaultErrnoRet is 0 (unshare)"
+    allowing = {"defaultAction": "SCMP_ACT_ALLOW"}
+    with pytest.raises(LabError, match="succeeded under your profile"):
+        live.attack_denied(_Ctx(allowing), "app", "app", ["mkdir", "/tmp/grader-probe"])
 
 
 def test_only_graded_fields_reach_the_grader_template():
