@@ -98,7 +98,8 @@ _FAILED_WAITING = {"CreateContainerError", "CreateContainerConfigError", "RunCon
 SECCOMP_FILE_MISSING_FIX = ("the pod's Localhost seccomp profile file is missing on the node that runs it (see the "
                             "path in the message): install it on every node with "
                             "labs.cluster.install_seccomp_profile(filename, profile) and reference it as "
-                            "localhostProfile: profiles/<filename>")
+                            "localhostProfile: profiles/<filename>; the kubelet keeps retrying, so the waiting pod "
+                            "starts once the file is there")
 _SECCOMP_MISSING = re.compile(r"seccomp.*(no such file|not found|cannot load|does not exist)|"
                               r"(no such file|cannot load).*seccomp", re.I | re.S)
 
@@ -121,7 +122,11 @@ def kubectl_apply_command(namespace: str, source: str | Path | None = None) -> s
 
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
                                     and source.strip().endswith((".yaml", ".yml", ".json"))):
-        shown = os.path.relpath(Path(source).resolve(), Path.cwd().resolve())   # from the notebook's folder
+        from .cluster.paths import REPO_ROOT
+
+        path = Path(source).resolve()
+        inside = path.is_relative_to(REPO_ROOT.resolve())
+        shown = os.path.relpath(path, Path.cwd().resolve()) if inside else str(path)   # from the notebook's folder
     else:
         shown = "manifest.yaml"   # a dict or YAML text: save the YAML shown to this file
     return f"kubectl apply -f {shlex.quote(shown)} -n {namespace}"
@@ -453,9 +458,12 @@ def format_events(events: list[dict]) -> list[str]:
     return out
 
 
-def _pod_events(name: str, namespace: str, config: str) -> list[str]:
+def _pod_events(name: str, namespace: str, config: str, uid: str | None = None) -> list[str]:
+    """This pod's events; with ``uid``, only this incarnation's (a deleted pod of the same
+    name leaves its events behind for an hour)."""
+    selector = f"involvedObject.kind=Pod,involvedObject.name={name}" + (f",involvedObject.uid={uid}" if uid else "")
     listed = _call(f"list events of pod {name}", core_api(config).list_namespaced_event, namespace,
-                   field_selector=f"involvedObject.kind=Pod,involvedObject.name={name}")
+                   field_selector=selector)
     return format_events(_plain(listed, config).get("items") or [])
 
 
@@ -509,10 +517,10 @@ def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str
         else:
             ready_since = None
         if final:
-            outcome.events = _pod_events(name, namespace, config)
+            outcome.events = _pod_events(name, namespace, config, (pod.get("metadata") or {}).get("uid"))
             return outcome
         if time.monotonic() >= deadline:
-            outcome.events = _pod_events(name, namespace, config)
+            outcome.events = _pod_events(name, namespace, config, (pod.get("metadata") or {}).get("uid"))
             goal = "not ready" if until == "ready" else "not finished"
             raise LabTimeout(f"pod {name} in {namespace} {goal} after {timeout:g}s\n{outcome}",
                              fix="read the status and events above; wait longer with wait_for_pod(..., timeout=300)")

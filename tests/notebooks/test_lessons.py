@@ -90,7 +90,9 @@ def test_lesson_08_node_by_node_on_the_multi_node_cluster(require_core, tmp_path
     tables = [[row for row in t.splitlines() if row.startswith("seccomp-course-multi-")] for t in texts]
     partial, everywhere = [rows for rows in tables if rows][:2]   # node -> outcome, before and after
     assert len(partial) == 3 and all(": Running" in row for row in partial[:2]), partial
-    assert "SeccompProfileNotFound" in partial[2] or "CreateContainerError" in partial[2], partial
+    # Kubernetes' own reason for a Localhost profile file missing on that node (checked on the
+    # course cluster): waiting CreateContainerError, "cannot load seccomp profile ... no such file"
+    assert "CreateContainerError" in partial[2] and "cannot load seccomp profile" in partial[2], partial
     assert len(everywhere) == 3 and all(": Running" in row for row in everywhere), everywhere
     check = next(output_text(c) for c in nb.cells if "check" in tags(c))
     match = SCORE.search(check)

@@ -97,9 +97,13 @@ def test_waiting_reasons_are_never_relabelled():
 
 
 def test_helpers_show_the_equivalent_commands(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
-    assert kubectl_apply_command("ns1", tmp_path / "pod.yaml") == "kubectl apply -f pod.yaml -n ns1"
+    from labs.cluster.paths import REPO_ROOT
+
+    monkeypatch.chdir(REPO_ROOT / "notebooks")   # where lessons (and `!kubectl` cells) run
+    lesson_file = REPO_ROOT / "labs" / "lessons" / "02-seccomp-kubernetes" / "pod.yaml"
+    assert kubectl_apply_command("ns1", lesson_file) == \
+        "kubectl apply -f ../labs/lessons/02-seccomp-kubernetes/pod.yaml -n ns1"
+    assert kubectl_apply_command("ns1", tmp_path / "pod.yaml") == f"kubectl apply -f {tmp_path}/pod.yaml -n ns1"
     assert kubectl_apply_command("ns1", {"kind": "Pod"}) == "kubectl apply -f manifest.yaml -n ns1"
     text = manifest_yaml([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}] * 2)
     assert text.count("kind: Pod") == 2 and "---" in text
