@@ -16,15 +16,17 @@ from .common import profile_valid
 
 BLOCKED = ("mkdir", "mkdirat")
 PROBE = ["mkdir", "/tmp/grader-probe"]
+SLEEP = ["sleep", "600"]
 
 
-def _container(ctx, seccomp, label: str):
+def _container(ctx, seccomp, label: str, command: list[str] | None = None):
+    """The lab image under ``seccomp``: nginx itself, or ``command`` instead of nginx."""
     def start():
         from labs.docker_lab import LabContainer
 
         try:
             box = LabContainer.start(LAB_IMAGE, seccomp=seccomp, name=f"course-grader-{ctx.token}-{label}",
-                                     publish={80: 0})
+                                     publish=None if command else {80: 0}, command=command)
         except ImportError:
             raise NotChecked("the Docker helpers (labs.docker_lab) are not installed here") from None
         ctx.cleanup.callback(box.stop)
@@ -39,10 +41,12 @@ def _nginx_serves(ctx) -> str:
 
 
 def _mkdir_denied(ctx) -> str:
-    control = _container(ctx, "unconfined", "control").exec(PROBE)
+    """Graded apart from nginx (a container that only sleeps), so a profile that stops nginx
+    still gets this check judged on what it does to `mkdir DIR`."""
+    control = _container(ctx, "unconfined", "control", SLEEP).exec(PROBE)
     if not control.ok:
         raise NotChecked("mkdir fails even without seccomp here, so a denial would prove nothing")
-    result = _container(ctx, load_submitted_profile(ctx), "learner").exec(PROBE)
+    result = _container(ctx, load_submitted_profile(ctx), "learner-shell", SLEEP).exec(PROBE)
     output = (result.stdout + result.stderr).strip()
     if result.ok:
         raise LabError("mkdir succeeded under your profile",
