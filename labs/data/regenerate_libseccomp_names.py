@@ -47,9 +47,13 @@ OUTPUT = DATA / "libseccomp-syscalls.json"
 ARCH_CANDIDATES = ("x86", "x86_64", "x32", "arm", "aarch64", "loongarch64", "m68k", "mips", "mipsel",
                    "mips64", "mipsel64", "mips64n32", "mipsel64n32", "parisc", "parisc64", "ppc",
                    "ppc64", "ppc64le", "s390", "s390x", "riscv64", "sh", "sheb")
-#: Native numbers 0..N-1 are enumerated on x86_64 (no offset), pseudo numbers -10000..-10000-N on
-#: every architecture: together they reach every row of libseccomp's table.
+#: Native numbers 0..N-1 (plus the architecture's base, and ARM's private range) and pseudo numbers
+#: -10000..-10000-N are enumerated on every architecture: together they reach every row of
+#: libseccomp's table (pseudo numbers alone do not: libseccomp 2.6.0 gives sys_debug_setcontext and
+#: switch_endian the same one on x86_64).
 NATIVE_RANGE = 1100
+NATIVE_BASES = {"x32": (0, 0x40000000), "mips": (0, 4000), "mipsel": (0, 4000), "mips64": (0, 5000),
+                "mipsel64": (0, 5000), "mips64n32": (0, 6000), "mipsel64n32": (0, 6000), "arm": (0, 0x0F0000)}
 PSEUDO_BASE = -10000
 PSEUDO_RANGE = 1000
 #: libseccomp's "unknown name" answer (__NR_SCMP_ERROR).
@@ -109,11 +113,12 @@ def collect(resolver: Resolver) -> tuple[dict, list[str]]:
     arches = [a for a in ARCH_CANDIDATES if resolver.arch_token(a)]
     tokens = {a: resolver.arch_token(a) for a in arches}
     names: set[str] = set()
-    for number in range(NATIVE_RANGE):
-        name = resolver.name_of(tokens["x86_64"], number)
-        if name:
-            names.add(name)
-    for token in tokens.values():
+    for arch, token in tokens.items():
+        for base in NATIVE_BASES.get(arch, (0,)):
+            for number in range(base, base + NATIVE_RANGE):
+                name = resolver.name_of(token, number)
+                if name:
+                    names.add(name)
         for offset in range(PSEUDO_RANGE):
             name = resolver.name_of(token, PSEUDO_BASE - offset)
             if name:

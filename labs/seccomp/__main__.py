@@ -42,8 +42,11 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"  {problem}")
             continue
         warnings = profile_warnings(profile, args.arch)
-        counts = [f"{sum(w.level == level for w in warnings)} {level}s" for level in ("warning", "note")
-                  if any(w.level == level for w in warnings)]
+        counts = []
+        for level in ("warning", "note"):
+            n = sum(w.level == level for w in warnings)
+            if n:
+                counts.append(f"{n} {level}{'s' if n > 1 else ''}")
         print(f"ok      {path}" + (f" ({', '.join(counts)}; valid, but read them)" if counts else ""))
         _print_warnings(profile, args.arch)
     return 1 if failed else 0

@@ -444,8 +444,8 @@ def profile_warnings(profile: Any, arch: str | None = None) -> list[ProfileWarni
         if isinstance(profile.get("syscalls"), list) else []
     refusing = [r for r in rules if r.get("action") not in ALLOWING_ACTIONS]
     if default in ALLOWING_ACTIONS:
-        verb = "lets every syscall through and logs it (audit mode)" if default == "SCMP_ACT_LOG" \
-            else "lets every syscall it does not list through"
+        verb = "lets every syscall it does not list through and logs it (audit mode)" \
+            if default == "SCMP_ACT_LOG" else "lets every syscall it does not list through"
         if refusing:
             names = sorted({n for r in refusing for n in _names_of(r)})
             out.append(ProfileWarning(

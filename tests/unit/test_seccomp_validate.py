@@ -173,6 +173,20 @@ def test_the_course_tables_and_libseccomps_agree_on_x86_64_and_aarch64():
                 assert arch in libseccomp_architectures(name), (arch, name)
 
 
+def test_this_machines_libseccomp_knows_no_name_the_committed_table_lacks():
+    """The committed table (libseccomp 2.6.0) holds every name the machine's own libseccomp knows."""
+    from labs.data.regenerate_libseccomp_names import Resolver, collect
+
+    try:
+        resolver = Resolver()
+    except Exception as exc:  # noqa: BLE001 - no libseccomp here: nothing to compare with
+        pytest.skip(f"libseccomp2 is not loadable here: {exc}")
+    table, arches = collect(resolver)
+    assert set(table) <= {n for n in table if is_syscall_name(n)}
+    for name, where in table.items():
+        assert set(where) <= set(libseccomp_architectures(name) or ()), (resolver.version, name)
+
+
 def test_libseccomp_table_says_where_it_comes_from():
     data = json.loads((Path(__file__).resolve().parents[2] / "labs" / "data" / "libseccomp-syscalls.json").read_text())
     assert data["generated_by"].startswith("python -m labs.data.regenerate_libseccomp_names")
