@@ -147,8 +147,8 @@ EXERCISE = Exercise(
                    "and save it with seccomp.write_profile"),
         Check("apparmor-field", "the pod uses the AppArmor field with your profile", 1, _apparmor_field,
               needs=("seccomp-per-container",),
-              hint="securityContext.appArmorProfile (pod or web container) names the profile declared on "
-                   "the first line of capstone.apparmor"),
+              hint="put securityContext.appArmorProfile at pod level (spec.securityContext), so it covers "
+                   "both containers, naming the profile declared on the first line of capstone.apparmor"),
         Check("runs", "both containers run and the app answers", 3, _runs, live=True,
               needs=("seccomp-per-container", "profiles-deny"),
               hint="a container that crash-loops lacks a syscall of its own programs: build fetcher.json from "
