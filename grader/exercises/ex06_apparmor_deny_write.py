@@ -55,7 +55,7 @@ EXERCISE = Exercise(
     files={"apparmor": "deny-write.apparmor", "pod": "pod.yaml"},
     checks=(
         Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f"profile {syntax_name(ctx)} parses",
-              hint="`apparmor_parser -Q -K FILE` shows the first syntax error (a rule ends with a comma)"),
+              hint="`apparmor_parser -Q -K FILE` shows the first syntax error"),
         Check("deny-write", "a deny rule refuses writes under /etc", 2, _deny_rule, needs=("parses",),
               hint="`**` matches any depth of sub-folders; `w` is the write permission"),
         Check("denial-logged", "each refused write under /etc leaves an audit record", 1, _denial_logged,

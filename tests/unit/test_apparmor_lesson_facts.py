@@ -53,7 +53,7 @@ def test_no_shipped_profile_calls_a_plain_deny_logged(path):
 
 
 def test_lessons_show_todays_kubernetes_behaviour():
-    text = _text("06") + _text("07")
+    text = " ".join((_text("06") + _text("07")).split())
     assert "stop syncing" not in text
     assert "reason `AppArmor`" in text and "Cannot enforce AppArmor: AppArmor is not enabled on the host" in text
     for match in re.finditer(r"Blocked", text):   # only as history, never as today's reason
