@@ -183,7 +183,7 @@ def describe(name: str) -> str:
     base = _base_name(name)
     if base:
         return f"32-bit ABI variant of {base}: {descriptions[base]}"
-    arches = architectures_knowing(name)
+    arches = architectures_knowing(name) or list(libseccomp_architectures(name) or ())
     if arches:
         return f"architecture-specific syscall (exists on {', '.join(arches)})"
     return "not a known syscall"

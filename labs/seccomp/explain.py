@@ -10,7 +10,8 @@ import html
 from dataclasses import dataclass, field
 
 from ..results import Result
-from ..syscalls import describe, danger, is_known, suggest, syscall_name, syscall_number, unknown_syscall_hint
+from ..syscalls import (describe, danger, is_known, is_syscall_name, suggest, suggest_any, syscall_name, syscall_number,
+                        unknown_syscall_hint)
 from .compare import runtime_default
 
 __all__ = ["DenialExplanation", "explain_denial"]
@@ -56,9 +57,12 @@ def explain_denial(syscall: str | int, arch: str = "x86_64") -> DenialExplanatio
         syscall = syscall_name(syscall, arch)
     if not is_known(syscall, arch):
         hint = unknown_syscall_hint(syscall, (arch,))
+        suggestions = suggest(syscall, (arch,)) if is_syscall_name(syscall) else suggest_any(syscall)
+        if not is_syscall_name(syscall) and suggestions:
+            hint = "did you mean " + " or ".join(repr(c) for c in suggestions) + "?"
         return DenialExplanation(
             syscall=syscall, arch=arch, known=False, number=None, description=describe(syscall),
-            danger=None, runtime_default=None, suggestions=suggest(syscall, (arch,)),
+            danger=None, runtime_default=None, suggestions=suggestions,
             advice=f"{syscall!r} is not a syscall on {arch}: {hint}")
     reason = danger(syscall)
     status = _runtime_default_status(syscall)

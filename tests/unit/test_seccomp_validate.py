@@ -311,3 +311,11 @@ def test_cli_prints_warnings_and_exits_zero(capsys):
 def test_cli_invalid_exits_one(capsys):
     assert cli(["validate", str(BAD / "legacy-singular-name.json")]) == 1
     assert "INVALID" in capsys.readouterr().out
+
+
+def test_explain_knows_names_of_every_architecture():
+    from labs.seccomp import explain_denial
+
+    assert str(explain_denial("riscv_hwprobe")) == ("'riscv_hwprobe' is not a syscall on x86_64: riscv_hwprobe "
+                                                    "exists only on riscv64, not on x86_64")
+    assert explain_denial("riscv_hwprob").suggestions == ["riscv_hwprobe"]
