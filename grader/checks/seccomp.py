@@ -25,6 +25,7 @@ __all__ = [
     "require_size_within",
     "silent_success",
     "silent_success_in",
+    "require_honoured_by_containerd",
 ]
 
 DENY_ACTIONS = frozenset({"SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
@@ -213,3 +214,16 @@ def require_size_within(allowed: set[str], reference: set[str], *, ratio: float,
                            f"{', '.join(extra[:15])}{' ...' if len(extra) > 15 else ''}",
                            "$.syscalls", fix="build the allow list from your audit recording, not from a big list")
     return f"{len(allowed)} syscalls allowed (recorded reference: {len(reference)}, limit {limit})"
+
+
+def require_honoured_by_containerd(profile: dict) -> str:
+    """For profiles graded on Kubernetes: no Docker-only condition that containerd drops
+    (``includes``/``excludes``/``archMap``), since the rule then applies to every container."""
+    from labs.seccomp.validate import profile_warnings
+
+    ignored = [w for w in profile_warnings(profile) if w.kind == "ignored-by-containerd"]
+    if ignored:
+        raise ProfileError("; ".join(f"{w.path}: {w.message}" for w in ignored), ignored[0].path,
+                           fix="Kubernetes Localhost profiles are read by containerd, which keeps only the OCI "
+                               "keys: write each rule for the containers that will really get it")
+    return "every key is one containerd reads"

@@ -5,7 +5,8 @@ from grader.checks.apparmor import (deny_write_rules, glob_matches, is_complain,
                                     uncovered_records)
 from grader.checks import live
 from grader.checks.seccomp import (effective_action, require_blocked_with_eperm, require_denies_by_default,
-                                   require_size_within, silent_success, silent_success_in)
+                                   require_honoured_by_containerd, require_size_within, silent_success,
+                                   silent_success_in)
 from grader.context import Exercise
 from grader.engine import grade_folder
 from grader.model import Check, NotChecked
@@ -126,6 +127,16 @@ def test_errno_ret_zero_is_flagged_as_silent_success():
     assert effective_action(ruled, "mkdir") == ("SCMP_ACT_ERRNO", None)
     require_blocked_with_eperm(ruled, ("mkdir", "mkdirat"))
     assert silent_success({"defaultAction": "SCMP_ACT_ERRNO"}) == []
+
+
+def test_docker_only_conditions_are_named_for_kubernetes_grading():
+    docker = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}
+    with pytest.raises(ProfileError) as err:
+        require_honoured_by_containerd(docker)
+    assert err.value.path == "$.syscalls[1].includes" and "applies to every container" in err.value.message
+    assert require_honoured_by_containerd({"defaultAction": "SCMP_ACT_ERRNO"})
 
 
 class _Ctx:
