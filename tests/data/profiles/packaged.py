@@ -6,8 +6,8 @@ profile there is) ships in Debian's ``golang-github-docker-docker-dev``. Install
 pulls about 250 Go source packages (~950 MB), so the course does not install it:
 ``python -m tests.data.profiles.packaged`` runs ``apt-get download`` for the one package
 (about 1 MB) and unpacks only the profile into :data:`CACHE`. The tests read the file from the
-installed package when it is there, else from the cache, and skip naming the package when
-neither exists.
+installed package when it is there, else from the cache; on CI (``CI`` set) they fetch it
+themselves; elsewhere they skip, naming the package and this command.
 """
 from __future__ import annotations
 
