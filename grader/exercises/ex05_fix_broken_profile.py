@@ -55,7 +55,7 @@ EXERCISE = Exercise(
         Check("starts", "nginx starts and stays up under the fixed profile", 2,
               lambda ctx: nginx_pod_with_profile(ctx) and "nginx is Running and Ready", live=True,
               needs=("denies-by-default",),
-              hint="`kubectl logs --previous` names the call nginx failed on; a staging run lists every "
+              hint="`kubectl logs` names the call nginx failed on; a staging run lists every "
                    "syscall refused at startup, including one your file lists but the runtime never saw"),
         Check("serves", "nginx answers HTTP requests under the fixed profile", 2,
               lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("starts",),

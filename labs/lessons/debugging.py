@@ -60,10 +60,10 @@ class NginxDebugLoop:
     def _install(self, filename: str, profile: dict) -> list[str]:
         from ..cluster import install_seccomp_profile
 
-        nodes = install_seccomp_profile(filename, profile, config=self.config)
-        print(f"$ docker exec -i {nodes[0]} sh -c 'cat > {_NODE_DIR}/{filename}' < profile.json"
-              + ("   # and on every other node" if len(nodes) > 1 else ""))
-        return nodes
+        applied = install_seccomp_profile(filename, profile, config=self.config)
+        for command in getattr(applied, "commands", None) or [f"docker cp {filename} <node>:{_NODE_DIR}/{filename}"]:
+            print("$", command)
+        return list(applied)
 
     def enforce(self, profile: dict):
         """Install ``profile`` as course-05-nginx.json and re-create the nginx pod under it."""
