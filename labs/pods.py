@@ -330,8 +330,8 @@ class PodOutcome(Result):
     containers: dict[str, str] = field(default_factory=dict)   # name -> "running", "waiting: X", ...
     events: list[str] = field(default_factory=list)
     node: str | None = None
-    commands: list[str] = field(default_factory=list)
-    applied: str = ""
+    commands: list[str] = field(default_factory=list, repr=False)
+    applied: str = field(default="", repr=False)
 
     def raise_for_failure(self) -> "PodOutcome":
         """Return self when the pod is fine, else raise WorkloadFailed with reason and events."""
