@@ -118,8 +118,15 @@ class _Checker:
         self.problems.append(ProfileError(message, path=path, fix=fix))
 
     def unknown_keys(self, obj: dict, allowed: tuple[str, ...], path: str) -> None:
+        lower = {k.lower(): k for k in allowed}
         for key in obj:
-            if key not in allowed:
+            if key in allowed:
+                continue
+            if key.lower() in lower:  # Go's encoding/json matches keys case-insensitively
+                self.add(f"{path}.{key}", f"key {key!r} is spelled {lower[key.lower()]!r} in the spec: Go's JSON "
+                                          "decoder (containerd, Docker) accepts the other case, most other tools "
+                                          "(and this course's grader) do not", f"write {lower[key.lower()]!r}")
+            else:
                 self.add(f"{path}.{key}", f"unknown key {key!r}: containerd and runc ignore it "
                                           f"silently, so it has no effect", _close(key, allowed))
 

@@ -327,3 +327,11 @@ def test_explain_knows_names_of_every_architecture():
     assert str(explain_denial("riscv_hwprobe")) == ("'riscv_hwprobe' is not a syscall on x86_64: riscv_hwprobe "
                                                     "exists only on riscv64, not on x86_64")
     assert explain_denial("riscv_hwprob").suggestions == ["riscv_hwprobe"]
+
+
+def test_keys_in_another_case_are_named_accurately():
+    [problem] = profile_problems({"defaultAction": "SCMP_ACT_ERRNO",
+                                  "syscalls": [{"Names": ["read"], "action": "SCMP_ACT_ALLOW"}]})[:1]
+    assert problem.path == "$.syscalls[0].Names"
+    assert "Go's JSON decoder (containerd, Docker) accepts the other case" in problem.message
+    assert problem.fix == "write 'names'"
