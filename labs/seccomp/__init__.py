@@ -11,7 +11,7 @@ from .compare import (ProfileDiff, RuntimeDefaultComparison, allowed_syscalls, c
                       diff_profiles, runtime_default, runtime_default_syscalls)
 from .explain import DenialExplanation, explain_denial
 from .summary import ProfileSummary, profile_summary
-from .validate import ACTIONS, MAX_PROFILE_BYTES, OPERATORS, load_profile, profile_problems
+from .validate import ACTIONS, MAX_PROFILE_BYTES, OPERATORS, ProfileWarning, load_profile, profile_problems, profile_warnings
 
 __all__ = [
     "ACTIONS",
@@ -33,6 +33,8 @@ __all__ = [
     "load_profile",
     "profile_problems",
     "profile_summary",
+    "profile_warnings",
+    "ProfileWarning",
     "runtime_default",
     "runtime_default_syscalls",
     "write_profile",

@@ -14,7 +14,7 @@ def test_allow_list_counts_allow_and_log_rules_only():
         {"names": ["openat"], "action": "SCMP_ACT_LOG"},
         {"names": ["mount"], "action": "SCMP_ACT_ERRNO"},
         {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]},
-        {"name": "close", "action": "SCMP_ACT_ALLOW"}]}
+        {"names": ["close"], "action": "SCMP_ACT_ALLOW"}]}
     assert allowed_syscalls(profile) == {"read", "write", "openat", "socket", "close"}
 
 
