@@ -150,8 +150,15 @@ def _nodes(config: str, nodes: Iterable[str] | None) -> list[str]:
 def _file_label(source: str | Path, name: str) -> str:
     """The file name a learner would have the profile in."""
     if isinstance(source, Path) or ("\n" not in str(source) and "{" not in str(source)):
-        return Path(source).name
-    return f"{name.replace('/', '-')}.profile"
+        import os
+
+        from ..cluster.paths import REPO_ROOT
+
+        path = Path(source).resolve()
+        if path.is_relative_to(REPO_ROOT.resolve()):   # as typed from the notebook's folder
+            return os.path.relpath(path, Path.cwd().resolve())
+        return str(path)
+    return f"{name.replace('/', '-')}.profile"   # profile text: save it under this name first
 
 
 def apparmor_load_commands(filename: str, nodes: list[str], mode: str = "enforce") -> list[str]:
@@ -181,11 +188,11 @@ def load_profile_on_nodes(source: str | Path, *, config: str = "default",
                         f"{', '.join(targets)}",
         commands=[*apparmor_load_commands(filename, targets, mode),
                   *(f"docker exec {node} grep {name} {_PROFILES_FILE}" for node in targets[:1])],
-        content=text, content_label=f"{filename}",
+        content=text, content_label=f"{Path(filename).name}",
         note="--replace (-r) replaces a loaded profile of the same name, --Complain (-C) loads it in complain "
              "mode. kind nodes share the host kernel, so this profile is loaded host-wide. On a real node, with the "
              f"file in /etc/apparmor.d: sudo apparmor_parser -r -W{' -C' if mode == 'complain' else ''} "
-             f"/etc/apparmor.d/{filename} (-W also writes the compiled cache), on every node; a pod names it as "
+             f"/etc/apparmor.d/{Path(filename).name} (-W also writes the compiled cache), on every node; a pod names it as "
              f"appArmorProfile: {{type: Localhost, localhostProfile: {name}}}.")
 
 

@@ -44,3 +44,23 @@ def test_node_helpers_name_the_commands_a_learner_types():
     assert PROFILES_DIR == "/var/lib/kubelet/seccomp/profiles"
     assert apparmor_load_commands("p.profile", ["n1"], "complain") == [
         "docker exec -i n1 apparmor_parser --replace --skip-cache --Complain < p.profile"]
+
+
+def test_load_and_install_return_the_nodes_and_show_what_they_did(monkeypatch, tmp_path):
+    from labs.apparmor import nodes as aa
+    from labs.cluster import nodes as cn
+
+    monkeypatch.setattr(aa, "_checked", lambda source, mode, node: ("profile course-x {\n}\n", "course-x"))
+    monkeypatch.setattr(aa, "_load", lambda node, text, name, mode: None)
+    source = tmp_path / "course-x"
+    loaded = aa.load_profile_on_nodes(source, nodes=["n1", "n2"], mode="complain")
+    assert loaded == ["n1", "n2"]
+    assert "profile course-x" in loaded._repr_html_() and "--Complain" in loaded.explain()
+    assert "apparmor_parser -r -W -C /etc/apparmor.d/course-x" in loaded.note
+
+    written = []
+    monkeypatch.setattr(cn, "write_node_file", lambda node, path, text: written.append((node, path, text)))
+    installed = cn.install_seccomp_profile("a.json", seccomp.audit_profile(), nodes=["n1"])
+    assert installed == ["n1"] and written[0][1] == f"{PROFILES_DIR}/a.json"
+    assert json.loads(installed.content) == seccomp.audit_profile()
+    assert f"docker cp a.json n1:{PROFILES_DIR}/a.json" in installed.explain()
