@@ -132,8 +132,14 @@ def kubectl_apply_command(namespace: str, source: str | Path | None = None) -> s
     return f"kubectl apply -f {shlex.quote(shown)} -n {namespace}"
 
 
-def _describe_commands(name: str, namespace: str) -> list[str]:
-    return [f"kubectl get pod {name} -n {namespace} -o wide", f"kubectl describe pod {name} -n {namespace}"]
+def _describe_commands(name: str, namespace: str, node: str | None = None, statuses: list[dict] = ()) -> list[str]:
+    """kubectl get/describe, and for a started container the runtime's own view on its node
+    (``crictl inspect``: the OCI spec's ``linux.seccomp`` and AppArmor profile as applied)."""
+    commands = [f"kubectl get pod {name} -n {namespace} -o wide", f"kubectl describe pod {name} -n {namespace}"]
+    started = next((cs.get("containerID", "") for cs in statuses if cs.get("containerID")), "")
+    if node and started:
+        commands.append(f"docker exec {node} crictl inspect {started.split('://')[-1][:13]}")
+    return commands
 
 
 class PodSecurityRejected(ManifestError):
@@ -404,7 +410,8 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
     def outcome(reason: str, message: str = "", ok: bool = False) -> PodOutcome:
         return PodOutcome(meta.get("name", ""), meta.get("namespace", ""), ok, phase, ready, reason,
                           message.strip(), None if ok else fix_for(reason, message), lines, list(events or []),
-                          spec.get("nodeName"), _describe_commands(meta.get("name", ""), meta.get("namespace", "")))
+                          spec.get("nodeName"),
+                          _describe_commands(meta.get("name", ""), meta.get("namespace", ""), spec.get("nodeName"), raw))
 
     def exited(terminated: dict) -> tuple[PodOutcome, bool]:
         return outcome(terminated.get("reason") or "Error",

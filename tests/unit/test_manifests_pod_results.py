@@ -68,6 +68,9 @@ def test_outcome_details(status):
     assert "seccomp" in missing.message and missing.node
     assert missing.fix == SECCOMP_FILE_MISSING_FIX and "install_seccomp_profile" in missing.fix
     assert any(c.startswith("kubectl describe pod ") for c in missing.commands)
+    assert not any("crictl" in c for c in missing.commands)            # no container was created
+    running, _ = pod_outcome(status("running"))
+    assert running.commands[-1].startswith(f"docker exec {running.node} crictl inspect ")
 
 
 def test_apparmor_rejected_pod_keeps_the_kubernetes_reason():
