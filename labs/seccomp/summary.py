@@ -86,7 +86,8 @@ class ProfileSummary(Result):
             lines.append(head)
             lines += textwrap.wrap(" ".join(rule.names), 96, initial_indent="  ", subsequent_indent="  ")
         if any(n in RUNTIME_STARTUP_SYSCALLS for r in self.rules for n in r.names):
-            lines.append("(includes the container runtime's start-up syscalls)")
+            lines.append("(includes the container runtime's start-up set, which build_profile adds so the "
+                         "container can start)")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -111,8 +112,9 @@ class ProfileSummary(Result):
                          "<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(11em,1fr));"
                          "font-size:90%'>" + "".join(f"<span>{c}</span>" for c in cells) + "</div>")
         if startup_seen:
-            parts.append("<div style='color:#7f8c8d;font-size:90%'>* needed by the container runtime to start "
-                         "the container (added by build_profile), not by the app</div>")
+            parts.append("<div style='color:#7f8c8d;font-size:90%'>* in the container runtime's start-up set: "
+                         "build_profile adds these so the container can start, whether or not the app calls "
+                         "them</div>")
         if self.json_text:
             parts.append(f"<details><summary>the JSON ({self.json_text.count(chr(10)) + 1} lines)</summary>"
                          f"<pre>{html.escape(self.json_text)}</pre></details>")
