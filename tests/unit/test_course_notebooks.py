@@ -155,13 +155,13 @@ def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
     if not shutil.which("make"):
         pytest.skip("make is not installed")
     root = lessons.HERE.parents[1]
-    dry = subprocess.run(["make", "-n", "-o", "cluster", "lab"], cwd=root, capture_output=True, text=True)
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "-o", "cluster", "lab"], cwd=root, capture_output=True, text=True)
     assert "labs.cluster.labenv" in dry.stdout and "jupyter lab" in dry.stdout, dry.stdout + dry.stderr
     # terminals: a non-login shell, or Debian's /etc/profile resets PATH and kubectl is gone
     assert "shell_command" in dry.stdout, dry.stdout
     env = dict(os.environ, COURSE_STATE_DIR=str(_fake_state(tmp_path)))
     env.pop("KUBECONFIG", None)
-    done = subprocess.run(["make", "-s", "-o", "cluster", "lab", f"PY={sys.executable}",
+    done = subprocess.run(["make", "-s", "--no-print-directory", "-o", "cluster", "lab", f"PY={sys.executable}",
                            "JUPYTER_LAB=printenv KUBECONFIG PATH #"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
