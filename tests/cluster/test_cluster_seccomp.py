@@ -63,7 +63,7 @@ def test_missing_localhost_profile_fails_with_the_profile_named(namespace, sleep
     missing = f"profiles/not-installed-{uuid.uuid4().hex[:8]}.json"
     outcome = run_pod(set_seccomp(sleeper, "Localhost", missing), namespace)
     assert not outcome.ok
-    assert outcome.reason == "SeccompProfileNotFound", outcome
+    assert outcome.reason == "CreateContainerError", outcome
     assert missing in outcome.message
     waiting = _read_pod("sleeper", namespace, "default")["status"]["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == "CreateContainerError"

@@ -137,7 +137,8 @@ def test_missing_localhost_profile(namespace, manifest):
     doc = set_seccomp(load_manifests(manifest("logger-pod.yaml"))[0], "Localhost",
                       f"profiles/course-missing-{uuid.uuid4().hex[:6]}.json")
     outcome = run_pod(doc, namespace, timeout=90)
-    assert (outcome.ok, outcome.reason) == (False, "SeccompProfileNotFound"), str(outcome)
+    assert (outcome.ok, outcome.reason) == (False, "CreateContainerError"), str(outcome)
+    assert "cannot load seccomp profile" in outcome.message, str(outcome)
     assert "install_seccomp_profile" in outcome.fix
 
 
@@ -174,13 +175,16 @@ def test_unschedulable(namespace, manifest):
 
 
 @pytest.mark.parametrize("style", ["field", "annotation"])
-def test_apparmor_profile_the_node_cannot_apply_is_blocked(namespace, manifest, style):
-    # Without the AppArmor LSM the kubelet rejects the pod; with it, the profile is not
-    # loaded. Either way the outcome is Blocked, whichever way the manifest asks for AppArmor.
+def test_apparmor_profile_the_node_cannot_apply_is_rejected(namespace, manifest, style):
+    # Without the AppArmor LSM the kubelet rejects the pod (Failed, reason AppArmor); with it,
+    # the profile is not loaded and containerd cannot create the container. Kubernetes' own
+    # reasons are reported, whichever way the manifest asks for AppArmor.
     doc = set_apparmor(load_manifests(manifest("logger-pod.yaml"))[0], "Localhost",
                        f"course-missing-{uuid.uuid4().hex[:6]}", style=style)
     outcome = run_pod(doc, namespace, timeout=90)
-    assert (outcome.ok, outcome.reason) == (False, "Blocked"), str(outcome)
+    rejected = (outcome.phase, outcome.reason) == ("Failed", "AppArmor")
+    not_loaded = outcome.reason == "CreateContainerError"
+    assert not outcome.ok and (rejected or not_loaded), str(outcome)
     assert "apparmor" in outcome.message.lower()
 
 
