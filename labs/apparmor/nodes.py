@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import CapabilityMissing, LabError
 from ..results import Applied, Result
 from ..runner import run
+from .policy import require_safe_profile
 from .syntax import check_profile_syntax, parser_error, read_profile_source
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "unload_profile_on_nodes",
     "load_profile_here",
     "unload_profile_here",
+    "COURSE_PROFILE_PREFIXES",
+    "foreign_profile_refusal",
 ]
 
 MODES = ("enforce", "complain")
@@ -38,6 +41,9 @@ _PROBE = ("printf 'enabled=%s\\n' \"$(cat /sys/module/apparmor/parameters/enable
           " [ -d /sys/kernel/security/apparmor ] && echo securityfs=yes;"
           " command -v apparmor_parser >/dev/null && echo parser=yes; true")
 _PROFILES_FILE = "/sys/kernel/security/apparmor/profiles"
+#: Names the course gives the profiles it ships and the grader's per-run copies.
+COURSE_PROFILE_PREFIXES = ("course-", "grader-")
+_LEDGER = "apparmor-loaded.txt"   # in the state folder: every other name this machine's course loaded
 _NO_KERNEL_FIX = "use `make cluster-apparmor` on an AppArmor host (Ubuntu, Debian, SUSE)"
 
 
@@ -105,6 +111,45 @@ def loaded_profiles(node: str | None = None) -> dict[str, str]:
     return parse_loaded_profiles(result.stdout)
 
 
+def _ledger() -> Path:
+    from ..cluster.paths import state_dir
+
+    return state_dir() / _LEDGER
+
+
+def _course_loaded() -> set[str]:
+    path = _ledger()
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def _remember(name: str) -> None:
+    if not name.startswith(COURSE_PROFILE_PREFIXES) and name not in _course_loaded():
+        with _ledger().open("a") as ledger:
+            ledger.write(name + "\n")
+
+
+def foreign_profile_refusal(name: str, loaded: dict[str, str], course_loaded: set[str],
+                            where: str, action: str) -> LabError | None:
+    """The error when ``name`` is loaded in the kernel but the course did not create it (pure).
+
+    Why: a kind node shares the host kernel, so replacing or removing a loaded profile changes
+    every container on the machine (docker-default, cri-containerd.apparmor.d, the distribution's
+    own). The course only touches names it ships (course-*, grader-*) or loaded itself.
+    """
+    if name not in loaded or name.startswith(COURSE_PROFILE_PREFIXES) or name in course_loaded:
+        return None
+    return LabError(f"refusing to {action} AppArmor profile {name} on {where}: a profile of that name is "
+                    f"already loaded ({loaded[name]} mode) and the course did not create it",
+                    fix="give your profile its own name (e.g. course-<app>); the course never replaces or "
+                        "removes a profile it did not load, because the kernel is shared by the whole host")
+
+
+def _require_ours(node: str | None, name: str, action: str) -> None:
+    refusal = foreign_profile_refusal(name, loaded_profiles(node), _course_loaded(), _where(node), action)
+    if refusal is not None:
+        raise refusal
+
+
 def _require_support(node: str | None, action: str) -> None:
     problem = apparmor_support(node).problem()
     if problem is not None:
@@ -113,12 +158,14 @@ def _require_support(node: str | None, action: str) -> None:
 
 def _load(node: str | None, text: str, name: str, mode: str) -> None:
     _require_support(node, f"load AppArmor profile {name}")
+    _require_ours(node, name, "replace")
     args = [*_prefix(node), "apparmor_parser", "--replace", "--skip-cache"]
     if mode == "complain":
         args.append("--Complain")
     result = run(args, input=text, check=False, timeout=300)
     if not result.ok:
         raise parser_error(result.stdout + result.stderr, f"profile {name} on {_where(node)}")
+    _remember(name)
 
 
 def _checked(source: str | Path, mode: str, node: str | None) -> tuple[str, str]:
@@ -126,12 +173,14 @@ def _checked(source: str | Path, mode: str, node: str | None) -> tuple[str, str]
     if mode not in MODES:
         raise LabError(f"unknown AppArmor mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
     text, _ = read_profile_source(source)
+    require_safe_profile(text)
     prefix = [] if shutil.which("apparmor_parser") else _prefix(node)
     return text, check_profile_syntax(text, prefix=prefix)
 
 
 def _unload(node: str | None, name: str) -> None:
     _require_support(node, f"unload AppArmor profile {name}")
+    _require_ours(node, name, "remove")
     stub = f'profile "{name}" {{\n}}\n'
     result = run([*_prefix(node), "apparmor_parser", "--remove", "--skip-cache"], input=stub,
                  check=False, timeout=120)

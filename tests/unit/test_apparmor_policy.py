@@ -72,3 +72,24 @@ def test_a_second_profile_and_a_name_loaded_on_the_host_are_refused():
 def test_require_safe_profile_raises_the_first_and_counts_the_rest():
     with pytest.raises(ProfileError, match=r"line 2: .*and 1 more"):
         require_safe_profile("profile course-x {\n  change_profile,\n  /bin/sh ux,\n}\n")
+
+
+def test_the_course_replaces_or_removes_only_profiles_it_created():
+    from labs.apparmor.nodes import foreign_profile_refusal
+
+    loaded = {"docker-default": "enforce", "course-nginx-deny-write": "enforce", "my-app": "complain",
+              "/usr/bin/man": "enforce"}
+    refusal = foreign_profile_refusal("docker-default", loaded, set(), "node n1", "replace")
+    assert refusal and "did not create it" in refusal.message and "course-" in refusal.fix
+    assert foreign_profile_refusal("/usr/bin/man", loaded, set(), "node n1", "remove")
+    assert foreign_profile_refusal("my-app", loaded, set(), "node n1", "replace")
+    assert foreign_profile_refusal("my-app", loaded, {"my-app"}, "node n1", "replace") is None  # ours
+    assert foreign_profile_refusal("course-nginx-deny-write", loaded, set(), "node n1", "replace") is None
+    assert foreign_profile_refusal("brand-new", loaded, set(), "node n1", "replace") is None  # not loaded
+
+
+def test_loading_refuses_an_unsafe_profile_before_touching_any_node(tmp_path):
+    from labs.apparmor import load_profile_on_nodes
+
+    with pytest.raises(ProfileError, match="change_profile"):
+        load_profile_on_nodes("profile course-x {\n  change_profile,\n}\n", nodes=["no-such-node"])
