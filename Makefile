@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore::UserWarning:pytest_notebook.utils
 JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help lab test venv engine images node-image cluster cluster-multi cluster-seccompdefault \
-        cluster-apparmor doctor test-unit test-docker test-cluster test-notebooks test-browser \
+        cluster-apparmor doctor test-unit test-docker test-cluster test-notebooks test-learner test-browser \
         test-apparmor-vm bench student offline-bundle load-bundle clean
 
 help:  ## list the targets
@@ -40,7 +40,7 @@ lab: cluster  ## set up everything and open JupyterLab on the first notebook
 	  exec $(JUPYTER_LAB) $(LAB_FLAGS)
 
 # cheapest tiers first, so a broken basic fails fast
-TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/browser tests/apparmor_vm
+TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/learner tests/browser tests/apparmor_vm
 
 test: cluster  ## set up everything the tests need, then run every test tier
 	$(PY) tests/cluster/local_registry.py
@@ -91,6 +91,9 @@ test-cluster: cluster  ## tests against the real kind cluster
 
 test-notebooks: cluster  ## execute every notebook with solutions applied
 	$(PY) -m pytest tests/notebooks
+
+test-learner: cluster  ## a scripted learner follows each lesson and must earn full marks
+	$(PY) -m pytest tests/learner
 
 test-browser: cluster  ## JupyterLab in headless Chromium
 	$(PY) -m pytest tests/browser
