@@ -146,8 +146,11 @@ def silent_success_in(ctx, command: list[str]) -> str | None:
     """Why ``command`` may have "succeeded": a profile submitted in this grading run refuses the
     syscalls it makes with errno 0. None when no loaded profile does that."""
     syscalls = _COMMAND_SYSCALLS.get(command[0].rsplit("/", 1)[-1]) if command else None
-    for key, (ok, profile) in sorted(getattr(ctx, "cache", {}).items()):
-        if not key.startswith("profile:") or not ok or not isinstance(profile, dict):
+    for key, value in sorted(getattr(ctx, "cache", {}).items()):
+        if not key.startswith("profile:"):   # the cache also holds other memos (e.g. why checks were skipped)
+            continue
+        ok, profile = value
+        if not ok or not isinstance(profile, dict):
             continue
         found = silent_success(profile, syscalls)
         if found:

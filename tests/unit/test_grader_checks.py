@@ -141,7 +141,8 @@ def test_docker_only_conditions_are_named_for_kubernetes_grading():
 
 class _Ctx:
     def __init__(self, profile):
-        self.cache = {"profile:profile": (True, profile), "namespace": (True, "ns")}
+        # the engine also memoises other things, e.g. why later checks were skipped (a dict)
+        self.cache = {"profile:profile": (True, profile), "namespace": (True, "ns"), "not-checked-because": {}}
 
     def filename(self, role):
         return f"{role}.json"
