@@ -42,13 +42,38 @@ def _not_padded(ctx) -> str:
     names, total = submitted_syscalls(ctx), len(all_syscalls(node_arch()))
     if len(names) > MAX_SHARE_OF_ALL * total:
         raise ProfileError(f"{len(names)} of the {total} {node_arch()} syscalls: that is padding, not a recording",
-                           fix="submit only what the audit recorded")
+                           fix="submit only what the audit recorded.")
     return f"{len(names)} syscalls listed"
 
 
-def reference_audit(ctx) -> set[str]:
-    """Record the nginx pod ourselves under SCMP_ACT_LOG while curl sends requests."""
+QUIET_GAP = 1.5        # seconds without a new syscall between start-up, serving and shutdown
+IDLE_BEFORE_DRIVE = 2.5  # the reference waits this long after start-up before its first request
+
+
+def phases(timeline: list[tuple[float, str, str]], container: str, gap: float = QUIET_GAP) -> list[set[str]]:
+    """Split a container's first-seen timeline into bursts separated by ``gap`` quiet seconds:
+    for the reference run, start-up, serving requests, and shutdown."""
+    bursts: list[set[str]] = []
+    last = None
+    for seconds, name, syscall in sorted(timeline):
+        if name != container:
+            continue
+        if last is None or seconds - last >= gap:
+            bursts.append(set())
+        bursts[-1].add(syscall)
+        last = seconds
+    return bursts
+
+
+def reference_audit(ctx) -> tuple[set[str], set[str]]:
+    """Record the nginx pod ourselves under SCMP_ACT_LOG while curl sends requests.
+
+    Returns every syscall recorded, and those nginx made for the first time while it served
+    the requests (the reference idles after start-up, so serving is a burst of its own).
+    """
     def record():
+        import time
+
         from labs.pods import audit_pod
 
         live.require_cluster(ctx)
@@ -56,6 +81,7 @@ def reference_audit(ctx) -> set[str]:
         pod["metadata"]["name"] = "reference"
 
         def drive(name, ns):
+            time.sleep(IDLE_BEFORE_DRIVE)
             for _ in range(5):
                 live.exec_ok(ctx, name, "probe", ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1/"])
 
@@ -64,23 +90,32 @@ def reference_audit(ctx) -> set[str]:
         if not recorded:
             # the grader's own setup failed, not the learner: reported as "grader error"
             raise RuntimeError("the reference audit recorded nothing: " + "; ".join(audit.warnings))
-        return recorded
+        bursts = phases(audit.timeline, "app")
+        serving = bursts[1] if len(bursts) >= 3 else set()   # start-up, serving, shutdown
+        return recorded, serving
     return ctx.memo("reference-audit", record)
 
 
 def _covers_reference(ctx) -> str:
-    names, reference = submitted_syscalls(ctx), reference_audit(ctx)
+    names, (reference, serving) = submitted_syscalls(ctx), reference_audit(ctx)
     missing = sorted(reference - names)
     if len(reference & names) < COVERAGE * len(reference):
         # a few examples, not the whole list: the fix is to audit again, not to paste names
         raise LabError(f"your list misses {len(missing)} of the {len(reference)} syscalls a reference audit "
                        f"recorded while nginx served requests (for example {', '.join(missing[:3])})",
-                       fix="audit again while the app is driven, and save that audit")
+                       fix="audit again while the app is driven, and save that audit.")
+    unserved = sorted(serving - names)
+    if unserved:
+        raise LabError(f"your list misses {len(unserved)} of the {len(serving)} syscalls nginx made only while it "
+                       f"answered requests (for example {unserved[0]}): it was recorded while nginx started and "
+                       "stopped, not while it served",
+                       fix="audit again while the app is driven, and save that audit.")
     limit = int(PADDING_RATIO * len(reference)) + PADDING_SLACK
     if len(names) > limit:
         raise LabError(f"{len(names)} syscalls listed; the reference audit saw {len(reference)} (limit {limit})",
-                       fix="list what your audit recorded, nothing more")
-    return f"covers {len(reference & names)}/{len(reference)} of the reference audit"
+                       fix="list what your audit recorded, nothing more.")
+    return (f"covers {len(reference & names)}/{len(reference)} of the reference audit, including all "
+            f"{len(serving)} syscalls nginx makes only while serving")
 
 
 EXERCISE = Exercise(
@@ -91,11 +126,11 @@ EXERCISE = Exercise(
         Check("list-readable", "syscalls.txt lists known syscall names", 1,
               lambda ctx: f"{len(submitted_syscalls(ctx))} known syscall names"),
         Check("not-padded", "the list is a recording, not everything", 1, _not_padded, needs=("list-readable",),
-              hint="a profile built from every syscall protects nothing: save what the audit saw nginx do "
+              hint="A profile built from every syscall protects nothing: save what the audit saw nginx do "
                    "(audit.syscalls[\"nginx\"] in the lesson), not a list of all names"),
         Check("covers-reference", "the list matches a reference audit (tolerance 90%)", 3, _covers_reference,
               live=True, needs=("not-padded",),
-              hint="coverage: an audit sees only the code paths you drive. Run it with the lesson's "
+              hint="Coverage: an audit sees only the code paths you drive. Run it with the lesson's "
                    "NginxDriver as drive= (GET, 404 and POST requests from the client pod), check that the "
                    "coverage curve flattened, then save that audit's nginx syscalls"),
     ),

@@ -54,10 +54,10 @@ def danger_narrowed_or_justified(ctx, role: str = "profile") -> str:
             continue
         flagged += [f"{name} ({danger(name)})" for name in rule.get("names") or [] if danger(name)]
     if flagged:
-        raise ProfileError("dangerous syscalls allowed for every argument, without a reason: "
+        raise ProfileError("dangerous syscalls allowed without a reason, for every argument: "
                            + "; ".join(sorted(set(flagged))), "$.syscalls",
                            fix="allow them only with safe arguments, or, if the app truly needs them as they "
-                               "are, in their own rule with a \"comment\" saying why")
+                               "are, in their own rule with a \"comment\" saying why.")
     return "every dangerous syscall allowed is narrowed by an argument or justified"
 
 
@@ -71,11 +71,11 @@ def clone_newuser_denied(ctx) -> str:
     output = (result.stdout + result.stderr).strip()
     if result.returncode == 0:
         raise LabError("clone(CLONE_NEWUSER) created a user namespace under your profile: clone is allowed "
-                       "with every flag", fix="allow clone only when no CLONE_NEW* flag is set")
+                       "with every flag", fix="allow clone only when no CLONE_NEW* flag is set.")
     if CLONE_REFUSED not in output:
         raise LabError(f"the clone probe (perl) failed before it reached clone: {output[-200:]}",
                        fix="the probe needs only what a program starting in the container needs; "
-                           "compare your profile with the one the lesson built")
+                           "compare your profile with the one the lesson built.")
     return f"{CLONE_REFUSED}; it works in the Unconfined control run"
 
 
@@ -86,29 +86,29 @@ EXERCISE = Exercise(
     checks=(
         Check("valid", "profile.json is a valid seccomp profile", 1, profile_valid),
         Check("denies-by-default", "defaultAction refuses unlisted syscalls", 1, profile_denies, needs=("valid",),
-              hint="an allow list starts from SCMP_ACT_ERRNO"),
+              hint="An allow list starts from SCMP_ACT_ERRNO"),
         Check("no-unjustified-danger", "no dangerous syscall allowed for every argument without a reason", 1,
               danger_narrowed_or_justified, needs=("denies-by-default",),
               hint="labs.syscalls.danger(name) says why a syscall is risky; narrow it with "
                    "labs.seccomp.allow_only_with_argument as the lesson did for mkdir"),
         Check("size", "no larger than the recorded set needs (tolerance 30% + 8)", 1, size_vs_recorded,
-              needs=("denies-by-default",), hint="build it with labs.seccomp.build_profile from your recording"),
+              needs=("denies-by-default",), hint="Build it with labs.seccomp.build_profile from your recording"),
         Check("serves", "nginx runs and answers in a pod under the profile", 2,
               lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("denies-by-default",),
-              hint="coverage: build from an audit that drove nginx (requests, reload, log reopening), and "
+              hint="Coverage: build from an audit that drove nginx (requests, reload, log reopening), and "
                    "stage it with a LOG default to see what is still missing"),
         Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
               live=True, needs=("serves",)),
         Check("mkdir-denied", "mkdir fails with EPERM (works Unconfined)", 1,
               lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", MKDIR), live=True, needs=("serves",),
-              hint="your audit recorded mkdir, so it is allowed for everyone: allow it only with the mode nginx "
+              hint="Your audit recorded mkdir, so it is allowed for everyone: allow it only with the mode nginx "
                    "itself uses (an argument filter, lesson 04)"),
         Check("unshare-denied", "unshare fails with EPERM (works Unconfined)", 1,
               lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", UNSHARE), live=True, needs=("serves",),
               hidden=True),
         Check("clone-newuser-denied", "clone(CLONE_NEWUSER) fails with EPERM (works Unconfined)", 1,
               clone_newuser_denied, live=True, needs=("serves",),
-              hint="a comment does not make clone safe: allow it only when none of the CLONE_NEW* flags is set "
+              hint="A comment does not make clone safe: allow it only when none of the CLONE_NEW* flags is set "
                    "(a mask on argument 0, like the clone rule of the node's RuntimeDefault in lesson 04)"),
     ),
 )

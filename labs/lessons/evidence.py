@@ -325,8 +325,13 @@ def node_runtime_default(pod: str, namespace: str, config: str = "default") -> N
     from ..runner import run
 
     status = read_pod(pod, namespace, config)
-    node = status["spec"]["nodeName"]
-    cid = status["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1]
+    node = (status.get("spec") or {}).get("nodeName")
+    raw = next((c.get("containerID") for c in (status.get("status") or {}).get("containerStatuses") or []
+                if c.get("containerID")), "")
+    if not node or "://" not in raw:
+        raise LabError(f"pod {pod} in {namespace} has no running container yet",
+                       fix="wait for it to run (labs.pods.wait_for_pod) and try again")
+    cid = raw.split("://", 1)[1]
     out = run(["docker", "exec", node, "crictl", "inspect", cid], timeout=60,
               fix="the node container must be running; see labs.cluster.cluster_status()")
     spec = json.loads(out.stdout).get("info", {}).get("runtimeSpec", {})
