@@ -27,11 +27,11 @@ TOLERATION = """      tolerations:
 
 ANSWER = f'''
 scale.save_profiles_in_configmap(workspace / "install.yaml", {{"app.json": profile}})
-path = workspace / "install.yaml"
-text = path.read_text().replace("path: REPLACE_ME", "path: /var/lib/kubelet/seccomp/profiles")
-text = text.replace("    spec:\\n      containers:", "    spec:\\n{TOLERATION}      containers:")
-path.write_text(text)
-print(text[text.index("kind: DaemonSet"):])
+edited = ((workspace / "install.yaml").read_text()
+          .replace("path: REPLACE_ME", "path: /var/lib/kubelet/seccomp/profiles")
+          .replace("    spec:\\n      containers:", "    spec:\\n" + {TOLERATION!r} + "      containers:"))
+(workspace / "install.yaml").write_text(edited)   # what the learner does in JupyterLab's editor
+print(edited[-1000:])
 '''
 
 
