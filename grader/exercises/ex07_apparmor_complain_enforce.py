@@ -31,7 +31,7 @@ def _records(*, app: bool):
 
 def _enforce_mode(ctx) -> str:
     if is_complain(ctx.text("apparmor")):
-        raise ProfileError("the profile is still in complain mode: it logs what it would refuse, and refuses nothing",
+        raise ProfileError("the profile is still in complain mode: it logs what enforce mode would refuse and lets it happen",
                            fix="the task asks for the enforcing profile.")
     return "the profile is in enforce mode"
 

@@ -3,8 +3,9 @@
 The scripted learner runs lesson 07's own cells (solutions off), then builds its answer only
 with what the lesson showed before the exercise: ``parse_audit_text`` on the ``complain.log``
 in its folder, the ``comm`` review with ``Counter``, ``profile_from_records`` on the records
-it kept, and ``write_text``. On a machine without the AppArmor LSM the live check is *not
-checked* (and says why); every other point must be earned. Two typical mistakes (instructor
+it kept (with the lesson's ``base_rules`` include, copied as shown), and ``write_text``. On a
+machine without the AppArmor LSM the live check is *not checked* (and says why); every other
+point must be earned. Two typical mistakes (instructor
 notes) keep partial credit and get the promised hint: enforcing the recording unreviewed,
 and pasting the rules into the starter that is still in complain mode.
 """
@@ -23,7 +24,8 @@ mine = parse_audit_text((workspace / "complain.log").read_text()).apparmor
 print(Counter(r.comm for r in mine))
 print([(r.comm, r.name, r.requested_mask) for r in mine if r.comm == "sh"])
 reviewed = [r for r in mine if r.comm != "sh"]
-profile = apparmor.profile_from_records("course-app", reviewed, flags=("attach_disconnected",))
+profile = apparmor.profile_from_records("course-app", reviewed, base_rules=("#include <abstractions/base>",),
+                                       flags=("attach_disconnected",))
 (workspace / "app.apparmor").write_text(profile)
 print(apparmor.check_profile_syntax(workspace / "app.apparmor"))
 '''

@@ -57,9 +57,36 @@ def test_lessons_show_todays_kubernetes_behaviour():
     assert "stop syncing" not in text
     assert "reason `AppArmor`" in text and "Cannot enforce AppArmor: AppArmor is not enabled on the host" in text
     for match in re.finditer(r"Blocked", text):   # only as history, never as today's reason
-        assert "Before 1.30" in text[max(0, match.start() - 200):match.start()], text[match.start() - 200:match.end()]
+        before = text[max(0, match.start() - 250):match.start()]
+        assert "before 1.31" in before or "#125776" in before, text[match.start() - 250:match.end()]
+    assert "Before 1.30" not in text   # soft admission (Blocked) was removed in 1.31: kubernetes/kubernetes#125776
     assert "copies the annotation into the field" in text and "dropped in 1.34" in text
     assert "apparmor_parser -r -W" in text
+
+
+def test_lesson_06_kubelet_falls_back_to_the_annotation():
+    """pkg/security/apparmor GetProfile: field first, then the annotation (static pods; kubernetes#123435)."""
+    text = " ".join(_text("06").split())
+    assert "reads only the field" not in text
+    assert "falls back to the annotation for static pods" in text
+
+
+def test_complain_mode_still_enforces_deny_rules():
+    """aa-complain(8): 'deny' rules will be enforced even in complain mode."""
+    text = " ".join(_text("07").split())
+    assert "refuses nothing" not in text and "only explicit `deny` rules are still enforced" in text
+    readme = (EXERCISES_DIR / "07-apparmor-complain-enforce" / "README.md").read_text()
+    assert "never refuses" not in readme
+
+
+def test_lesson_07_learned_profile_keeps_what_the_recording_profile_allowed():
+    """course-audit-complain includes abstractions/base, whose accesses leave no ALLOWED record:
+    a profile generated from the records alone would refuse nginx's shared libraries."""
+    complain = (PROFILES_DIR / "course-audit-complain").read_text()
+    assert "#include <abstractions/base>" in complain
+    nb = nbformat.read(NOTEBOOKS / lessons.lesson("07").notebook, as_version=4)
+    generate = [c.source for c in nb.cells if c.cell_type == "code" and "profile_from_records" in c.source]
+    assert generate and all('base_rules=("#include <abstractions/base>",)' in s for s in generate), generate
 
 
 @needs_parser
