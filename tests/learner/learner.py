@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -46,9 +47,11 @@ def lesson_path(number: str) -> Path:
 
 
 def _called_names(source: str) -> set[str]:
-    """Dotted names of everything ``source`` calls, e.g. ``seccomp.write_profile``."""
+    """Dotted names of everything ``source`` calls, e.g. ``seccomp.write_profile``.
+
+    The cell is read as IPython runs it, so ``!kubectl ...`` lines (shown by the lessons) parse."""
     names = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(TransformerManager().transform_cell(source))):
         if isinstance(node, ast.Call):
             parts, func = [], node.func
             while isinstance(func, ast.Attribute):
