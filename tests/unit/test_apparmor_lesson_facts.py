@@ -36,13 +36,26 @@ def _statuses(report) -> dict[str, str]:
 
 def test_lesson_06_example_separates_refusing_from_logging():
     text = _text("06")
-    example = re.search(r"```\nprofile NAME.*?```", text, re.S).group(0)
+    example = re.search(r"```\n#include <tunables/global>.*?```", text, re.S).group(0)
     plain = [l for l in example.splitlines() if re.match(r"\s*deny\s", l)]
     audited = [l for l in example.splitlines() if re.match(r"\s*audit\s+deny\s", l)]
     assert plain and audited
     assert all("logged" not in l.split("#", 1)[1] or "no audit record" in l for l in plain), plain
     assert all("logged" in l for l in audited), audited
     assert "and are logged" not in text and "without logging" in text
+
+
+@needs_parser
+def test_lesson_06_example_profile_parses(tmp_path):
+    """A learner who copies the concept section's example gets a profile apparmor_parser accepts
+    (abstractions/base needs the variables of tunables/global)."""
+    from labs.apparmor import check_profile_syntax
+
+    text = _text("06")
+    example = re.search(r"```\n(#include <tunables/global>.*?)```", text, re.S).group(1)
+    path = tmp_path / "example"
+    path.write_text(example)
+    assert check_profile_syntax(path) == "NAME"
 
 
 @pytest.mark.parametrize("path", [p for p in shipped_profiles()] + [PROFILES_DIR / "README.md"], ids=lambda p: p.name)
