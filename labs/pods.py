@@ -83,7 +83,7 @@ FIXES = {
     "AppArmor": "the kubelet rejected the pod because the node cannot enforce AppArmor (the kernel has no AppArmor "
                 "LSM, or the runtime cannot apply it): run it on an AppArmor-capable cluster (make cluster-apparmor); "
                 "the pod is Failed for good, so delete it and create it again there",
-    "Blocked": "(Kubernetes before 1.30) the node cannot enforce the AppArmor profile: load it on every node with "
+    "Blocked": "(Kubernetes up to 1.30) the node cannot enforce the AppArmor profile: load it on every node with "
                "labs.apparmor.load_profile_on_nodes(...), or use an AppArmor-capable cluster (make cluster-apparmor)",
     "Unschedulable": "no node accepts the pod: read the message (nodeSelector, taints, resources); list nodes with "
                      "labs.cluster.node_names()",
