@@ -79,6 +79,19 @@ def clone_newuser_denied(ctx) -> str:
     return f"{CLONE_REFUSED}; it works in the Unconfined control run"
 
 
+def reloads(ctx) -> str:
+    """``nginx -s reload`` (an operator's routine command, exec'd into the container, so under the
+    learner's profile) succeeds, and nginx still answers afterwards."""
+    pod = nginx_pod_with_profile(ctx)
+    result = live.exec_ok(ctx, pod, "app", ["nginx", "-s", "reload"])
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip().splitlines()
+        raise LabError(f"`nginx -s reload` failed under your profile (exit code {result.returncode}): "
+                       f"{said[-1] if said else 'no output'}",
+                       fix="the reload makes syscalls that serving requests does not.")
+    return "`nginx -s reload` worked; " + app_answers(ctx, pod)
+
+
 EXERCISE = Exercise(
     id=ID,
     title="A least-privilege seccomp profile for nginx",
@@ -97,6 +110,9 @@ EXERCISE = Exercise(
               lambda ctx: app_answers(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("denies-by-default",),
               hint="Coverage: build from an audit that drove nginx (requests, reload, log reopening), and "
                    "stage it with a LOG default to see what is still missing"),
+        Check("reloads", "nginx -s reload works under the profile", 1, reloads, live=True, needs=("serves",),
+              hint="Stage your profile (LOG default) while nginx is driven through everything it does, "
+                   "reload included, and add what the staging report lists"),
         Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
               live=True, needs=("serves",)),
         Check("mkdir-denied", "mkdir fails with EPERM (works Unconfined)", 1,

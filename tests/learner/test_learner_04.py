@@ -5,9 +5,10 @@ staging run under the full drive, the enforced profile with the report's syscall
 ``mkdir`` narrowed to mode 0700. In a new cell it then narrows ``clone`` with the mask of the
 ``CLONE_NEW*`` flags the lesson printed (``allow_only_with_argument`` with
 ``SCMP_CMP_MASKED_EQ``, as the lesson described) and saves it with ``seccomp.write_profile``.
-Its answer must earn every point that can be checked here. Two typical mistakes keep partial
+Its answer must earn every point that can be checked here. Three typical mistakes keep partial
 credit and get the promised hint: ``clone`` "justified" by a comment while it still allows
-``CLONE_NEWUSER``, and ``mkdir`` left allowed for every mode.
+``CLONE_NEWUSER``, ``mkdir`` left allowed for every mode, and a profile enforced straight from
+the requests-only audit (no staging: the reload breaks).
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ print("would break:", sorted(report.would_break))
 answer = seccomp.allow_only_with_argument(narrowed, "clone", index=0, value=CLONE_NAMESPACES_MASK,
                                           op="SCMP_CMP_MASKED_EQ")
 seccomp.write_profile(answer, workspace / "profile.json")
+# kept aside for a mistake below: the same steps from the requests-only audit, without staging
+unstaged = seccomp.allow_only_with_argument(seccomp.build_profile(observed), "mkdir", index=1, value=0o700)
+unstaged = seccomp.allow_only_with_argument(unstaged, "clone", index=0, value=CLONE_NAMESPACES_MASK,
+                                            op="SCMP_CMP_MASKED_EQ")
+seccomp.write_profile(unstaged, workspace / "unstaged.json")
 seccomp.profile_summary(workspace / "profile.json")
 '''
 
@@ -73,3 +79,12 @@ def test_mistake_mkdir_allowed_for_every_mode_gets_the_argument_hint(learner, tm
     (sub / "profile.json").write_text(json.dumps(profile, indent=2))
     report = grade_one(EXERCISE, sub)
     assert_partial_with_hint(report, "mkdir-denied", "argument filter")
+
+
+def test_mistake_enforcing_without_staging_gets_the_staging_hint(learner, tmp_path):
+    """The learner builds from the requests-only audit and skips the staging run."""
+    sub = copy_submission(learner.submission(EXERCISE), tmp_path / "unstaged")
+    (sub / "profile.json").write_text((sub / "unstaged.json").read_text())
+    report = grade_one(EXERCISE, sub)
+    assert {c["id"]: c["status"] for c in report["checks"]}["serves"] == "passed", report["printed"]
+    assert_partial_with_hint(report, "reloads", "staging report")
