@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..results import Result
 
-__all__ = ["NodeOutcomes", "run_on_each_node", "profile_summary", "profile_configmap",
+__all__ = ["NodeOutcomes", "run_on_each_node", "profile_configmap",
            "save_profiles_in_configmap"]
 
 
@@ -57,34 +57,6 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
         detail = outcome.message.splitlines()[0][:160] if outcome.message else ""
         result.outcomes[node] = outcome.reason + (f": {detail}" if detail and not outcome.ok else "")
     return result
-
-
-def profile_summary(profile: dict, *, width: int = 96) -> str:
-    """A profile in a few lines: default action, architectures, and the allowed names in
-    columns (rules with argument conditions listed separately). What a lesson prints before
-    it installs a profile, so nothing is installed unseen."""
-    import textwrap
-
-    from ..seccomp import load_profile
-
-    profile = load_profile(profile)
-    plain, special = [], []
-    for rule in profile.get("syscalls") or []:
-        names = rule.get("names") or []
-        if rule.get("action") == "SCMP_ACT_ALLOW" and not rule.get("args"):
-            plain += names
-        else:
-            args = ", ".join(f"arg{a['index']} {a['op'].removeprefix('SCMP_CMP_')} {a['value']}"
-                             for a in rule.get("args") or [])
-            special.append(f"  {', '.join(names)}: {rule.get('action')}" + (f" if {args}" if args else ""))
-    arches = ", ".join(profile.get("architectures") or ["(the runtime's native only)"])
-    lines = [f"defaultAction {profile['defaultAction']} · architectures {arches} · "
-             f"{len(set(plain))} syscalls allowed:"]
-    lines += textwrap.wrap(" ".join(sorted(set(plain))), width, initial_indent="  ", subsequent_indent="  ")
-    if special:
-        lines.append("rules with conditions or other actions:")
-        lines += special
-    return "\n".join(lines)
 
 
 def profile_configmap(profiles: dict[str, dict], name: str = "seccomp-profiles") -> dict:
