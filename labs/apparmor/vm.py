@@ -7,22 +7,30 @@ seconds with ``apparmor=1 security=apparmor``.
 
 The image is built once per recipe (``clusters/apparmor-vm/``) with debootstrap and cached
 under ``$COURSE_CACHE_DIR`` (default ``~/.cache/seccomp-course``)/``apparmor-vm/<hash>``.
-Each boot uses a throw-away overlay (``snapshot=on``): the cached disk never changes. The
-guest has no network device; scripts go in and results come out through a 9p share.
+Docker images the guest needs (the AppArmor kind node) are not loaded at boot: ``docker load``
+of the 880 MB node image took 200 s under emulation. :func:`build_docker_disk` loads them on
+the host into a private Docker data-root (a second dockerd, stopped afterwards) and writes
+that data-root into a second disk image, cached by the images' ids; the guest mounts it at
+``/var/lib/docker``. Each boot uses throw-away overlays (``snapshot=on``): the cached disks
+never change. The guest has no network device; scripts go in and results come out through a
+9p share.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CapabilityMissing, EnvironmentProblem, LabTimeout
-from ..images import apt_mirror
+from ..errors import CapabilityMissing, CommandError, EnvironmentProblem, LabTimeout
+from ..images import apt_mirror, image_id
 from ..results import Result
 from ..runner import require_tool, run
 
@@ -30,10 +38,16 @@ __all__ = [
     "RECIPE_DIR",
     "VmImage",
     "VmRun",
+    "DockerDisk",
     "cache_dir",
     "recipe_hash",
     "build_vm_image",
+    "build_docker_disk",
     "boot_vm",
+    "DEBOOTSTRAP_TIMEOUT",
+    "MKFS_TIMEOUT",
+    "BAKE_TIMEOUT",
+    "VM_IMAGE_TIMEOUT",
 ]
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "clusters" / "apparmor-vm"
@@ -43,6 +57,20 @@ RECIPE_FILES = ("init.sh", "packages.txt")
 BUILD_VERSION = "1"
 SUITE = "bookworm"
 EXIT_MARK = re.compile(r"COURSE-VM-EXIT (\d+)")
+#: The docker disk's file system label; the guest mounts ``LABEL=course-docker`` at /var/lib/docker.
+DOCKER_DISK_LABEL = "course-docker"
+#: Bump when :func:`build_docker_disk` changes what it writes.
+DOCKER_DISK_VERSION = "1"
+
+# Timeouts (seconds) of the slow steps, for a 2-core machine about 3x slower than the one
+# they were measured on (clusters/apparmor-vm/README.md has the measured times). Callers that
+# wrap these steps (the tests' pytest timeouts) add them up, so the inner timeout always
+# fires first and names the step.
+DEBOOTSTRAP_TIMEOUT = 900
+MKFS_TIMEOUT = 300
+VM_IMAGE_TIMEOUT = DEBOOTSTRAP_TIMEOUT + MKFS_TIMEOUT
+#: the whole bake: start a private dockerd, ``docker save | docker load`` each image, mkfs
+BAKE_TIMEOUT = 900
 
 
 @dataclass
@@ -114,10 +142,12 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
     work = Path(tempfile.mkdtemp(prefix=f"build-{digest}-", dir=directory.parent))
     try:
         root = work / "rootfs"
-        log(f"debootstrap {SUITE} with {len(_packages())} packages into {root} ...")
+        log(f"debootstrap {SUITE} with {len(_packages())} packages into {root} "
+            f"(timeout {DEBOOTSTRAP_TIMEOUT}s) ...")
         run(["debootstrap", "--variant=minbase", "--include=" + ",".join(_packages()),
-             SUITE, str(root), apt_mirror(SUITE)], timeout=1800,
+             SUITE, str(root), apt_mirror(SUITE)], timeout=DEBOOTSTRAP_TIMEOUT,
             fix="check that the Debian mirror in /etc/apt/sources.list(.d) is reachable")
+        log(f"debootstrap done after {time.monotonic() - started:.0f}s")
         shutil.copy(RECIPE_DIR / "init.sh", root / "sbin" / "course-init")
         (root / "sbin" / "course-init").chmod(0o755)
         (root / "etc" / "fstab").write_text("")
@@ -130,7 +160,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
         shutil.copy(_single(boot.glob("initrd.img-*")), out / "initrd.img")
         log("mkfs.ext4 -d (root disk image) ...")
         run(["mkfs.ext4", "-q", "-F", "-L", "course-root", "-d", str(root),
-             str(out / "rootfs.img"), "3G"], timeout=900)
+             str(out / "rootfs.img"), "3G"], timeout=MKFS_TIMEOUT)
         shutil.rmtree(directory, ignore_errors=True)
         out.rename(directory)
         for old in directory.parent.iterdir():   # images of older recipes are never used again
@@ -139,6 +169,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
+    log(f"VM image built in {seconds}s: {directory}")
     return VmImage(str(directory), str(paths["vmlinuz"]), str(paths["initrd.img"]),
                    str(paths["rootfs.img"]), digest, built_seconds=seconds)
 
@@ -151,37 +182,257 @@ def _single(matches) -> Path:
     return found[0]
 
 
-def boot_vm(image: VmImage, share: Path, *, memory_mb: int = 1024, cpus: int = 2,
-            timeout: float = 900) -> VmRun:
+@dataclass
+class DockerDisk(Result):
+    """A disk image holding a Docker data-root with ``images`` already loaded."""
+
+    path: str
+    images: list[str]
+    key: str
+    built_seconds: float = 0.0  # 0 when the cached disk was reused
+
+
+def _dockerd_version() -> str:
+    return run(["dockerd", "--version"], timeout=60).stdout.strip()
+
+
+def docker_disk_key(image_ids: list[str]) -> str:
+    """Hash of what the disk holds: the images' ids, the dockerd that wrote it, the steps."""
+    digest = hashlib.sha256(DOCKER_DISK_VERSION.encode() + b"\0" + _dockerd_version().encode())
+    for ident in image_ids:
+        digest.update(b"\0" + ident.encode())
+    return digest.hexdigest()[:16]
+
+
+def build_docker_disk(images: list[str], *, force: bool = False, log=print,
+                      timeout: float = BAKE_TIMEOUT) -> DockerDisk:
+    """Build (or reuse) an ext4 disk image whose root is a Docker data-root holding ``images``.
+
+    A private dockerd (own ``--data-root``, ``--exec-root``, socket and config file; no bridge,
+    no iptables, so the host's networking is untouched) loads the images from the host's
+    engine with ``docker save | docker load``; it is stopped before ``mkfs.ext4 -d`` copies its
+    data-root into the disk (no loop device, no mount). Only ``image/`` and ``overlay2/`` are
+    kept: the guest's dockerd creates its networks, containers and volumes itself. The guest's
+    Docker must use the same storage driver (overlay2) and read this dockerd's layout; the key
+    includes ``dockerd --version``, and the guest checks that every image is present.
+    """
+    ids = []
+    for ref in images:
+        ident = image_id(ref)
+        if ident is None:
+            raise EnvironmentProblem(f"the image {ref} is missing on this host",
+                                     fix="build it first (`make node-image`)")
+        ids.append(ident)
+    key = docker_disk_key(ids)
+    directory = cache_dir() / "apparmor-vm-docker" / key
+    disk = directory / "docker.img"
+    if not force and disk.exists():
+        log(f"docker disk with {', '.join(images)} present: {disk}")
+        return DockerDisk(str(disk), list(images), key)
+    if os.geteuid() != 0:
+        raise CapabilityMissing("baking the AppArmor VM's docker disk needs root (a second dockerd)",
+                                fix="run `sudo make test-apparmor-vm` once; later runs reuse the cache")
+    for tool in ("dockerd", "docker", "mkfs.ext4"):
+        require_tool(tool)
+    started = time.monotonic()
+    deadline = started + timeout
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    for stale in directory.parent.glob("build-*"):   # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=directory.parent))
+    # a unix socket path must stay under 108 bytes: the exec root lives in /tmp
+    exec_root = Path(tempfile.mkdtemp(prefix="course-bake-"))
+    data_root = work / "data-root"
+    sock = f"unix://{exec_root}/docker.sock"
+    config = exec_root / "daemon.json"
+    config.write_text("{}\n")   # not the host's /etc/docker/daemon.json (hosts, runtimes, ...)
+    daemon_log = work / "dockerd.log"
+    try:
+        log(f"baking {', '.join(images)} into a Docker data-root (private dockerd, "
+            f"timeout {timeout:.0f}s) ...")
+        with daemon_log.open("wb") as out:
+            daemon = subprocess.Popen(
+                ["dockerd", "--config-file", str(config), "--data-root", str(data_root),
+                 "--exec-root", str(exec_root / "exec"), "--pidfile", str(exec_root / "dockerd.pid"),
+                 "--host", sock, "--bridge=none", "--iptables=false", "--ip-masq=false",
+                 "--storage-driver=overlay2", "--containerd-namespace=course-bake",
+                 "--containerd-plugins-namespace=course-bake-plugins"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait_for_private_dockerd(daemon, sock, daemon_log, min(deadline, time.monotonic() + 120))
+            for ref in images:
+                _save_load(ref, sock, deadline)
+                log(f"loaded {ref} after {time.monotonic() - started:.0f}s")
+            driver = run(["docker", "-H", sock, "info", "--format", "{{.Driver}}"], timeout=60).stdout.strip()
+            if driver != "overlay2":
+                raise EnvironmentProblem(f"the private dockerd used the storage driver {driver!r}",
+                                         fix="the cache directory must be on ext4 or xfs (set COURSE_CACHE_DIR)")
+        finally:
+            _stop(daemon, grace=60)
+        for name in os.listdir(data_root):
+            if name not in ("image", "overlay2"):
+                path = data_root / name
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        used = int(run(["du", "-sb", str(data_root)], timeout=300).stdout.split()[0])
+        size_mb = used // 2**20 + 8192   # room for the kind node's /var volume and its writes
+        log(f"mkfs.ext4 -d (docker disk, {used // 2**20} MB used, {size_mb} MB sparse) ...")
+        out_dir = work / "disk"
+        out_dir.mkdir()
+        run(["mkfs.ext4", "-q", "-F", "-L", DOCKER_DISK_LABEL, "-d", str(data_root),
+             str(out_dir / "docker.img"), f"{size_mb}M"],
+            timeout=max(30.0, deadline - time.monotonic()))
+        (out_dir / "images.json").write_text(json.dumps(dict(zip(images, ids)), indent=1) + "\n")
+        shutil.rmtree(directory, ignore_errors=True)
+        out_dir.rename(directory)
+        for old in directory.parent.iterdir():   # disks of older images are never used again
+            if old.is_dir() and old != directory and not old.name.startswith("build-"):
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(exec_root, ignore_errors=True)
+    seconds = round(time.monotonic() - started, 1)
+    log(f"docker disk built in {seconds}s: {disk}")
+    return DockerDisk(str(disk), list(images), key, built_seconds=seconds)
+
+
+def _wait_for_private_dockerd(daemon: subprocess.Popen, sock: str, daemon_log: Path, deadline: float) -> None:
+    while not run(["docker", "-H", sock, "version"], check=False, timeout=30).ok:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            raise EnvironmentProblem(
+                "the private dockerd for the docker disk did not start; its log:\n"
+                + daemon_log.read_text(errors="replace")[-2000:],
+                fix="read the log above; the cache directory must be on ext4 or xfs (COURSE_CACHE_DIR)")
+        time.sleep(1)
+
+
+def _save_load(ref: str, sock: str, deadline: float) -> None:
+    """``docker save ref | docker -H sock load`` with one deadline for both ends."""
+    command = f"docker save {ref} | docker -H {sock} load"
+    save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    load = subprocess.Popen(["docker", "-H", sock, "load"], stdin=save.stdout,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    save.stdout.close()   # load owns the pipe now; save gets SIGPIPE if load dies
+    try:
+        out, _ = load.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        save_err = save.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        raise CommandError(command, None, "", fix="loading the image took too long") from None
+    finally:
+        for proc in (save, load):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    if save.returncode or load.returncode:
+        raise CommandError(command, save.returncode or load.returncode,
+                           save_err.decode(errors="replace") + out.decode(errors="replace"))
+
+
+def _stop(proc: subprocess.Popen, grace: float) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Follower:
+    """Report the complete new lines of files the guest writes into the 9p share."""
+
+    def __init__(self, share: Path, names: tuple[str, ...], progress):
+        self.paths = [share / name for name in names]
+        self.offsets = {path: 0 for path in self.paths}
+        self.progress = progress
+
+    def poll(self) -> None:
+        if self.progress is None:
+            return
+        for path in self.paths:
+            try:
+                with path.open("rb") as f:
+                    f.seek(self.offsets[path])
+                    chunk = f.read()
+            except FileNotFoundError:
+                continue
+            end = chunk.rfind(b"\n") + 1
+            self.offsets[path] += end
+            for line in chunk[:end].decode(errors="replace").splitlines():
+                if line.strip():
+                    self.progress(f"{path.name}: {line}")
+
+
+def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_mb: int = 1024,
+            cpus: int = 2, timeout: float = 900, progress=None,
+            follow: tuple[str, ...] = ("guest.log",)) -> VmRun:
     """Boot the guest, run ``share/guest.sh`` in it (as root), return what it left behind.
 
     ``share`` is mounted at ``/mnt/course`` in the guest, read-write; the guest writes
-    ``guest.log`` and ``audit.log`` there. No network device is attached.
+    ``guest.log`` and ``audit.log`` there. ``disks`` are extra raw disk images (``/dev/vdb``,
+    ...), attached with throw-away overlays like the root disk. No network device is attached.
+    ``progress`` (a callable) gets each new line of the ``follow`` files while the guest runs
+    (polled every 2 s), prefixed with the file's name: a slow run shows where it is. Raises
+    :class:`CommandError` (returncode None) when the guest is still running after ``timeout``.
     """
     require_tool("qemu-system-x86_64")
     if not (share / "guest.sh").exists():
         raise EnvironmentProblem(f"{share}/guest.sh is missing", fix="write the guest script first")
     cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/course-init apparmor=1 security=apparmor"
                " audit=1 panic=-1 quiet loglevel=3")
+    # cache=unsafe: the overlays are thrown away, so the guest's fsyncs (etcd's) need not reach
+    # the host's disk
+    drive = "format=raw,if=virtio,snapshot=on,cache=unsafe"
     args = [
         "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory_mb), "-smp", str(cpus),
         "-nographic", "-no-reboot", "-nic", "none",
         "-kernel", image.kernel, "-initrd", image.initrd, "-append", cmdline,
-        "-drive", f"file={image.disk},format=raw,if=virtio,snapshot=on",
+        "-drive", f"file={image.disk},{drive}",
+        *[arg for disk in disks for arg in ("-drive", f"file={disk},{drive}")],
         "-virtfs", f"local,path={share},mount_tag=course,security_model=none,id=course",
     ]
+    command = " ".join(args)
     started = time.monotonic()
-    result = run(args, check=False, timeout=timeout,
-                 fix="the VM did not finish in time; see the console output above")
+    follower = _Follower(share, follow, progress)
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
+    readers = [threading.Thread(target=lambda s=stream, n=name: chunks[n].extend(iter(lambda: s.read(4096), b"")),
+                                daemon=True)
+               for name, stream in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    try:
+        while True:
+            try:
+                proc.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                follower.poll()
+            if time.monotonic() - started > timeout:
+                proc.kill()
+                proc.wait()
+                for reader in readers:
+                    reader.join(timeout=10)
+                console = b"".join(chunks["stdout"] + chunks["stderr"]).decode(errors="replace")
+                raise CommandError(command, None, console,
+                                   fix=f"the VM did not finish in {timeout:.0f}s; see the console output above")
+    finally:
+        if proc.poll() is None:   # interrupted (pytest-timeout, Ctrl-C): never leave QEMU behind
+            proc.kill()
+            proc.wait()
+    for reader in readers:
+        reader.join(timeout=10)
+    follower.poll()
     seconds = round(time.monotonic() - started, 1)
-    marks = EXIT_MARK.findall(result.stdout)
+    stdout = b"".join(chunks["stdout"]).decode(errors="replace")
+    stderr = b"".join(chunks["stderr"]).decode(errors="replace")
+    marks = EXIT_MARK.findall(stdout)
     if not marks:
         raise LabTimeout(f"the AppArmor VM stopped without reporting a result (qemu exit "
-                         f"{result.returncode}); console tail:\n{result.stdout[-3000:]}{result.stderr[-1000:]}",
+                         f"{proc.returncode}); console tail:\n{stdout[-3000:]}{stderr[-1000:]}",
                          fix="read the console tail: a kernel panic or a missing 9p module is the usual cause")
 
     def read(name: str) -> str:
         path = share / name
         return path.read_text(errors="replace") if path.exists() else ""
 
-    return VmRun(int(marks[-1]), seconds, read("guest.log"), result.stdout, read("audit.log"), str(share))
+    return VmRun(int(marks[-1]), seconds, read("guest.log"), stdout, read("audit.log"), str(share))

@@ -1,7 +1,9 @@
 """The AppArmor lane: one QEMU boot per session runs guest/checks.py; tests read its facts.
 
 Skips only when QEMU cannot run here, or the image cannot be built (not root) and none is
-cached: both are missing machine capabilities, and the reason says which.
+cached: both are missing machine capabilities, and the reason says which. Every slow step
+announces itself on the terminal (``[apparmor-vm] ...`` lines, shown even though pytest
+captures output), so a slow run says where its time goes; budget.py has the timeouts.
 """
 from __future__ import annotations
 
@@ -16,10 +18,9 @@ import pytest
 from labs.errors import CapabilityMissing, CommandError
 from labs.runner import run
 
+from .budget import CHECKS_BOOT
+
 GUEST = Path(__file__).resolve().parent / "guest"
-#: the checks take under a minute; this leaves room for a slow machine and, with one retry,
-#: still ends before pytest's own 900 s timeout (which would hide the console)
-BOOT_TIMEOUT = 300
 
 
 def _qemu_runs() -> str | None:
@@ -31,20 +32,37 @@ def _qemu_runs() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def vm_image():
+def announce(pytestconfig):
+    """``announce(msg)`` prints ``[apparmor-vm] msg`` on the terminal at once, past pytest's
+    output capture (the way live logging does), and keeps it in the captured output too."""
+    capman = pytestconfig.pluginmanager.getplugin("capturemanager")
+    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+    started = time.monotonic()
+
+    def say(msg: str) -> None:
+        line = f"[apparmor-vm {time.monotonic() - started:5.0f}s] {msg}"
+        print(line, flush=True)
+        if capman is not None and reporter is not None:
+            with capman.global_and_fixture_disabled():
+                reporter.write_line(line)
+    return say
+
+
+@pytest.fixture(scope="session")
+def vm_image(announce):
     from labs.apparmor.vm import build_vm_image
 
     reason = _qemu_runs()
     if reason:
         pytest.skip(reason)
     try:
-        return build_vm_image(log=lambda msg: print(f"[apparmor-vm] {msg}"))
+        return build_vm_image(log=announce)
     except CapabilityMissing as exc:
         pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
-def vm_results(vm_image, tmp_path_factory, repo_root):
+def vm_results(vm_image, tmp_path_factory, repo_root, announce):
     """Boot once, run every guest step, return results.json plus the run's timings."""
     from labs.apparmor.vm import boot_vm
 
@@ -54,23 +72,26 @@ def vm_results(vm_image, tmp_path_factory, repo_root):
     shutil.copy(GUEST / "checks.py", share / "checks.py")
     (share / "guest.sh").write_text("cd /mnt/course && exec python3 -u checks.py\n")
     started = time.monotonic()
+    announce(f"booting the VM for the AppArmor checks (timeout {CHECKS_BOOT}s)")
     try:
-        vm = boot_vm(vm_image, share, timeout=BOOT_TIMEOUT)
+        vm = boot_vm(vm_image, share, timeout=CHECKS_BOOT, progress=announce)
     except CommandError as exc:
         # Seen once in 20+ runs: the emulated guest spun at full CPU and never finished. One
-        # more boot is allowed, and said out loud in the warnings summary; a second hang fails.
+        # more boot is allowed (budget.CHECKS_TEST has room for both), and said out loud in
+        # the warnings summary; a second hang fails.
         guest_log = (share / "guest.log").read_text() if (share / "guest.log").exists() else "(none)"
-        warnings.warn(f"the AppArmor VM did not finish in {BOOT_TIMEOUT}s and was booted again; "
+        warnings.warn(f"the AppArmor VM did not finish in {CHECKS_BOOT}s and was booted again; "
                       f"guest log: {guest_log[-500:]!r}; console tail: {exc.output[-1500:]!r}")
+        announce(f"the VM did not finish in {CHECKS_BOOT}s: booting it once more")
         for leftover in ("guest.log", "results.json", "audit.log"):
             (share / leftover).unlink(missing_ok=True)
-        vm = boot_vm(vm_image, share, timeout=BOOT_TIMEOUT)
+        vm = boot_vm(vm_image, share, timeout=CHECKS_BOOT, progress=announce)
     results_file = share / "results.json"
     assert results_file.exists(), f"the guest wrote no results; guest log:\n{vm.guest_log}\n{vm.console[-3000:]}"
     results = json.loads(results_file.read_text())
     results["timings"] = {"image_build_s": vm_image.built_seconds, "boot_and_checks_s": vm.seconds,
                           "wall_s": round(time.monotonic() - started, 1)}
-    print(f"[apparmor-vm] timings: {results['timings']} steps: {results['seconds']}")
+    announce(f"checks VM timings: {results['timings']} steps: {results['seconds']}")
     results["guest_log"] = vm.guest_log
     return results
 

@@ -17,22 +17,27 @@ from labs.errors import CapabilityMissing
 from labs.images import MANAGED_LABEL, image_exists
 from labs.runner import run
 
+from .budget import NODE_IMAGE_TEST, NODE_START
+
+# the first test may build the AppArmor node image (cold)
+pytestmark = pytest.mark.timeout(NODE_IMAGE_TEST)
+
 BASE = "kindest/node:v1.34.4-offline"
 NODE = "course-apparmor-node-probe"
 
 
 @pytest.fixture(scope="module")
-def node():
+def node(announce):
     if not run(["docker", "info"], check=False, timeout=60).ok:
         pytest.skip("no Docker engine answers (make engine)")
     if not image_exists(BASE):
         pytest.skip(f"the offline node image {BASE} is not built on this machine (make node-image)")
-    image = ensure_apparmor_node_image(BASE)
+    image = ensure_apparmor_node_image(BASE, progress=announce)
     run(["docker", "rm", "-f", NODE], check=False)
     run(["docker", "run", "-d", "--name", NODE, "--label", MANAGED_LABEL, "--privileged",
          "--cgroupns=private", "-v", "/var", "--tmpfs", "/run", "--tmpfs", "/tmp", image])
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + NODE_START
         while not run(["docker", "exec", NODE, "systemctl", "is-active", "containerd"], check=False).ok:
             assert time.monotonic() < deadline, "containerd did not start in the AppArmor node"
             time.sleep(2)

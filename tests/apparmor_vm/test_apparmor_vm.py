@@ -1,7 +1,14 @@
 """AppArmor enforced by a real kernel (the QEMU guest): load, block, audit, generate."""
 from __future__ import annotations
 
+import pytest
+
 from labs.apparmor import shipped_profiles
+
+from .budget import CHECKS_TEST
+
+# the first test also builds the VM image (cold) and may boot twice (conftest's retry)
+pytestmark = pytest.mark.timeout(CHECKS_TEST)
 
 COMPLAIN_PROFILES = {"course-audit-complain"}
 

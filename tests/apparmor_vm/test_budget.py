@@ -1,0 +1,34 @@
+"""The tier's timeouts agree with each other (no QEMU needed: runs even where the tier skips).
+
+pytest-timeout kills a test without the VM's console or the guest's log, so it must never be
+the timeout that fires: each test's pytest timeout covers every nested timeout it may wait
+for, cold, and the guest's own waits end before the host stops waiting for the guest.
+"""
+from __future__ import annotations
+
+from labs.apparmor.node_image import BUILD_TIMEOUT
+from labs.apparmor.vm import BAKE_TIMEOUT, DEBOOTSTRAP_TIMEOUT, MKFS_TIMEOUT, VM_IMAGE_TIMEOUT
+
+from . import budget, test_apparmor_kind_vm, test_apparmor_node_image, test_apparmor_vm
+
+#: guest boot, module loading, containerd + dockerd start, profile load, facts (measured ~60 s)
+GUEST_OVERHEAD = 120
+
+
+def _timeout(module) -> float:
+    mark = module.pytestmark
+    assert mark.name == "timeout"
+    return mark.args[0]
+
+
+def test_each_test_timeout_covers_its_nested_timeouts_cold():
+    assert VM_IMAGE_TIMEOUT >= DEBOOTSTRAP_TIMEOUT + MKFS_TIMEOUT
+    assert _timeout(test_apparmor_vm) >= VM_IMAGE_TIMEOUT + 2 * budget.CHECKS_BOOT   # one retry
+    assert _timeout(test_apparmor_kind_vm) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
+                                               + budget.KIND_BOOT)
+    assert _timeout(test_apparmor_node_image) >= BUILD_TIMEOUT + budget.NODE_START
+
+
+def test_guest_waits_end_before_the_host_stops_the_guest():
+    assert sum(budget.KIND_GUEST_LIMITS.values()) + GUEST_OVERHEAD <= budget.KIND_BOOT
+
