@@ -140,8 +140,8 @@ EXERCISE = Exercise(
     checks=(
         Check("seccomp-per-container", "one Pod; each container has its own Localhost seccomp profile", 3,
               _seccomp_per_container,
-              hint="each container gets its own securityContext.seccompProfile (type Localhost, "
-                   "localhostProfile profiles/web.json or profiles/fetcher.json)"),
+              hint="set seccompProfile in each container's own securityContext: a pod-level one gives "
+                   "both containers the same profile"),
         Check("profiles-deny", "web.json and fetcher.json are valid and deny by default", 2, _profiles_deny,
               hint="build each profile from the audit with seccomp.build_profile (it refuses by default) "
                    "and save it with seccomp.write_profile"),

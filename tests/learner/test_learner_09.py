@@ -96,7 +96,7 @@ def test_one_pod_level_profile_gets_partial_credit_and_the_own_profile_hint(lear
         c["securityContext"].pop("seccompProfile")
     pod["spec"]["securityContext"]["seccompProfile"] = {"type": "Localhost", "localhostProfile": "profiles/web.json"}
     (mistake / "app.yaml").write_text(yaml.safe_dump(pod))
-    assert_partial_with_hint(grade_one(EXERCISE, mistake), "seccomp-per-container", "its own")
+    assert_partial_with_hint(grade_one(EXERCISE, mistake), "seccomp-per-container", "own securityContext")
 
 
 @pytest.mark.slow
