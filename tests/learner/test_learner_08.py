@@ -63,3 +63,25 @@ def test_audit_profile_in_the_configmap_gets_partial_credit_and_the_enforcing_hi
     mistake = copy_submission(learner.submission(EXERCISE), tmp_path / EXERCISE)
     save_profiles_in_configmap(mistake / "install.yaml", {"app.json": audit_profile()})
     assert_partial_with_hint(grade_one(EXERCISE, mistake), "profile-valid", "enforcing profile")
+
+
+def test_saving_the_profile_keeps_the_learners_daemonset(tmp_path):
+    """The exercise's save call replaces only the ConfigMap's data, as often as it is run."""
+    import json
+    import shutil
+
+    import yaml
+
+    from labs.seccomp import build_profile, load_profile
+
+    path = tmp_path / "install.yaml"
+    shutil.copy(lessons.HERE.parent / "exercises" / EXERCISE / "starter" / "install.yaml", path)
+    daemonset = path.read_text().split("---", 1)[1]
+    profile = build_profile(["nanosleep"])
+    for _ in range(2):
+        save_profiles_in_configmap(path, {"app.json": profile})
+    configmap, rest = path.read_text().split("---", 1)
+    assert rest == daemonset
+    (doc,) = yaml.safe_load_all(configmap)
+    assert load_profile(json.loads(doc["data"]["app.json"])) == load_profile(profile)
+    assert "app.json: |" in configmap   # a block, as kubectl prints it
