@@ -1,8 +1,9 @@
 """09-capstone: a two-container app locked down with seccomp (per container) and AppArmor.
 
 The workload is the lesson's own ``labs/lessons/09-capstone/app.yaml``: the pod the learner
-audits in lesson 09 is the pod the grader runs (same images, same commands). The grader adds
-only what it needs to look inside: ``shareProcessNamespace`` and a ``probe`` container of its
+audits in lesson 09 is the pod the grader runs (same images, same commands; a submitted
+app.yaml that changes them is refused), with the securityContext settings of the learner's
+app.yaml and their profiles under per-run names. The grader adds only what it needs to look inside: ``shareProcessNamespace`` and a ``probe`` container of its
 own (RuntimeDefault), and it finds each container's main process by what that container runs
 (nginx by name, the fetcher by its command line), never by renaming a program.
 """
@@ -102,18 +103,47 @@ def _apparmor_field(ctx) -> str:
     return require_named(pod, syntax_name(ctx))
 
 
+_PROFILE_KEYS = ("seccompProfile", "appArmorProfile")
+
+
+def _submitted_security(ctx) -> tuple[dict, dict[str, dict]]:
+    """The submitted pod's securityContext (pod level, per container) without the profile
+    fields, which the grader points at its own per-run copies. The containers must run what
+    the lesson's app runs (image, command, args): the graded workload is the audited one."""
+    submitted = single_pod(ctx)
+    mine = {c.get("name"): c for c in submitted["spec"].get("containers") or []}
+    per_container = {}
+    for app_container in app_pod()["spec"]["containers"]:
+        name = app_container["name"]
+        own = mine.get(name) or {}
+        for key in ("image", "command", "args"):
+            if own.get(key) != app_container.get(key):
+                raise ManifestError(f"container {name!r} in app.yaml changes the app's {key} "
+                                    f"({own.get(key)!r} instead of {app_container.get(key)!r})",
+                                    fix="keep the lesson's image and command; add only securityContext")
+        per_container[name] = {k: v for k, v in (own.get("securityContext") or {}).items() if k not in _PROFILE_KEYS}
+    pod_level = {k: v for k, v in (submitted["spec"].get("securityContext") or {}).items() if k not in _PROFILE_KEYS}
+    return pod_level, per_container
+
+
 def _pod(ctx, with_apparmor: bool = False) -> str:
+    """Run the learner's app.yaml as written (its securityContext settings included), with each
+    container's Localhost profile pointed at this run's copy of the learner's file."""
     def start():
         live.require_cluster(ctx)
         name = "capstone-aa" if with_apparmor else "capstone"
         pod = grading_pod(name)
+        pod_level, per_container = _submitted_security(ctx)
+        if pod_level:
+            pod["spec"]["securityContext"] = copy.deepcopy(pod_level)
         aa = loaded_name(ctx) if with_apparmor else None
         for c in pod["spec"]["containers"]:
             role = CONTAINERS.get(c["name"])
             if role is None:
                 continue
-            sc = {"seccompProfile": {"type": "Localhost",
-                                     "localhostProfile": live.install_profile(ctx, f"{role}.json", load_submitted_profile(ctx, role))}}
+            sc = copy.deepcopy(per_container.get(c["name"]) or {})
+            sc["seccompProfile"] = {"type": "Localhost", "localhostProfile": live.install_profile(
+                ctx, f"{role}.json", load_submitted_profile(ctx, role))}
             if aa:
                 sc["appArmorProfile"] = {"type": "Localhost", "localhostProfile": aa}
             c["securityContext"] = sc
