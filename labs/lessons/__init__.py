@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..results import Result
 
-__all__ = ["Lesson", "LESSONS", "NEEDS", "lesson", "asset", "LessonReadiness", "readiness",
+__all__ = ["Lesson", "LESSONS", "NEEDS", "WORKSHOP_PLANS", "workshop_plan_text", "lesson", "asset", "LessonReadiness", "readiness",
            "detect_available", "POD_IMAGES", "start", "clean_up", "skipped"]
 
 HERE = Path(__file__).resolve().parent
@@ -50,18 +50,37 @@ class Lesson:
 
 LESSONS = (
     Lesson("00", "welcome", "Welcome and doctor", 15, ("docker", "cluster"), ()),
-    Lesson("01", "syscalls-seccomp", "Syscalls and seccomp on one container", 35, ("docker",), ("docker",)),
-    Lesson("02", "seccomp-kubernetes", "Seccomp in Kubernetes", 30, ("cluster",), ("cluster",)),
+    Lesson("01", "syscalls-seccomp", "Syscalls and seccomp on one container", 45, ("docker",), ("docker",)),
+    Lesson("02", "seccomp-kubernetes", "Seccomp in Kubernetes", 45, ("cluster",), ("cluster",)),
     Lesson("03", "audit", "Audit: record what the app really does", 35, ("cluster",), ("cluster",)),
-    Lesson("04", "enforce", "Enforce a least-privilege profile", 40, ("cluster",), ("cluster",)),
+    Lesson("04", "enforce", "Enforce a least-privilege profile", 50, ("cluster",), ("cluster",)),
     Lesson("05", "debugging", "Debugging and pitfalls", 35, ("cluster",), ("cluster",)),
-    Lesson("06", "apparmor-basics", "AppArmor basics", 35, ("cluster", "apparmor"), ()),
+    Lesson("06", "apparmor-basics", "AppArmor basics", 40, ("cluster", "apparmor"), ()),
     Lesson("07", "apparmor-complain-enforce", "AppArmor: complain, then enforce", 35,
            ("cluster", "apparmor"), ()),
-    Lesson("08", "cluster-scale", "Seccomp at cluster scale", 35, ("cluster", "multi-node"), ("cluster",)),
+    Lesson("08", "cluster-scale", "Seccomp at cluster scale", 40, ("cluster", "multi-node"), ("cluster",)),
     Lesson("09", "capstone", "Capstone: lock down a two-container app", 60, ("cluster", "apparmor"),
            ("cluster",)),
 )
+
+
+#: Ways to split the course into sessions: (session length in minutes, lessons per session).
+#: A unit test holds every session within its length; the instructor notes quote
+#: :func:`workshop_plan_text`, so the plan and the lesson times cannot drift apart.
+WORKSHOP_PLANS = (
+    (120, (("00", "01", "02"), ("03", "04"), ("05", "06", "07"), ("08", "09"))),
+    (90, (("00", "01"), ("02", "03"), ("04", "05"), ("06", "07"), ("08",), ("09",))),
+)
+
+
+def workshop_plan_text(length: int) -> str:
+    """One plan as the instructor notes print it, e.g. ``00–02 (105 min), 03–04 (85 min)``."""
+    sessions = dict(WORKSHOP_PLANS)[length]
+    parts = []
+    for numbers in sessions:
+        span = numbers[0] if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+        parts.append(f"{span} ({sum(lesson(n).minutes for n in numbers)} min)")
+    return ", ".join(parts)
 
 
 def lesson(number: str) -> Lesson:

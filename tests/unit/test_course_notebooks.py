@@ -168,3 +168,20 @@ def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
     kubeconfig, path = done.stdout.strip().splitlines()[-2:]
     assert kubeconfig == str(tmp_path / "kubeconfig")
     assert path.split(":")[0] == str(tools_dir())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_lesson_time_matches_the_catalogue(path):
+    first = nbformat.read(path, as_version=4).cells[0].source
+    stated = re.search(r"\*\*Time:\*\* about (\d+) minutes", first)
+    assert stated, f"{path.name}: the first cell must say '**Time:** about N minutes'"
+    assert int(stated.group(1)) == lessons.lesson(path.name[:2]).minutes
+
+
+@pytest.mark.parametrize("length, sessions", lessons.WORKSHOP_PLANS)
+def test_workshop_plans_cover_every_lesson_once_and_fit_their_sessions(length, sessions):
+    assert [n for session in sessions for n in session] == [l.number for l in lessons.LESSONS]
+    for session in sessions:
+        assert sum(lessons.lesson(n).minutes for n in session) <= length, (length, session)
+    notes = (lessons.HERE.parents[1] / "docs" / "instructor-notes.md").read_text()
+    assert lessons.workshop_plan_text(length) in notes, "docs/instructor-notes.md must quote the plan"
