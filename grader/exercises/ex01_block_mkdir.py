@@ -73,7 +73,8 @@ EXERCISE = Exercise(
               needs=("blocks-mkdir",),
               hint="nginx stopped: its log (`docker logs`) names the mkdir it needed. Look at that folder's "
                    "mode in a container without your profile (`stat -c %a`) and let exactly that mode through "
-                   "(argument 1 of mkdir). JSON numbers are decimal: an octal mode must be converted"),
+                   "(argument 1 of mkdir; mkdirat, which aarch64 uses instead, has the mode at index 2). JSON numbers "
+                   "are decimal: an octal mode must be converted"),
         Check("mkdir-denied", "mkdir inside the container fails with EPERM", 2, _mkdir_denied, live=True,
               needs=("blocks-mkdir",),
               hint="`mkdir DIR` asks for mode 0777; only nginx's own mode may pass"),

@@ -76,12 +76,12 @@ EXERCISE = Exercise(
     files={"pod": "pod.yaml"},
     checks=(
         Check("restricted-seccomp", "restricted: a seccomp profile (RuntimeDefault or Localhost)", 2, _seccomp,
-              hint="restricted, unlike baseline, refuses a pod with no seccomp profile at all: see the Seccomp row "
+              hint="restricted, unlike baseline, refuses a pod with no seccomp profile at all: see the 'seccomp' row "
                    "of the lesson's baseline/restricted table (pod level covers every container)"),
         Check("restricted-user", "restricted: containers must not run as root", 1, _user,
-              hint="see the 'Running as Non-root' rows of the lesson's table"),
+              hint="see the 'running as non-root' row of the lesson's table"),
         Check("restricted-privileges", "restricted: no privilege escalation, capabilities dropped", 1, _privileges,
-              hint="see the 'Privilege Escalation' and 'Capabilities' rows of the lesson's table; the "
+              hint="see the 'privilege escalation' and 'capabilities' rows of the lesson's table; the "
                    "dry run in the lesson prints the API server's own list"),
         Check("admitted-runs", "admitted by a restricted namespace and Running", 3, _admitted_and_runs, live=True,
               needs=STATIC,

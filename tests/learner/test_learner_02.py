@@ -4,10 +4,8 @@ The scripted learner runs lesson 02's own cells (solutions off): among them the 
 runs, whose refusals list what "restricted" wants. Its answer cell edits the starter the way the
 exercise section shows (``manifests.load_manifests``, then ``yaml.safe_dump`` into the file),
 setting what those refusals named plus a numeric non-root ``runAsUser`` (the image runs as root),
-and tries it as the section shows: a real run in a throw-away restricted namespace (the section's
-``!kubectl apply --dry-run=server`` line is left out: ``learner.unshown_calls`` parses the answer
-as plain Python, which has no ``!`` syntax).
-It must earn every point.
+and tries it as the section shows: the section's ``!kubectl apply --dry-run=server`` line, then a
+real run in a throw-away restricted namespace. It must earn every point.
 
 Typical mistakes (instructor notes, "what learners get stuck on"): forgetting the seccomp profile
 (baseline does not require one, restricted does) and setting ``runAsNonRoot: true`` without a
@@ -36,7 +34,9 @@ pod["spec"]["containers"][0]["securityContext"] = {"allowPrivilegeEscalation": F
 (workspace / "pod.yaml").write_text(yaml.safe_dump(pod))
 
 with lab_namespace("try", pod_security="restricted") as strict:
+    dry_run = !kubectl apply --dry-run=server -n {strict} -f - < {workspace}/pod.yaml 2>&1
     outcome = pods.run_pod(workspace / "pod.yaml", strict, timeout=60)
+print("dry run:", dry_run.s)
 print("tried it:", outcome.reason)
 '''
 
@@ -59,6 +59,7 @@ def _rewrite(sub, change) -> None:
 
 
 def test_learner_following_lesson_02_earns_full_marks(learner):
+    assert "(server dry run)" in learner.answer_output, learner.answer_output
     assert "tried it: Running" in learner.answer_output, learner.answer_output
     assert_full_marks(grade_one(EXERCISE, learner.submission(EXERCISE)))
 
