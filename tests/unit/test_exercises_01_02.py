@@ -75,3 +75,33 @@ def test_lesson_01_teaches_the_architecture_check_as_libseccomp_does_it():
     assert "bad-architecture action" in text and "hand-written" in text
     assert "about 360" not in text and "all_syscalls(\"x86_64\")" in text
     assert "cannot read the string" in text and "mkdir -m 700" not in text.split("## Exercise")[0]
+
+
+def test_ex01_reference_solution_lets_nginx_mode_through_both_entry_points():
+    """aarch64 has no mkdir syscall: nginx's mkdirat(AT_FDCWD, path, 0700) must pass there too."""
+    from grader.checks.seccomp import effective_action
+
+    profile = json.loads((EX01 / "solution" / "profile.json").read_text())
+    at_fdcwd = -100 & 0xFFFFFFFFFFFFFFFF
+    assert effective_action(profile, "mkdir", (0, 0o700), arch="x86_64")[0] == "SCMP_ACT_ALLOW"
+    assert effective_action(profile, "mkdirat", (at_fdcwd, 0, 0o700), arch="aarch64")[0] == "SCMP_ACT_ALLOW"
+    assert effective_action(profile, "mkdirat", (at_fdcwd, 0, 0o777), arch="aarch64")[0] == "SCMP_ACT_ERRNO"
+
+
+def test_lesson_01_states_runc_behaviour_precisely():
+    """Review R2: the log flag needs runc >= 1.2.0; same-argument conditions are OR'ed by runc;
+    the setuid demo names every chmod entry point, fchmodat2 included."""
+    text = _lesson_text("01-syscalls-seccomp.ipynb")
+    assert "not\nevery runtime passes on" not in text and "runc 1.2.0" in text and "runc#3390" in text
+    assert "*same* argument" in text and "matchCall" in text
+    assert "{{" not in "\n".join(line for line in text.splitlines() if line.startswith("!"))  # IPython eats {{ }}
+    profile = json.loads((ROOT / "labs" / "lessons" / "01-syscalls-seccomp" / "deny-setuid-chmod.json").read_text())
+    index_of = {n: r["args"][0]["index"] for r in profile["syscalls"] for n in r["names"]}
+    assert index_of == {"chmod": 1, "fchmod": 1, "fchmodat": 2, "fchmodat2": 2}
+
+
+def test_lesson_02_runtime_default_and_pod_security_facts():
+    text = _lesson_text("02-seccomp-kubernetes.ipynb")
+    assert "`keyctl` always" in text                       # not in containerd's list at all
+    assert "may add only the default set" not in text and "NET_RAW" in text
+    assert "deny mount," in text                           # the probe measures seccomp only
