@@ -11,6 +11,13 @@ that each one alone breaks nginx as described here:
    key is dropped and the rule allows nothing: nginx exits at start on ``listen()``.
 3. ``writev`` is missing: nginx starts and stays Ready, but every response fails ("Empty reply
    from server"): only a staging run that sends requests finds it.
+
+The reference also allows ``shutdown`` (answering lesson 03's POST), ``kill`` and
+``clock_nanosleep`` (``nginx -s reload``/``reopen``): the lesson's staging run drives those, so
+with them in both files it reports exactly the three faults (bind, listen, writev).
+
+A failed ``valid`` check says what is wrong and where, not the value to write: the pointer is
+the check's hint (the lesson's ``crictl inspect``).
 """
 from __future__ import annotations
 
@@ -27,14 +34,16 @@ ID = "05-fix-broken-profile"
 
 def rules_reach_runtime(ctx) -> str:
     """Every rule names its syscalls under ``names``, the only key the runtime reads for them."""
-    profile = load_submitted_profile(ctx)
-    rules = profile.get("syscalls") or []
-    dropped = [f"$.syscalls[{i}]" for i, rule in enumerate(rules) if "names" not in rule]
+    raw = ctx.json("profile")
+    rules = raw.get("syscalls") if isinstance(raw, dict) else None
+    rules = rules if isinstance(rules, list) else []
+    # Before the course validator: its fix would write the answer out ("names": [...]).
+    dropped = [f"$.syscalls[{i}]" for i, rule in enumerate(rules) if isinstance(rule, dict) and "names" not in rule]
     if dropped:
-        raise ProfileError(f"no `names` key in {' and '.join(dropped)}: containerd passes such a rule to runc "
-                           "without any syscall, so on the node it allows nothing", dropped[0],
-                           fix="the OCI runtime spec, which containerd decodes the profile as, only knows "
-                               "`names` (a list).")
+        also = f" (nor has {', '.join(dropped[1:])})" if dropped[1:] else ""
+        raise ProfileError(f"this rule has no `names` list{also}: containerd passes such a rule to runc "
+                           "without any syscall, so on the node it allows nothing", dropped[0])
+    load_submitted_profile(ctx)
     return f"{ctx.filename('profile')} is valid and every one of its {len(rules)} rules lists its syscalls in `names`"
 
 

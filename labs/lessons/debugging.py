@@ -13,7 +13,8 @@ type on a real cluster, so nothing here is magic:
   optionally drives nginx (lesson 03's requests and operator commands), and returns the
   syscalls the kernel logged for the nginx container: what the profile refuses on the code
   paths that ran. A syscall refused by an explicit rule (e.g. ``clone3`` -> ENOSYS) is still
-  refused there and not reported.
+  refused there and not reported. ``command=[...]`` also runs a command in the nginx container
+  (``kubectl exec``), which shows what the dependency trap refuses.
 """
 from __future__ import annotations
 
@@ -32,12 +33,13 @@ _NODE_DIR = "/var/lib/kubelet/seccomp/profiles"
 
 
 def print_profile(profile: dict, width: int = 100) -> None:
-    """Default action, architectures, then one line per rule (a rule without names shown as is)."""
+    """Default action, architectures, then one line per rule (a rule without a ``names`` list is
+    printed as it is written, so the reader, not the helper, spots what is wrong with it)."""
     arches = ", ".join(profile.get("architectures") or ["(none listed)"])
     print(f"defaultAction: {profile.get('defaultAction')} | architectures: {arches}")
     for i, rule in enumerate(profile.get("syscalls") or []):
         if not rule.get("names"):
-            print(f"  rule {i}: {json.dumps(rule)}   <- no syscall names")
+            print(f"  rule {i}: {json.dumps(rule)}")
             continue
         extra = "".join(f" {k}={json.dumps(v)}" for k, v in rule.items() if k not in ("names", "action", "comment"))
         print(f"  rule {i}: {rule.get('action')}{extra} for {len(rule['names'])} names:")
@@ -76,20 +78,30 @@ class NginxDebugLoop:
         delete_pod("nginx", self.namespace, self.config)
         return run_pod(manifest, self.namespace, timeout=90, config=self.config)
 
-    def staged_report(self, profile: dict, requests: bool = True) -> list[str]:
+    def staged_report(self, profile: dict, requests: bool = True, command: list[str] | None = None) -> list[str]:
         """The syscalls ``profile`` refuses while nginx starts (``requests=False``), or starts
-        and serves lesson 03's requests and operator commands (``requests=True``)."""
-        from ..pods import delete_pod
+        and serves lesson 03's requests and operator commands (``requests=True``); with
+        ``command``, also while that command runs in the nginx container."""
+        from ..pods import delete_pod, exec_in_pod
         from .drive import NginxDriver, logged_under_own_profile
 
         self._install(STAGED, dict(profile, defaultAction="SCMP_ACT_LOG"))
         manifest = asset("05", "nginx-staged.yaml")
         print(f"$ kubectl apply -n {self.namespace} -f {_relative(manifest)}   # while the audit collector listens"
               + (", then the requests" if requests else ""))
+        if command:
+            print(f"$ kubectl exec nginx -n {self.namespace} -- {' '.join(command)}")
         delete_pod("nginx", self.namespace, self.config)
-        drive = NginxDriver(self.client, self.config) if requests else None
+        driver = NginxDriver(self.client, self.config) if requests else None
+
+        def drive(name: str, namespace: str) -> None:
+            if driver is not None:
+                driver(name, namespace)
+            if command:
+                exec_in_pod(name, namespace, list(command), config=self.config)
         try:
-            _, logged = logged_under_own_profile(manifest, self.namespace, drive=drive, config=self.config)
+            _, logged = logged_under_own_profile(manifest, self.namespace, drive=drive if (requests or command) else None,
+                                                 config=self.config)
         finally:
             delete_pod("nginx", self.namespace, self.config)
         return sorted(logged.get("nginx", {}))

@@ -72,3 +72,23 @@ def test_mistake_submitting_the_staging_copy_gets_the_staging_hint(learner, tmp_
     (sub / "profile.json").write_text(json.dumps(dict(profile, defaultAction="SCMP_ACT_LOG"), indent=2))
     report = grade_one(EXERCISE, sub, live=False)
     assert_partial_with_hint(report, "denies-by-default", "staging copy")
+
+
+def test_mistake_keeping_the_dead_name_rule_is_pointed_at_not_answered(tmp_path):
+    """The learner allows listen in the big rule but leaves the legacy ``"name"`` rule in the file.
+
+    The profile then cannot be saved with ``seccomp.write_profile`` (the validator refuses it); a
+    hand-edited file gets the ``valid`` check's pointer (what and where, then ``crictl inspect``),
+    never the value to write."""
+    from grader.exercises.common import EXERCISES_DIR
+
+    sub = tmp_path / "dead-rule"
+    sub.mkdir()
+    profile = json.loads((EXERCISES_DIR / EXERCISE / "starter" / "profile.json").read_text())
+    profile["syscalls"][0]["names"] += ["bind", "listen", "writev"]
+    (sub / "profile.json").write_text(json.dumps(profile, indent=2))
+    report = grade_one(EXERCISE, sub, live=False)
+    valid = next(c for c in report["checks"] if c["id"] == "valid")
+    feedback = valid["message"] + " " + valid["hint"]
+    assert valid["status"] == "failed" and "$.syscalls[1]" in feedback and "crictl inspect" in feedback, report["printed"]
+    assert '"names": ["listen"]' not in feedback and "write \"names\"" not in feedback, feedback
