@@ -238,11 +238,19 @@ class StagingReport(Result):
 def staging_report(manifest, namespace: str, *, drive, config: str = "default") -> StagingReport:
     """Run the pod under its staged profile, drive it, and report what was logged.
 
-    Only records of this pod's containers count (matched by container id), each with the
-    command name (``comm``) of the process that made it: ``nginx`` for the server, or the
-    tool an operator exec'd into the container.
+    Records of this pod's containers count (matched by container id), each with the command
+    name (``comm``) of the process that made it: ``nginx`` for the server, or the tool an
+    operator exec'd into the container.
+
+    The collector matches a record to a container through ``/proc/<pid>/cgroup`` when it reads
+    the record. Under a staged profile a short-lived exec'd process (``nginx -s reload``) may
+    log only its last syscalls (``kill``: everything before it is allowed) and be gone before
+    the collector looks, so its records carry no container. Those records also count when
+    they were made during the drive by a program the drive ran or the pod's own records name
+    (a busy machine makes this race common).
     """
     import collections
+    from pathlib import PurePosixPath
 
     from ..audit import AuditCollector, SeccompRecord
     from ..pod_audit import container_ids
@@ -250,19 +258,44 @@ def staging_report(manifest, namespace: str, *, drive, config: str = "default") 
 
     with AuditCollector() as collector:
         outcome = run_pod(manifest, namespace, config=config)
+        started = time.time()
         if outcome.ok:
             drive(outcome.name, namespace)
+        ended = time.time()
         ids = container_ids(read_pod(outcome.name, namespace, config))
         collector.wait_quiet()
         records = [r for r in collector.records(list(ids)) if isinstance(r, SeccompRecord)]
+        programs = {r.comm for r in records} | set(_driven_programs(drive))
+        records += exited_driven_records(collector.records(), programs, started, ended)
     counts = collections.Counter(r.syscall for r in records)
     processes: dict[str, list[str]] = {}
     for r in records:
-        who = f"{r.comm} ({r.exe})" if r.exe and not r.exe.endswith("/" + r.comm) else r.comm
+        who = f"{r.comm} ({r.exe})" if r.exe and PurePosixPath(r.exe).name != r.comm else r.comm
         processes.setdefault(r.syscall, [])
         if who not in processes[r.syscall]:
             processes[r.syscall].append(who)
     return StagingReport(outcome.name, list(getattr(drive, "done", [])), dict(counts), processes)
+
+
+def exited_driven_records(records, programs, started: float, ended: float) -> list:
+    """Seccomp records the collector could not match to any container (the process had exited),
+    made between ``started`` and ``ended`` (audit timestamps, 1 s slack) by one of ``programs``."""
+    from ..audit import SeccompRecord
+
+    return [r for r in records if isinstance(r, SeccompRecord) and r.container_id is None
+            and r.comm in programs and started - 1 <= r.timestamp <= ended + 1]
+
+
+def _driven_programs(drive) -> list[str]:
+    """The programs a driver execs into the pod (for :class:`~labs.lessons.drive.NginxDriver`:
+    ``nginx`` for reload and reopen), as the kernel's 15-character ``comm`` shows them."""
+    from pathlib import PurePosixPath
+
+    from .drive import OPERATIONS
+
+    if not getattr(drive, "operations", False):
+        return []
+    return [PurePosixPath(command[0]).name[:15] for _, command in OPERATIONS]
 
 
 @dataclass
