@@ -140,3 +140,15 @@ def test_listing_only_aarch64_does_not_stop_nginx_on_x86_64(run_nginx, namespace
     assert outcome.ok and outcome.ready, str(outcome)
     assert "hello from the course nginx" in _curl(namespace).stdout
     assert _nginx_seccomp_mode(namespace) == "2"
+
+
+def test_lesson_staging_run_reports_exactly_the_three_faults(namespace):
+    """Lesson 05's method on the starter: at startup bind and listen (the dead ``name`` rule), with
+    lesson 03's requests and operator commands also writev, and nothing else (the reference
+    allows what reload, reopen and the POST need, so no extra name distracts from the faults)."""
+    from labs.lessons.debugging import NginxDebugLoop
+    from labs.lessons.drive import start_client
+
+    loop = NginxDebugLoop(namespace, start_client(namespace))
+    assert loop.staged_report(STARTER, requests=False) == ["bind", "listen"]
+    assert loop.staged_report(STARTER) == ["bind", "listen", "writev"]
