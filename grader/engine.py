@@ -75,7 +75,8 @@ def _run_one(check, ctx: GradingContext, outcomes: dict[str, CheckResult], live:
     except NotChecked as exc:
         return skipped(str(exc))
     except LabError as exc:
-        hint = " ".join(h for h in (exc.fix, check.hint) if h)
+        # the error's own fix, then the check's pointer: two sentences, kept apart
+        hint = "; ".join(h.rstrip(". ") for h in (exc.fix, check.hint) if h)
         return result(FAILED, exc.message, hint=hint)
     except Exception as exc:  # noqa: BLE001 - an untrusted submission must never crash the grader
         return result(ERROR, f"grader error ({type(exc).__name__}: {exc}); tell your instructor")

@@ -208,7 +208,7 @@ def test_engine_outcomes_and_points(tmp_path):
                       "f": "error", "g": "passed"}
     assert report.score == 3 and report.max_score == 6 and report.possible == 10
     b = next(c for c in report.checks if c.id == "b")
-    assert b.hint == "do it extra"
+    assert b.hint == "do it; extra"   # the fix and the check's pointer stay two sentences
     assert "not checked" in report._repr_html_() and "(2 checks worth 4 not checked here)" in report.summary()
     off = grade_folder(exercise, tmp_path, live=False)
     assert {c.id for c in off.checks if c.status == "not_checked"} == {"d", "e", "g"}
