@@ -25,7 +25,7 @@ from labs.cluster.paths import tools_dir
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 
-from .budget import KIND_BOOT, KIND_GUEST_LIMITS, KIND_TEST
+from .budget import KIND_BOOT, KIND_GUEST_LIMITS, KIND_TEST, KUBEADM_CONTROL_PLANE
 
 # cold, this one test builds the VM image, the AppArmor node image and the docker disk first
 pytestmark = pytest.mark.timeout(KIND_TEST)
@@ -50,8 +50,12 @@ spec:
 #: check timeout (default 4m), which also sizes the static pods' startup probes.
 TCG_PATCHES = [
     "kind: ClusterConfiguration\n"
-    "apiServer:\n  timeoutForControlPlane: 20m\n"
-    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n",
+    f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
+    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
+    # ECDSA P-256 keys instead of RSA-2048: kubeadm's certs and kubeconfig phases took ~140 s
+    # of emulated RSA key generation before the kubelet started (v1beta3 has no
+    # encryptionAlgorithm; kubeadm 1.34 still honours this deprecated gate)
+    "featureGates:\n  PublicKeysECDSA: true\n",
     # kubeadm patches the static pod manifests from this folder (mounted into the node)
     "kind: InitConfiguration\npatches:\n  directory: /kubeadm-patches\n",
 ]

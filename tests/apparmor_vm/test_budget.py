@@ -11,10 +11,6 @@ from labs.apparmor.vm import BAKE_TIMEOUT, DEBOOTSTRAP_TIMEOUT, MKFS_TIMEOUT, VM
 
 from . import budget, test_apparmor_kind_vm, test_apparmor_node_image, test_apparmor_vm
 
-#: guest boot, module loading, containerd + dockerd start, profile load, facts (measured ~60 s)
-GUEST_OVERHEAD = 120
-
-
 def _timeout(module) -> float:
     mark = module.pytestmark
     assert mark.name == "timeout"
@@ -30,5 +26,7 @@ def test_each_test_timeout_covers_its_nested_timeouts_cold():
 
 
 def test_guest_waits_end_before_the_host_stops_the_guest():
-    assert sum(budget.KIND_GUEST_LIMITS.values()) + GUEST_OVERHEAD <= budget.KIND_BOOT
+    waits = budget.KUBEADM_CONTROL_PLANE + sum(budget.KIND_GUEST_LIMITS.values())
+    assert waits + budget.GUEST_OVERHEAD <= budget.KIND_BOOT
+    assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in test_apparmor_kind_vm.TCG_PATCHES[0]
 

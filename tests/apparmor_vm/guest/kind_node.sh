@@ -16,7 +16,8 @@ kubectl() { docker exec -i $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf
 # every 60 s while kind runs: the node's containers, state and restart count (node-watch.log)
 watch_node() {
     while sleep 60; do
-        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>/dev/null | python3 $SHARE/node_watch.py)"
+        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
+        echo "$(cut -d' ' -f1 /proc/uptime) kubelet: $(docker exec $NODE sh -c 'systemctl is-active kubelet; journalctl -u kubelet -n 1 --no-pager -o cat' 2>&1 | tr '\n' ' ' | cut -c1-240)"
     done >>$SHARE/node-watch.log 2>&1
 }
 diagnose() {

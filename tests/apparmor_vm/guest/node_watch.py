@@ -4,9 +4,11 @@ component is starting, running or being restarted."""
 import json
 import sys
 
+text = sys.stdin.read()
 try:
-    found = json.load(sys.stdin)["containers"]
+    found = json.loads(text)["containers"]
 except (ValueError, KeyError):
-    found = []
+    print("crictl:", " ".join(text.split())[:160] or "no answer")
+    sys.exit(0)
 print(" ".join(f"{c['metadata']['name']}:{c['state'].removeprefix('CONTAINER_').lower()}"
                f"#{c['metadata'].get('attempt', 0)}" for c in found) or "no containers yet")
