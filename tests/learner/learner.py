@@ -112,6 +112,20 @@ def follow_lesson(number: str, workspace: Path, answer: str, *, timeout: float =
     return LearnerRun(run, workspace, output_text(answer_cell))
 
 
+def learner_run(number: str, answer: str, tmp_path_factory, available: set[str], *,
+                needs: tuple[str, ...] | None = None) -> LearnerRun:
+    """A module's one learner run (lessons take minutes); skipped, with the reason, when the
+    machine lacks what the lesson needs (default: the lesson's core)."""
+    import pytest
+
+    from labs import lessons
+
+    missing = [n for n in (needs if needs is not None else lessons.lesson(number).core) if n not in available]
+    if missing:
+        pytest.skip(f"this machine lacks {', '.join(lessons.NEEDS[n] for n in missing)}")
+    return follow_lesson(number, tmp_path_factory.mktemp(f"learner-{number}") / "workspace", answer)
+
+
 def copy_submission(src: Path, dest: Path) -> Path:
     """A copy of a learner's folder to plant a mistake in, leaving the original intact."""
     shutil.copytree(src, dest)

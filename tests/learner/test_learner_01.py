@@ -18,8 +18,7 @@ import json
 
 import pytest
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "01-block-mkdir"
 
@@ -40,12 +39,7 @@ seccomp.write_profile(profile, workspace / "profile.json")
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    from labs import lessons
-
-    missing = [n for n in lessons.lesson("01").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(lessons.NEEDS[n] for n in missing)}")
-    return follow_lesson("01", tmp_path_factory.mktemp("ws01"), ANSWER)
+    return learner_run("01", ANSWER, tmp_path_factory, available)
 
 
 def _rewrite(sub, change) -> None:

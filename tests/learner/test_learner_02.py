@@ -17,8 +17,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "02-restricted-pod"
 
@@ -43,12 +42,7 @@ print("tried it:", outcome.reason)
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    from labs import lessons
-
-    missing = [n for n in lessons.lesson("02").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(lessons.NEEDS[n] for n in missing)}")
-    return follow_lesson("02", tmp_path_factory.mktemp("ws02"), ANSWER)
+    return learner_run("02", ANSWER, tmp_path_factory, available)
 
 
 def _rewrite(sub, change) -> None:

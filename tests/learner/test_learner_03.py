@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "03-audit"
 
@@ -28,12 +27,7 @@ print("driven:", len(audit.syscalls["nginx"]), "| startup only:", len(startup.sy
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    from labs import lessons
-
-    missing = [n for n in lessons.lesson("03").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(lessons.NEEDS[n] for n in missing)}")
-    return follow_lesson("03", tmp_path_factory.mktemp("ws03"), ANSWER)
+    return learner_run("03", ANSWER, tmp_path_factory, available)
 
 
 def test_learner_following_lesson_03_earns_full_marks(learner):

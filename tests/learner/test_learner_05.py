@@ -13,8 +13,7 @@ import json
 
 import pytest
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "05-fix-broken-profile"
 
@@ -39,12 +38,7 @@ seccomp.write_profile(mine, workspace / "profile.json")
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    from labs import lessons
-
-    missing = [n for n in lessons.lesson("05").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(lessons.NEEDS[n] for n in missing)}")
-    return follow_lesson("05", tmp_path_factory.mktemp("ws05"), ANSWER)
+    return learner_run("05", ANSWER, tmp_path_factory, available)
 
 
 def test_learner_following_lesson_05_earns_full_marks(learner):

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "06-apparmor-deny-write"
 
@@ -34,11 +33,7 @@ print(apparmor.check_profile_syntax(profile_file))
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    if "cluster" not in available:   # the lesson's hands-on part runs pods
-        from labs import lessons
-
-        pytest.skip(f"this machine lacks {lessons.NEEDS['cluster']}")
-    return follow_lesson("06", tmp_path_factory.mktemp("ws06"), ANSWER)
+    return learner_run("06", ANSWER, tmp_path_factory, available, needs=("cluster",))
 
 
 def test_learner_following_lesson_06_earns_full_marks(learner):

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.learner.learner import (assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson,
-                                   grade_one)
+from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
 
 EXERCISE = "07-apparmor-complain-enforce"
 
@@ -33,11 +32,7 @@ print(apparmor.check_profile_syntax(workspace / "app.apparmor"))
 
 @pytest.fixture(scope="module")
 def learner(tmp_path_factory, available):
-    if "cluster" not in available:
-        from labs import lessons
-
-        pytest.skip(f"this machine lacks {lessons.NEEDS['cluster']}")
-    return follow_lesson("07", tmp_path_factory.mktemp("ws07"), ANSWER)
+    return learner_run("07", ANSWER, tmp_path_factory, available, needs=("cluster",))
 
 
 def _records(submission):

@@ -15,7 +15,7 @@ from labs import lessons
 from labs.lessons.scale import save_profiles_in_configmap
 from labs.seccomp import audit_profile
 
-from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson, grade_one
+from .learner import learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one
 
 EXERCISE = "08-cluster-scale"
 
@@ -36,12 +36,9 @@ print(edited[-1000:])
 
 
 @pytest.fixture(scope="module")
-def learner(available, tmp_path_factory):
+def learner(tmp_path_factory, available):
     """One learner run shared by the tests below (the lesson takes minutes)."""
-    missing = [lessons.NEEDS[n] for n in lessons.lesson("08").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(missing)}")
-    return follow_lesson("08", tmp_path_factory.mktemp("learner-08") / "workspace", ANSWER)
+    return learner_run("08", ANSWER, tmp_path_factory, available)
 
 
 @pytest.mark.slow

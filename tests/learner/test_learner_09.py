@@ -17,7 +17,7 @@ import yaml
 
 from labs import lessons
 
-from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, follow_lesson, grade_one
+from .learner import learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one
 
 EXERCISE = "09-capstone"
 
@@ -55,12 +55,9 @@ pod = manifests.set_apparmor(pod, "Localhost", "course-capstone")
 
 
 @pytest.fixture(scope="module")
-def learner(available, tmp_path_factory):
+def learner(tmp_path_factory, available):
     """One learner run shared by the tests below (the lesson takes minutes)."""
-    missing = [lessons.NEEDS[n] for n in lessons.lesson("09").core if n not in available]
-    if missing:
-        pytest.skip(f"this machine lacks {', '.join(missing)}")
-    return follow_lesson("09", tmp_path_factory.mktemp("learner-09") / "workspace", ANSWER)
+    return learner_run("09", ANSWER, tmp_path_factory, available)
 
 
 def test_the_graded_app_is_the_lessons_app():
