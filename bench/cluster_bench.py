@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from labs.cluster import ClusterConfig, delete_cluster, ensure_cluster, ensure_node_image, register_config  # noqa: E402
-from labs.cluster.paths import CLUSTERS_DIR, state_dir  # noqa: E402
+from labs.paths import CLUSTERS_DIR, state_dir  # noqa: E402
 
 
 def timed(label: str, fn, *args, **kwargs):

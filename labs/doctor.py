@@ -85,7 +85,7 @@ def _privileged() -> Check:
 
 def _tool(name: str) -> Callable[[], Check]:
     def check() -> Check:
-        from .cluster.paths import tools_dir
+        from .paths import tools_dir
         path = shutil.which(name) or (str(tools_dir() / name) if (tools_dir() / name).exists() else None)
         if path is None:
             return Check(name, "warn", f"{name} is not installed", "make cluster  (installs it into .venv/bin)")
@@ -167,7 +167,7 @@ def _node_image() -> Check:
 
 
 def _cluster() -> Check:
-    from .cluster.paths import state_dir
+    from .paths import state_dir
     kubeconfig = state_dir() / "kubeconfig"
     if not kubeconfig.exists() or shutil.which("kubectl") is None:
         return Check("cluster reachable", "warn", "no course cluster yet", "make cluster")

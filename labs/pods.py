@@ -123,7 +123,7 @@ def kubectl_apply_command(namespace: str, source: str | Path | None = None) -> s
 
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
                                     and source.strip().endswith((".yaml", ".yml", ".json"))):
-        from .cluster.paths import REPO_ROOT
+        from .paths import REPO_ROOT
 
         path = Path(source).resolve()
         inside = path.is_relative_to(REPO_ROOT.resolve())

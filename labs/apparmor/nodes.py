@@ -112,7 +112,7 @@ def loaded_profiles(node: str | None = None) -> dict[str, str]:
 
 
 def _ledger() -> Path:
-    from ..cluster.paths import state_dir
+    from ..paths import state_dir
 
     return state_dir() / _LEDGER
 
@@ -201,7 +201,7 @@ def _file_label(source: str | Path, name: str) -> str:
     if isinstance(source, Path) or ("\n" not in str(source) and "{" not in str(source)):
         import os
 
-        from ..cluster.paths import REPO_ROOT
+        from ..paths import REPO_ROOT
 
         path = Path(source).resolve()
         if path.is_relative_to(REPO_ROOT.resolve()):   # as typed from the notebook's folder

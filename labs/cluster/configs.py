@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import EnvironmentProblem, LabError
-from .paths import CLUSTERS_DIR, state_dir
+from ..paths import CLUSTERS_DIR, state_dir
 
 __all__ = ["OFFLINE_INIT_PATCH", "for_offline_node", "ClusterConfig", "CONFIGS", "get_config",
            "register_config"]

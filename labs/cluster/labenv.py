@@ -21,7 +21,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
-from .paths import tools_dir
+from ..paths import tools_dir
 
 __all__ = ["lab_environment", "ensure_kubeconfig", "apply_lab_environment", "shell_exports"]
 

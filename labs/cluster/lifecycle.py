@@ -16,7 +16,7 @@ from ..images import image_exists, image_id
 from ..results import Result
 from ..runner import CommandResult, run
 from .configs import CONFIGS, get_config
-from .paths import tools_dir
+from ..paths import tools_dir
 
 __all__ = [
     "NodeStatus",

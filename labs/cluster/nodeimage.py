@@ -31,7 +31,7 @@ from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists
 from ..results import Result
 from ..runner import run
 from . import gobuild, rootfs
-from .paths import build_dir, tools_dir
+from ..paths import build_dir, tools_dir
 from .versions import CRICTL_VERSION, KIND_VERSION, KUBERNETES_VERSION, NODE_IMAGE
 
 __all__ = [

@@ -15,7 +15,7 @@ from ..errors import EnvironmentProblem
 from ..images import MANAGED_LABEL, RECIPE_LABEL, apt_mirror, image_exists
 from ..runner import run
 from .gobuild import module_info
-from .paths import NODE_IMAGE_DIR, build_dir
+from ..paths import NODE_IMAGE_DIR, build_dir
 from .versions import KIND_VERSION
 
 __all__ = ["SUITE", "node_packages", "rootfs_hash", "ensure_rootfs_image"]

@@ -21,7 +21,7 @@ from labs.apparmor import shipped_profile
 from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.apparmor.vm import boot_vm, build_docker_disk
 from labs.cluster.configs import get_config
-from labs.cluster.paths import tools_dir
+from labs.paths import tools_dir
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 

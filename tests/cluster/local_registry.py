@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from labs.cluster.gobuild import install_go_program
-from labs.cluster.paths import state_dir
+from labs.paths import state_dir
 
 REGISTRY_PACKAGE = "github.com/distribution/distribution/v3/cmd/registry"
 REGISTRY_VERSION = "v3.1.2"

@@ -14,7 +14,7 @@ from labs.cluster import (KUBERNETES_VERSION, NODE_IMAGE, cluster_status, ensure
                           kubeconfig_path, kubectl, node_capabilities, node_names, write_node_file)
 from labs.cluster.nodeimage import (SKIPPED_COMPONENTS, is_offline_node_image, node_image_hash, parse_image_list,
                                     recipe_hash)
-from labs.cluster.paths import state_dir, tools_dir
+from labs.paths import state_dir, tools_dir
 from labs.runner import run
 
 

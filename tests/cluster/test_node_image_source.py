@@ -14,7 +14,7 @@ from labs.cluster import (CONFIGS, NODE_IMAGE, ClusterConfig, cluster_status, de
                           get_config, register_config)
 from labs.cluster.nodeimage import is_offline_node_image
 from labs.cluster.nodesource import SOURCE_ENV, STOCK_IMAGE_ENV, choose_node_image, decide_source, pull_image
-from labs.cluster.paths import CLUSTERS_DIR
+from labs.paths import CLUSTERS_DIR
 from labs.errors import EnvironmentProblem
 from labs.images import image_exists
 from labs.runner import run

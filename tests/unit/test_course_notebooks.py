@@ -118,7 +118,7 @@ def _fake_state(tmp_path):
 def test_lab_environment_names_the_course_kubeconfig_and_tools(tmp_path, monkeypatch):
     from labs.cluster import kubeconfig_path
     from labs.cluster.labenv import apply_lab_environment, lab_environment, shell_exports
-    from labs.cluster.paths import tools_dir
+    from labs.paths import tools_dir
 
     monkeypatch.setenv("COURSE_STATE_DIR", str(_fake_state(tmp_path)))
     env = lab_environment(environ={"PATH": f"/usr/bin:{tools_dir()}"})
@@ -150,7 +150,7 @@ def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
     import subprocess
     import sys
 
-    from labs.cluster.paths import tools_dir
+    from labs.paths import tools_dir
 
     if not shutil.which("make"):
         pytest.skip("make is not installed")

@@ -100,7 +100,7 @@ def test_waiting_reasons_are_never_relabelled():
 
 
 def test_helpers_show_the_equivalent_commands(tmp_path, monkeypatch):
-    from labs.cluster.paths import REPO_ROOT
+    from labs.paths import REPO_ROOT
 
     monkeypatch.chdir(REPO_ROOT / "notebooks")   # where lessons (and `!kubectl` cells) run
     lesson_file = REPO_ROOT / "labs" / "lessons" / "02-seccomp-kubernetes" / "pod.yaml"

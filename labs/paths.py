@@ -10,7 +10,7 @@ from pathlib import Path
 
 __all__ = ["REPO_ROOT", "CLUSTERS_DIR", "NODE_IMAGE_DIR", "state_dir", "build_dir", "tools_dir"]
 
-REPO_ROOT = Path(os.environ.get("COURSE_ROOT") or Path(__file__).resolve().parents[2])
+REPO_ROOT = Path(os.environ.get("COURSE_ROOT") or Path(__file__).resolve().parents[1])
 CLUSTERS_DIR = REPO_ROOT / "clusters"
 NODE_IMAGE_DIR = CLUSTERS_DIR / "node-image"
 
