@@ -19,14 +19,14 @@ CHECKS_BOOT = 300
 CHECKS_TEST = VM_IMAGE_BUILD + 2 * CHECKS_BOOT + MARGIN
 
 #: one boot creating the kind cluster in the guest (docker disk already baked)
-KIND_BOOT = 2400
+KIND_BOOT = 1500
 #: inside the guest, one after the other: kubeadm's control-plane wait (kubeadm init), kind's
 #: --wait for the node to be Ready, the probe pod's Ready wait. With the boot, dockerd start,
 #: node start and the rest of the script (GUEST_OVERHEAD) they stay below KIND_BOOT, so the
 #: guest says which step was slow (and writes node-diag.log) before the host gives up on it
-KUBEADM_CONTROL_PLANE = 1200
-KIND_GUEST_LIMITS = {"KIND_WAIT": 480, "POD_WAIT": 300}
-GUEST_OVERHEAD = 400
+KUBEADM_CONTROL_PLANE = 720
+KIND_GUEST_LIMITS = {"KIND_WAIT": 240, "POD_WAIT": 240}
+GUEST_OVERHEAD = 300
 KIND_TEST = VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + KIND_BOOT + MARGIN
 
 #: the AppArmor node started the way kind starts one, on the host engine

@@ -52,6 +52,12 @@ TCG_PATCHES = [
     "kind: ClusterConfiguration\n"
     f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
     "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
+    # one node, so no leader election: under emulation the controller-manager and scheduler
+    # missed their lease renewals and exited (CrashLoopBackOff seen on a busy machine), and
+    # without the controller-manager the node gets no pod CIDR and the default ServiceAccount
+    # never appears
+    "controllerManager:\n  extraArgs:\n    leader-elect: \"false\"\n"
+    "scheduler:\n  extraArgs:\n    leader-elect: \"false\"\n"
     # ECDSA P-256 keys instead of RSA-2048: kubeadm's certs and kubeconfig phases took ~140 s
     # of emulated RSA key generation before the kubelet started (v1beta3 has no
     # encryptionAlgorithm; kubeadm 1.34 still honours this deprecated gate)

@@ -83,6 +83,9 @@ docker exec -i $NODE apparmor_parser -r < $SHARE/profile || exit 12
 step profile-loaded
 PAUSE=$(docker exec $NODE crictl images -o json | python3 -c \
     'import json,sys; print([t for i in json.load(sys.stdin)["images"] for t in i["repoTags"] if "/pause:" in t][0])')
+# the API refuses pods until the controller-manager has made the namespace's ServiceAccount
+for _ in $(seq 1 "$POD_WAIT"); do kubectl get serviceaccount default >/dev/null 2>&1 && break; sleep 1; done
+step serviceaccount-ready
 sed "s#@IMAGE@#$PAUSE#" $SHARE/pod.yaml | kubectl apply -f - || { diagnose; exit 13; }
 kubectl wait --for=condition=Ready pod/course-apparmor-probe --timeout="${POD_WAIT}s" || { diagnose; exit 14; }
 step pod-ready
