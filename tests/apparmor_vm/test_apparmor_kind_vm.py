@@ -47,33 +47,13 @@ spec:
 #: Software emulation (TCG) needs more patience than kubeadm's defaults, and no durability:
 #: the guest's disks are thrown away. kind 0.30 writes kubeadm v1beta3 for Kubernetes 1.34,
 #: whose ``apiServer.timeoutForControlPlane`` kubeadm 1.34 turns into the control-plane health
-#: check timeout (default 4m), which also sizes the static pods' startup probes.
+#: check timeout (default 4m). Tried and dropped: ECDSA keys, no liveness probes and no leader
+#: election together left the controller-manager exiting about a minute after each start.
 TCG_PATCHES = [
     "kind: ClusterConfiguration\n"
     f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
-    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
-    # one node, so no leader election: under emulation the controller-manager and scheduler
-    # missed their lease renewals and exited (CrashLoopBackOff seen on a busy machine), and
-    # without the controller-manager the node gets no pod CIDR and the default ServiceAccount
-    # never appears
-    "controllerManager:\n  extraArgs:\n    leader-elect: \"false\"\n"
-    "scheduler:\n  extraArgs:\n    leader-elect: \"false\"\n"
-    # ECDSA P-256 keys instead of RSA-2048: kubeadm's certs and kubeconfig phases took ~140 s
-    # of emulated RSA key generation before the kubelet started (v1beta3 has no
-    # encryptionAlgorithm; kubeadm 1.34 still honours this deprecated gate)
-    "featureGates:\n  PublicKeysECDSA: true\n",
-    # kubeadm patches the static pod manifests from this folder (mounted into the node)
-    "kind: InitConfiguration\npatches:\n  directory: /kubeadm-patches\n",
+    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n",
 ]
-#: where the guest script copies share/kubeadm-patches before `kind create`
-GUEST_PATCH_DIR = "/tmp/kubeadm-patches"
-#: No liveness probes on the control plane: after the startup probe, kubeadm's default
-#: (8 failures x 10 s, 15 s timeout) restarts an API server or etcd that a busy emulated
-#: machine keeps from answering for 80 s, and a restarted one starts over from the beginning.
-STATIC_POD_PATCHES = {
-    f"{name}+strategic.yaml": f"spec:\n  containers:\n  - name: {name}\n    livenessProbe: null\n"
-    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
-}
 
 
 def tcg_kind_config(node_image: str) -> dict:
@@ -81,9 +61,6 @@ def tcg_kind_config(node_image: str) -> dict:
     included), plus the emulation patches."""
     config = yaml.safe_load(get_config("apparmor").kind_config_file(node_image).read_text())
     config.setdefault("kubeadmConfigPatches", []).extend(TCG_PATCHES)
-    for node in config["nodes"]:
-        node.setdefault("extraMounts", []).append(
-            {"hostPath": GUEST_PATCH_DIR, "containerPath": "/kubeadm-patches", "readOnly": True})
     return config
 
 
@@ -106,9 +83,6 @@ def kind_vm(vm_image, tmp_path_factory, announce):
     (share / "bin").mkdir()
     shutil.copy(kind, share / "bin" / "kind")
     (share / "cluster.yaml").write_text(yaml.safe_dump(tcg_kind_config(node_image)))
-    (share / "kubeadm-patches").mkdir()
-    for name, text in STATIC_POD_PATCHES.items():
-        (share / "kubeadm-patches" / name).write_text(text)
     shutil.copy(shipped_profile("course-nginx-deny-write"), share / "profile")
     (share / "pod.yaml").write_text(POD)
     shutil.copy(GUEST / "kind_node.sh", share / "guest.sh")

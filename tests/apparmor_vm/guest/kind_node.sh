@@ -69,7 +69,6 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 10
 fi
 step image-present
-cp -r $SHARE/kubeadm-patches /tmp/kubeadm-patches   # mounted into the node (cluster.yaml)
 watch_node &
 WATCH=$!
 { kind create cluster --image "$IMAGE" --config $SHARE/cluster.yaml --wait "${KIND_WAIT}s" --retain 2>&1
