@@ -11,11 +11,15 @@ from labs.errors import LabError, ProfileError
 
 from ..checks import live
 from ..checks.apparmor import syntax_name
-from ..model import NotChecked
+from ..model import Check, NotChecked
 
-__all__ = ["loaded_name", "run_confined", "require_enforced", "write_denied"]
+__all__ = ["PARSES", "loaded_name", "run_confined", "require_enforced", "write_denied"]
 
 _HEADER = re.compile(r"^(\s*profile\s+)(\S+)", re.M)
+
+#: The first check of every AppArmor exercise: the learner's file parses (and is safe to load).
+PARSES = Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f"profile {syntax_name(ctx)} parses",
+               hint="`apparmor_parser -Q -K FILE` shows the first syntax error")
 
 
 def loaded_name(ctx, role: str = "apparmor") -> str:

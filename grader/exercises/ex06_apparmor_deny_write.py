@@ -14,7 +14,7 @@ from labs.errors import ProfileError
 from ..checks.apparmor import deny_write_rules, file_rules, glob_matches, require_named, syntax_name
 from ..context import Exercise
 from ..model import Check
-from .apparmor_live import require_enforced, run_confined, write_denied
+from .apparmor_live import PARSES, require_enforced, run_confined, write_denied
 from .common import single_pod
 
 TARGET = "/etc/grader-probe"
@@ -54,8 +54,7 @@ EXERCISE = Exercise(
     title="AppArmor: deny writes under /etc, and log every attempt",
     files={"apparmor": "deny-write.apparmor", "pod": "pod.yaml"},
     checks=(
-        Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f"profile {syntax_name(ctx)} parses",
-              hint="`apparmor_parser -Q -K FILE` shows the first syntax error"),
+        PARSES,
         Check("deny-write", "a deny rule refuses writes under /etc", 2, _deny_rule, needs=("parses",),
               hint="`**` matches any depth of sub-folders; `w` is the write permission"),
         Check("denial-logged", "each refused write under /etc leaves an audit record", 1, _denial_logged,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from labs.errors import ProfileError
 
-from ..checks.apparmor import file_rules, glob_matches, is_complain, syntax_name, uncovered_records
+from ..checks.apparmor import file_rules, glob_matches, is_complain, uncovered_records
 from ..context import Exercise
 from ..model import Check
-from .apparmor_live import require_enforced, run_confined
+from .apparmor_live import PARSES, require_enforced, run_confined
 from .common import EXERCISES_DIR
 
 ID = "07-apparmor-complain-enforce"
@@ -72,8 +72,7 @@ EXERCISE = Exercise(
     title="AppArmor: from complain records to a reviewed, enforced profile",
     files={"apparmor": "app.apparmor"},
     checks=(
-        Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f"profile {syntax_name(ctx)} parses",
-              hint="`apparmor_parser -Q -K FILE` shows the first syntax error"),
+        PARSES,
         Check("enforce-mode", "the profile is in enforce mode", 1, _enforce_mode, needs=("parses",),
               hint="Look at the flags=(...) in the profile's first line"),
         Check("covers-records", "every access the app made is allowed", 2, _covers, needs=("parses",),
