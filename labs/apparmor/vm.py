@@ -232,7 +232,7 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
     if os.geteuid() != 0:
         raise CapabilityMissing("baking the AppArmor VM's docker disk needs root (a second dockerd)",
                                 fix="run `sudo make test-apparmor-vm` once; later runs reuse the cache")
-    for tool in ("dockerd", "docker", "mkfs.ext4"):
+    for tool in ("unshare", "dockerd", "docker", "mkfs.ext4"):
         require_tool(tool)
     started = time.monotonic()
     deadline = started + timeout
@@ -251,8 +251,12 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
         log(f"baking {', '.join(images)} into a Docker data-root (private dockerd, "
             f"timeout {timeout:.0f}s) ...")
         with daemon_log.open("wb") as out:
+            # its own network namespace: a dockerd started with --bridge=none deletes the
+            # default bridge docker0 it finds (moby removes the "old" default bridge), and in
+            # the host's namespace that was the host engine's docker0 (seen: every later
+            # `docker run` failed with "could not find bridge docker0")
             daemon = subprocess.Popen(
-                ["dockerd", "--config-file", str(config), "--data-root", str(data_root),
+                ["unshare", "--net", "dockerd", "--config-file", str(config), "--data-root", str(data_root),
                  "--exec-root", str(exec_root / "exec"), "--pidfile", str(exec_root / "dockerd.pid"),
                  "--host", sock, "--bridge=none", "--iptables=false", "--ip-masq=false",
                  "--storage-driver=overlay2", "--containerd-namespace=course-bake",
