@@ -24,8 +24,8 @@ KIND_BOOT = 1500
 #: --wait for the node to be Ready, the probe pod's Ready wait. With the boot, dockerd start,
 #: node start and the rest of the script (GUEST_OVERHEAD) they stay below KIND_BOOT, so the
 #: guest says which step was slow (and writes node-diag.log) before the host gives up on it
-KUBEADM_CONTROL_PLANE = 720
-KIND_GUEST_LIMITS = {"KIND_WAIT": 240, "POD_WAIT": 240}
+KUBEADM_CONTROL_PLANE = 600
+KIND_GUEST_LIMITS = {"KIND_WAIT": 240, "POD_WAIT": 360}
 GUEST_OVERHEAD = 300
 KIND_TEST = VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + KIND_BOOT + MARGIN
 
