@@ -161,17 +161,23 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
         log("mkfs.ext4 -d (root disk image) ...")
         run(["mkfs.ext4", "-q", "-F", "-L", "course-root", "-d", str(root),
              str(out / "rootfs.img"), "3G"], timeout=MKFS_TIMEOUT)
-        shutil.rmtree(directory, ignore_errors=True)
-        out.rename(directory)
-        for old in directory.parent.iterdir():   # images of older recipes are never used again
-            if old.is_dir() and old != directory and not old.name.startswith("build-"):
-                shutil.rmtree(old, ignore_errors=True)
+        _publish(out, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
     log(f"VM image built in {seconds}s: {directory}")
     return VmImage(str(directory), str(paths["vmlinuz"]), str(paths["initrd.img"]),
                    str(paths["rootfs.img"]), digest, built_seconds=seconds)
+
+
+def _publish(built: Path, directory: Path) -> None:
+    """Move a finished build into its cache folder; builds of older recipes or images are never
+    used again, so their folders go (a ``build-*`` folder may be another run's work)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    built.rename(directory)
+    for old in directory.parent.iterdir():
+        if old.is_dir() and old != directory and not old.name.startswith("build-"):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _single(matches) -> Path:
@@ -286,11 +292,7 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
              str(out_dir / "docker.img"), f"{size_mb}M"],
             timeout=max(30.0, deadline - time.monotonic()))
         (out_dir / "images.json").write_text(json.dumps(dict(zip(images, ids)), indent=1) + "\n")
-        shutil.rmtree(directory, ignore_errors=True)
-        out_dir.rename(directory)
-        for old in directory.parent.iterdir():   # disks of older images are never used again
-            if old.is_dir() and old != directory and not old.name.startswith("build-"):
-                shutil.rmtree(old, ignore_errors=True)
+        _publish(out_dir, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(exec_root, ignore_errors=True)
