@@ -25,6 +25,7 @@ __all__ = [
     "NGINX_IMAGE",
     "COLLECTOR_IMAGE",
     "TOOLS_IMAGE",
+    "WORKLOAD_IMAGES",
     "LAB_IMAGES",
     "MANAGED_LABEL",
     "RECIPE_LABEL",
@@ -44,8 +45,10 @@ BASE_IMAGE = "course/base:bookworm"
 NGINX_IMAGE = "course/nginx"
 COLLECTOR_IMAGE = "course/collector"
 TOOLS_IMAGE = "course/tools"
+#: lesson 10's programs that are not nginx, one of each kind: image name -> folder
+WORKLOAD_IMAGES = {"course/redis": "redis", "course/pyweb": "pyweb", "course/static-httpd": "static-httpd"}
 #: image name -> folder under labs/images holding its Dockerfile
-LAB_IMAGES = {NGINX_IMAGE: "nginx", COLLECTOR_IMAGE: "collector", TOOLS_IMAGE: "tools"}
+LAB_IMAGES = {NGINX_IMAGE: "nginx", COLLECTOR_IMAGE: "collector", TOOLS_IMAGE: "tools", **WORKLOAD_IMAGES}
 MANAGED_LABEL = "course.seccomp-lab/managed=true"
 RECIPE_LABEL = "course.seccomp-lab/recipe"
 #: the base recipe; changing it changes every image's hash
