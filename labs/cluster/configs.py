@@ -47,7 +47,7 @@ class ClusterConfig:
     #: kind config file; its ``name:`` is the kind cluster name
     file: Path
     #: "module:function" returning the node image tag (builds it when needed)
-    node_image: str = "labs.cluster.nodesource:node_image_tag"
+    node_image: str = "labs.apparmor.node_image:course_node_image_tag"
 
     def _document(self) -> dict:
         if not self.file.is_file():

@@ -26,7 +26,7 @@ from .versions import STOCK_NODE_IMAGE
 
 __all__ = ["SOURCE_ENV", "STOCK_IMAGE_ENV", "SOURCES", "PullOutcome", "NodeImageChoice",
            "requested_source", "stock_node_image", "pull_image", "decide_source",
-           "choose_node_image", "node_image_tag"]
+           "choose_node_image"]
 
 SOURCE_ENV = "COURSE_NODE_IMAGE"
 STOCK_IMAGE_ENV = "COURSE_STOCK_NODE_IMAGE"
@@ -135,9 +135,4 @@ def choose_node_image(source: str | None = None, *, force_build: bool = False,
     progress(f"[node-image] using {stock}: {reason}")
     ensure_tools(progress, stock_image=stock)
     return NodeImageChoice(stock, "stock", reason)
-
-
-def node_image_tag() -> str:
-    """The image source of the course's cluster configs (labs.cluster.configs)."""
-    return choose_node_image().image
 
