@@ -213,8 +213,11 @@ def _restart(config: str, cfg, nodes, timeout: float) -> str:
     return run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
 
 
-def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterInfo:
+def ensure_cluster(config: str = "default", *, timeout: float = 240, create_timeout: float = 900) -> ClusterInfo:
     """Create ``config``'s cluster, or reuse it (starting stopped nodes); wait until Ready.
+
+    ``create_timeout`` bounds ``kind create`` (kubeadm init included), ``timeout`` the wait for
+    Ready nodes and kube-system pods after it; a much slower host (an emulated VM) raises both.
 
     Idempotent: calling it again on a ready cluster only re-exports the kubeconfig. A cluster
     on an outdated node image, or one that does not come back after a restart (a reboot, a
@@ -239,7 +242,7 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240) -> ClusterI
             delete_cluster(config)
     kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
           "--config", str(cfg.kind_config_file(image)), "--kubeconfig", str(cfg.kubeconfig)],
-         timeout=900,
+         timeout=create_timeout,
          fix=f"read the output above; kind removed the half-made nodes. Retry with "
              f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "
              "collects node logs")
