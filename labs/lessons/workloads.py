@@ -1,0 +1,148 @@
+"""Lesson 10's programs that are not nginx, and how to drive each one from a client.
+
+Why a client container or pod: a driver running inside the workload's container would run
+under the workload's profile and add its own syscalls to the recording (lesson 03). The client
+(``course/tools``: busybox wget and nc) shares only the network: on Docker it joins the
+workload's network namespace (``--network container:<id>``), on the cluster it is lesson 03's
+client pod. Each step is one busybox shell line, the same on both, so the learner can paste it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from ..images import TOOLS_IMAGE
+from ..runner import run
+
+__all__ = ["Workload", "WORKLOADS", "workload", "docker_steps", "pod_steps", "docker_seccomp_mode",
+           "DriveLog"]
+
+
+def _redis(*commands: str) -> str:
+    """One redis session: inline commands (RESP's telnet form), then QUIT closes it."""
+    lines = "".join(f"{c}\\r\\n" for c in (*commands, "QUIT"))
+    return f"printf '{lines}' | busybox nc {{host}} {{port}}"
+
+
+def _wget(path: str, *extra: str) -> str:
+    return " ".join(["busybox wget -q -O -", *extra, f"http://{{host}}:{{port}}{path}"])
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A lab program: its image, port, the text that shows it serves, the client steps that
+    drive it (``(what, shell line)``, the first one alone is the short recording), and a probe
+    exec'd inside it that needs a syscall the program never makes."""
+
+    key: str
+    kind: str
+    image: str
+    port: int
+    serves_text: str
+    steps: tuple[tuple[str, str], ...]
+    probe: tuple[str, ...]
+    probe_syscall: str
+
+    def line(self, step: str, host: str) -> str:
+        return step.format(host=host, port=self.port)
+
+
+WORKLOADS = {w.key: w for w in (
+    Workload("redis", "database server (C, dynamically linked)", "course/redis", 6379, "+PONG",
+             (("PING", _redis("PING")),
+              ("keys and counters", _redis("SET course lesson10", "GET course", "INCR visits", "EXPIRE visits 60")),
+              ("a list", _redis("RPUSH notes a b c", "LRANGE notes 0 -1", "DEL notes")),
+              ("INFO", _redis("INFO server")),
+              ("snapshot to disk (BGSAVE forks a child)", _redis("BGSAVE") + "; sleep 2")),
+             ("unshare", "--user", "true"), "unshare"),
+    Workload("pyweb", "interpreted web service (Python http.server)", "course/pyweb", 8000,
+             "hello from the course notes service",
+             (("GET /", _wget("/")),
+              ("POST /notes (writes the notes file)", _wget("/notes", "--post-data=buy-milk")),
+              ("GET /notes", _wget("/notes")),
+              ("GET a missing page (404)", _wget("/missing") + " || true")),
+             ("unshare", "--user", "true"), "unshare"),
+    Workload("static-httpd", "static binary (busybox httpd)", "course/static-httpd", 8080,
+             "hello from the course static httpd",
+             (("GET /", _wget("/")),
+              ("GET / twice more (each request is a forked child)", f"{_wget('/')} && {_wget('/')}"),
+              ("GET a missing page (404)", _wget("/missing") + " || true"),
+              ("HEAD / (busybox wget --spider)", _wget("/", "--spider"))),
+             ("busybox", "unshare", "--user", "true"), "unshare"),
+)}
+
+
+def workload(key: str) -> Workload:
+    from ..errors import LabError
+
+    if key not in WORKLOADS:
+        raise LabError(f"there is no lab workload {key!r}", fix=f"use one of {sorted(WORKLOADS)}")
+    return WORKLOADS[key]
+
+
+@dataclass
+class DriveLog:
+    """What a driver did: one ``(step, outcome)`` per step, ``outcome`` "ok" or the error."""
+
+    steps: list[tuple[str, str]]
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome == "ok" for _, outcome in self.steps)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{what}: {outcome}" for what, outcome in self.steps)
+
+
+def _outcome(result) -> str:
+    """"ok", or the last line of the error (a CommandResult or an exec_in_pod result)."""
+    return "ok" if result.returncode == 0 else (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+
+
+def docker_steps(w: Workload, container: str, count: int | None = None) -> DriveLog:
+    """Run the first ``count`` steps (all by default) in a client container that shares the
+    workload container's network namespace (``127.0.0.1`` is the workload)."""
+    log = DriveLog([])
+    for what, step in w.steps[:count]:
+        result = run(["docker", "run", "--rm", "--network", f"container:{container}", TOOLS_IMAGE,
+                      "sh", "-c", w.line(step, "127.0.0.1")], check=False, timeout=120)
+        log.steps.append((what, _outcome(result)))
+    return log
+
+
+def pod_steps(w: Workload, client: str, ip: str, namespace: str, config: str = "default",
+              count: int | None = None) -> DriveLog:
+    """The same steps from lesson 03's client pod, to the workload pod's IP."""
+    from ..pods import exec_in_pod
+
+    log = DriveLog([])
+    for what, step in w.steps[:count]:
+        result = exec_in_pod(client, namespace, ["sh", "-c", w.line(step, ip)], config=config)
+        log.steps.append((what, _outcome(result)))
+    return log
+
+
+def docker_seccomp_mode(container: str) -> str:
+    """The ``Seccomp:`` line of the container's main process, read from the host's /proc
+    (the value 2 means a filter is active)."""
+    pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container]).stdout.strip()
+    status = run(["cat", f"/proc/{pid}/status"]).stdout
+    return next((l.split(":", 1)[1].strip() for l in status.splitlines() if l.startswith("Seccomp:")), "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m labs.lessons.workloads drive KEY CONTAINER``: a drive command for a recording."""
+    parser = argparse.ArgumentParser(prog="python -m labs.lessons.workloads", description=main.__doc__)
+    parser.add_argument("action", choices=["drive"])
+    parser.add_argument("key", choices=sorted(WORKLOADS))
+    parser.add_argument("container", help="the workload's container name or id")
+    parser.add_argument("--steps", type=int, default=None, help="only the first N steps")
+    args = parser.parse_args(argv)
+    log = docker_steps(WORKLOADS[args.key], args.container, args.steps)
+    print(log)
+    return 0 if log.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
