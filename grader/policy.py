@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from labs.errors import ManifestError
 from labs.manifests import localhost_profile_problem
+from labs.names import APPARMOR_ANNOTATION_PREFIX
 
 __all__ = [
     "ALLOWED_CAPABILITIES",
@@ -29,7 +30,6 @@ __all__ = [
 
 #: Capabilities a student may add: nginx binding port 80 as non-root needs this one only.
 ALLOWED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
-APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _POD_SC_KEYS = ("runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "supplementalGroups",
                 "seccompProfile", "appArmorProfile")
 _CONTAINER_SC_KEYS = ("allowPrivilegeEscalation", "capabilities", "runAsNonRoot", "runAsUser",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabTimeout, WorkloadFailed
-from .images import MANAGED_LABEL
+from .names import MANAGED_LABEL_ARG
 from .runner import CommandResult, run
 from .seccomp import load_profile
 
@@ -57,7 +57,7 @@ class LabContainer:
         for container_port, host_port in (publish or {}).items():
             ports += ["-p", f"127.0.0.1:{host_port or ''}:{container_port}"]
         with tempfile.TemporaryDirectory(prefix="course-seccomp-") as folder:
-            args = ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL,
+            args = ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL_ARG,
                     *seccomp_option(seccomp, folder), *ports, image, *(command or [])]
             result = run(args, check=False, timeout=120)
         if not result.ok:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .errors import CommandError, EnvironmentProblem, LabTimeout
+from .names import MANAGED_LABEL_ARG
 from .runner import run
 
 __all__ = [
@@ -86,7 +87,7 @@ def probe_image() -> str:
         tarball = os.path.join(tmp, "probe.tar")
         run(["tar", "--dereference", "-cf", tarball, *files])
         run(["docker", "import", "--change", f'CMD ["{true}"]', "--change",
-             "LABEL course.seccomp-lab/managed=true", tarball, PROBE_IMAGE])
+             f"LABEL {MANAGED_LABEL_ARG}", tarball, PROBE_IMAGE])
     return PROBE_IMAGE
 
 

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import yaml
 
 from .errors import ManifestError
+from .names import APPARMOR_ANNOTATION_PREFIX, KUBELET_SECCOMP_DIR, MANAGED_LABEL, SECCOMP_PROFILES_PREFIX
 from .results import Result
 
 __all__ = [
@@ -44,9 +45,6 @@ __all__ = [
     "localhost_profile_problem",
 ]
 
-#: Label on everything the course creates, so it can be found and cleaned up.
-MANAGED_LABEL = ("course.seccomp-lab/managed", "true")
-
 #: Namespaced kinds ``apply_manifest`` handles, with the apiVersion each must declare.
 SUPPORTED_KINDS = {
     "Pod": "v1",
@@ -68,10 +66,6 @@ SUPPORTED_KINDS = {
 
 SECCOMP_TYPES = ("RuntimeDefault", "Localhost", "Unconfined")
 APPARMOR_TYPES = ("RuntimeDefault", "Localhost", "Unconfined")
-APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
-#: Where the course installs Localhost seccomp profiles, below the kubelet's seccomp directory
-#: (/var/lib/kubelet/seccomp/profiles/ on the node).
-SECCOMP_PROFILES_PREFIX = "profiles/"
 
 # Where each workload kind keeps its pod template (keys from the top of the document).
 _TEMPLATE_PATH = {
@@ -196,7 +190,7 @@ def localhost_profile_problem(value: Any) -> tuple[str, str] | None:
     pkg/apis/core/validation. The kubelet resolves what is left below its seccomp directory,
     and the course installs every profile in ``profiles/`` there.
     """
-    fix = (f"write the path below /var/lib/kubelet/seccomp/ on the node, e.g. "
+    fix = (f"write the path below {KUBELET_SECCOMP_DIR}/ on the node, e.g. "
            f"localhostProfile: {SECCOMP_PROFILES_PREFIX}audit.json")
     if not isinstance(value, str) or not value:
         return "is missing: the API server requires it when seccomp type is Localhost", fix
@@ -206,7 +200,7 @@ def localhost_profile_problem(value: Any) -> tuple[str, str] | None:
         return f"{value!r} contains '..': the API server refuses it (\"must not contain '..'\")", fix
     if not value.startswith(SECCOMP_PROFILES_PREFIX) or value.endswith("/"):
         return (f"{value!r} is not a file under {SECCOMP_PROFILES_PREFIX}: the course installs profiles in "
-                f"/var/lib/kubelet/seccomp/{SECCOMP_PROFILES_PREFIX}, so the kubelet would not find it "
+                f"{KUBELET_SECCOMP_DIR}/{SECCOMP_PROFILES_PREFIX}, so the kubelet would not find it "
                 "(the pod would wait in CreateContainerError)", fix)
     return None
 

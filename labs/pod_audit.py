@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from .audit import AuditCollector, SeccompRecord
 from .errors import ManifestError
 from .manifests import containers, load_manifests, set_seccomp
+from .names import localhost_profile
 from .pods import PodOutcome, apply_manifest, delete_pod, read_pod, wait_for_pod
 from .results import Result
 
@@ -110,9 +111,9 @@ def _audited(docs: list[dict]) -> tuple[list[dict], str]:
     if len(pods) != 1:
         raise ManifestError(f"audit_pod needs exactly one Pod in the manifest, found {len(pods)}",
                             fix="audit one pod at a time (other objects such as ConfigMaps may come along)")
-    pod = set_seccomp(pods[0], "Localhost", f"profiles/{AUDIT_PROFILE_FILE}")
+    pod = set_seccomp(pods[0], "Localhost", localhost_profile(AUDIT_PROFILE_FILE))
     for c in containers(pod):   # a container's own profile would override the pod's
-        pod = set_seccomp(pod, "Localhost", f"profiles/{AUDIT_PROFILE_FILE}", container=c["name"])
+        pod = set_seccomp(pod, "Localhost", localhost_profile(AUDIT_PROFILE_FILE), container=c["name"])
     return [pod if d is pods[0] else d for d in docs], pod["metadata"]["name"]
 
 

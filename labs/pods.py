@@ -29,7 +29,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from .errors import EnvironmentProblem, LabError, LabTimeout, ManifestError, WorkloadFailed
-from .manifests import MANAGED_LABEL, load_manifests, with_managed_label
+from .manifests import load_manifests, with_managed_label
+from .names import MANAGED_LABEL
 from .results import Applied, Result
 
 __all__ = [

@@ -12,6 +12,7 @@ Hints come in two steps (TEACHING.md 4): the README names the concept; a check's
 from __future__ import annotations
 
 from labs.errors import ManifestError
+from labs.names import POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSION_LABEL
 
 from ..checks import live
 from ..context import Exercise
@@ -19,8 +20,7 @@ from ..model import Check
 from ..policy import apply_graded_fields, graded_pod_fields
 from .common import single_pod
 
-ENFORCE = {"pod-security.kubernetes.io/enforce": "restricted",
-           "pod-security.kubernetes.io/enforce-version": "latest"}
+ENFORCE = {POD_SECURITY_ENFORCE_LABEL: "restricted", POD_SECURITY_VERSION_LABEL: "latest"}
 
 #: Pod Security check ids (labs.manifests.check_pod_security) per graded control
 SECCOMP_CHECKS = frozenset({"seccompProfile"})

@@ -11,6 +11,7 @@ import json
 import time
 
 from labs.errors import LabError, ManifestError
+from labs.names import KUBELET_SECCOMP_DIR, NODE_PROFILES_DIR, localhost_profile
 
 from ..checks import live
 from ..checks.seccomp import require_denies_by_default
@@ -19,13 +20,12 @@ from ..files import parse_json
 from ..model import Check
 from ..policy import require_safe
 
-SECCOMP_DIR = "/var/lib/kubelet/seccomp"
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
 
 
 def _objects(ctx) -> tuple[dict, dict]:
     docs = ctx.yaml("install")
-    require_safe(docs, ctx.filename("install"), allowed_host_paths=(SECCOMP_DIR,))
+    require_safe(docs, ctx.filename("install"), allowed_host_paths=(KUBELET_SECCOMP_DIR,))
     kinds = sorted(str(d.get("kind")) for d in docs)
     if kinds != ["ConfigMap", "DaemonSet"]:
         raise ManifestError(f"install.yaml must hold one ConfigMap and one DaemonSet (found {', '.join(kinds)})",
@@ -52,7 +52,7 @@ def _shape(ctx) -> str:
     spec = ds["spec"]["template"]["spec"]
     paths = [str((v.get("hostPath") or {}).get("path")) for v in spec.get("volumes") or [] if "hostPath" in v]
     if not paths:
-        raise ManifestError("the DaemonSet mounts no node folder", fix=f"mount a hostPath under {SECCOMP_DIR}/profiles")
+        raise ManifestError("the DaemonSet mounts no node folder", fix=f"mount a hostPath under {NODE_PROFILES_DIR}")
     maps = [v["configMap"].get("name") for v in spec.get("volumes") or [] if "configMap" in v]
     if configmap["metadata"].get("name") not in maps:
         raise ManifestError("the DaemonSet does not mount the ConfigMap", fix="add a configMap volume with its name")
@@ -84,7 +84,7 @@ def _every_node(ctx) -> str:
     live.require_cluster(ctx)
     ctx.config = _cluster_config(ctx)
     configmap, ds = _objects(ctx)
-    target = f"{SECCOMP_DIR}/profiles/grader-{ctx.token}"
+    target = f"{NODE_PROFILES_DIR}/grader-{ctx.token}"
     installer = live.template("installer-daemonset.yaml", TARGET=target)
     pod_spec = installer["spec"]["template"]["spec"]
     submitted = ds["spec"]["template"]["spec"]
@@ -117,7 +117,7 @@ def _every_node(ctx) -> str:
         pod["spec"]["nodeName"] = node
         pod["spec"]["tolerations"] = [{"operator": "Exists"}]
         pod["spec"]["containers"][0]["securityContext"] = {
-            "seccompProfile": {"type": "Localhost", "localhostProfile": f"profiles/grader-{ctx.token}/{first}"}}
+            "seccompProfile": {"type": "Localhost", "localhostProfile": localhost_profile(f"grader-{ctx.token}/{first}")}}
         live.run_pod(ctx, pod)
     return f"{first} is installed on all {len(nodes)} nodes ({ctx.config} cluster) and a pod runs under it on each"
 
@@ -129,7 +129,7 @@ EXERCISE = Exercise(
     checks=(
         Check("manifest-safe", "install.yaml: a ConfigMap and a DaemonSet, nothing refused", 1,
               lambda ctx: (_objects(ctx), "ConfigMap + DaemonSet")[1],
-              hint=f"the only node folder a submission may mount is under {SECCOMP_DIR}"),
+              hint=f"the only node folder a submission may mount is under {KUBELET_SECCOMP_DIR}"),
         Check("profile-valid", "the ConfigMap holds valid deny-by-default profiles", 1,
               lambda ctx: f"{len(_profiles(ctx))} profile(s) valid", needs=("manifest-safe",),
               hint="an audit (SCMP_ACT_LOG) or staging profile only logs: the ConfigMap must carry an "

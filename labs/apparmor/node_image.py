@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_id, image_label
+from ..images import RECIPE_LABEL, docker_build_env, image_id, image_label
+from ..names import MANAGED_LABEL_ARG
 from ..runner import run
 
 __all__ = ["RECIPE_DIR", "BUILD_TIMEOUT", "apparmor_node_tag", "apparmor_node_recipe_hash",
@@ -59,7 +60,7 @@ def ensure_apparmor_node_image(base: str, progress=print, timeout: float = BUILD
     previous = image_id(tag)
     progress(f"building AppArmor node image {tag} from {base} (timeout {timeout:.0f}s)")
     started = time.monotonic()
-    run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL,
+    run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL_ARG,
          "--label", f"{RECIPE_LABEL}={digest}", "-t", tag, str(RECIPE_DIR)],
         env=docker_build_env(), timeout=timeout,
         fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import CommandError, EnvironmentProblem
-from ..images import MANAGED_LABEL, RECIPE_LABEL, docker_build_env, image_exists, image_id, image_label
+from ..images import RECIPE_LABEL, docker_build_env, image_exists, image_id, image_label
+from ..names import MANAGED_LABEL_ARG
 from ..results import Result
 from ..runner import run
 from . import gobuild, rootfs
@@ -126,7 +127,7 @@ def node_dockerfile(assembled: str, digest: str) -> str:
         "CMD []",
         "# systemd exits on SIGRTMIN+3; SIGTERM would make it re-execute itself",
         "STOPSIGNAL SIGRTMIN+3",
-        f"LABEL {MANAGED_LABEL} {RECIPE_LABEL}={digest} {OFFLINE_NODE_LABEL}=true",
+        f"LABEL {MANAGED_LABEL_ARG} {RECIPE_LABEL}={digest} {OFFLINE_NODE_LABEL}=true",
     ]) + "\n"
 
 
@@ -181,7 +182,7 @@ def _tool_current(name: str, path: Path) -> bool:
 
 
 def _copy_tools_from_image(image: str, names: list[str], bin_dir: Path) -> None:
-    container = run(["docker", "create", "--label", MANAGED_LABEL, image]).stdout.strip()
+    container = run(["docker", "create", "--label", MANAGED_LABEL_ARG, image]).stdout.strip()
     try:
         for name in names:
             run(["docker", "cp", f"{container}:{TOOL_PATHS[name]}", str(bin_dir / name)])
@@ -236,7 +237,7 @@ def _component_images(binaries: dict[str, Path], refs: dict[str, str], tarball: 
         shutil.copy2(binaries[name], context / binaries[name].name)
         (context / "Dockerfile").write_text(
             component_dockerfile(binaries[name].name, user="65535:65535" if name == "pause" else None))
-        run(["docker", "build", "-q", "--label", MANAGED_LABEL, "-t", ref, str(context)],
+        run(["docker", "build", "-q", "--label", MANAGED_LABEL_ARG, "-t", ref, str(context)],
             env=docker_build_env(), timeout=600)
         shutil.rmtree(context)  # a second copy of a ~100 MB binary
     run(["docker", "save", "-o", str(tarball), *refs.values()], timeout=900)
@@ -247,7 +248,7 @@ def _assemble(base: str, binaries: dict[str, Path], refs: dict[str, str], tarbal
               digest: str) -> None:
     """Copy binaries and images into the node base and commit it as NODE_IMAGE."""
     run(["docker", "rm", "-f", BUILD_CONTAINER], check=False)
-    run(["docker", "run", "-d", "--name", BUILD_CONTAINER, "--label", MANAGED_LABEL,
+    run(["docker", "run", "-d", "--name", BUILD_CONTAINER, "--label", MANAGED_LABEL_ARG,
          "--privileged", "--entrypoint", "sleep", base, "infinity"])
     try:
         for name in ("kubeadm", "kubelet", "kubectl"):

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from ..images import MANAGED_LABEL, RECIPE_LABEL, apt_mirror, image_exists
+from ..images import RECIPE_LABEL, apt_mirror, image_exists
+from ..names import MANAGED_LABEL_ARG
 from ..runner import run
 from .gobuild import module_info
 from ..paths import NODE_IMAGE_DIR, build_dir
@@ -86,7 +87,7 @@ def ensure_rootfs_image(progress=print) -> str:
     run(["docker", "import",
          "--change", "ENV container=docker",
          "--change", f"ENTRYPOINT {ENTRYPOINT}",
-         "--change", f"LABEL {MANAGED_LABEL}",
+         "--change", f"LABEL {MANAGED_LABEL_ARG}",
          "--change", f"LABEL {RECIPE_LABEL}={digest}",
          str(tarball), tag], timeout=900)
     tarball.unlink()

@@ -23,13 +23,13 @@ import os
 import textwrap
 from dataclasses import dataclass
 
+from ..names import NODE_PROFILES_DIR
 from . import asset
 
 __all__ = ["PROFILE", "STAGED", "print_profile", "NginxDebugLoop"]
 
 PROFILE = "course-05-nginx.json"
 STAGED = "course-05-nginx-staged.json"
-_NODE_DIR = "/var/lib/kubelet/seccomp/profiles"
 
 
 def print_profile(profile: dict, width: int = 100) -> None:
@@ -63,7 +63,7 @@ class NginxDebugLoop:
         from ..cluster import install_seccomp_profile
 
         applied = install_seccomp_profile(filename, profile, config=self.config)
-        for command in getattr(applied, "commands", None) or [f"docker cp {filename} <node>:{_NODE_DIR}/{filename}"]:
+        for command in getattr(applied, "commands", None) or [f"docker cp {filename} <node>:{NODE_PROFILES_DIR}/{filename}"]:
             print("$", command)
         return list(applied)
 
