@@ -38,6 +38,12 @@ def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> l
             "python3", "-u", "/usr/local/bin/collector", f"/out/{OUTPUT}"]
 
 
+def _kind(record: SeccompRecord | AppArmorRecord) -> str:
+    if isinstance(record, SeccompRecord):
+        return record.syscall
+    return f"apparmor:{record.operation}:{record.name or record.capname or ''}"
+
+
 def _matches(container_id: str | None, wanted: list[str]) -> bool:
     return container_id is not None and any(container_id.startswith(w) for w in wanted)
 
@@ -46,10 +52,16 @@ class AuditCollector:
     """Context manager: the collector runs (and is subscribed) inside the ``with`` block.
 
     >>> with AuditCollector() as audit:          # doctest: +SKIP
-    ...     run_workload()
-    ...     audit.wait_quiet()
+    ...     container = start_workload()
+    ...     drive(container)
+    ...     audit.wait_settled(container_ids=[container.id])   # no new names for 3 s
+    ...     container.stop()                     # a live server never goes quiet by itself
+    ...     audit.wait_quiet(container_ids=[container.id])
     ...     audit.syscalls([container.id])
     Counter({'read': 12, ...})
+
+    For a program that exits by itself, ``wait_quiet()`` after it exited is enough.
+    ``labs.seccomp.record_image`` does all of this (and more runs, phases, reports).
     """
 
     def __init__(self, image: str = COLLECTOR_IMAGE, *, ready_timeout: float = 60.0):
@@ -159,20 +171,53 @@ class AuditCollector:
         with self._lock:
             return len(self._lines)
 
-    def wait_quiet(self, quiet: float = 1.0, timeout: float = 60.0) -> int:
-        """Wait until no new line arrived for ``quiet`` seconds (the kernel queue is drained);
-        returns the number of lines read."""
+    def wait_quiet(self, quiet: float = 1.0, timeout: float = 60.0,
+                   container_ids: Iterable[str] | None = None) -> int:
+        """Wait until no new record arrived for ``quiet`` seconds (the kernel queue is drained);
+        returns the number of lines read (or of the given containers' records).
+
+        Only for workloads that stopped: a server with timers (an event loop's tick, a
+        database's background jobs) logs forever and this times out. For a live server use
+        :meth:`wait_settled`, or stop it first and then wait quiet for its ``container_ids``
+        (other containers on the machine may keep logging).
+        """
+        def count() -> int:
+            return self.line_count if container_ids is None else len(self.log(container_ids).records)
+
         deadline = time.monotonic() + timeout
-        last, since = self.line_count, time.monotonic()
+        last, since = count(), time.monotonic()
         while time.monotonic() < deadline:
             time.sleep(0.1)
-            now = self.line_count
+            now = count()
             if now != last:
                 last, since = now, time.monotonic()
             elif time.monotonic() - since >= quiet:
                 return now
         raise LabTimeout(f"audit records kept arriving for {timeout}s",
-                         fix="stop the workload before reading the records")
+                         fix="stop the workload before reading the records, or use "
+                             "wait_settled() while it runs")
+
+    def wait_settled(self, window: float = 3.0, timeout: float = 60.0,
+                     container_ids: Iterable[str] | None = None) -> set[str]:
+        """Wait until no NEW syscall name (or AppArmor operation) arrived for ``window``
+        seconds; returns the names seen so far. "Done" for a live server: its timer keeps
+        repeating the same few syscalls, so the record stream never stops but the set of
+        names does. Recipe: drive, ``wait_settled()``, stop the workload,
+        ``wait_quiet(container_ids=...)``, read (the stop adds shutdown syscalls)."""
+        deadline = time.monotonic() + timeout
+        names: set[str] = set()
+        since = time.monotonic()
+        while True:
+            now = {_kind(r) for r in self.log(container_ids).records}
+            if now - names:
+                names |= now
+                since = time.monotonic()
+            elif time.monotonic() - since >= window:
+                return names
+            if time.monotonic() > deadline:
+                raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far)",
+                                 fix="the workload is still exploring: drive it longer or raise timeout")
+            time.sleep(0.2)
 
     def wait_for(self, predicate: Callable[[AuditLog], bool], timeout: float = 30.0) -> AuditLog:
         """Poll the parsed log until ``predicate(log)`` holds."""
