@@ -1,12 +1,15 @@
 """Command line: ``python -m grader grade SUBMISSIONS --exercise ID --out DIR [--jobs N] [--timeout S]``.
 
 Other subcommands: ``list`` (exercise ids), ``grade-one`` (one submission; used by ``grade``
-for process isolation and by the Gradescope bundle), ``gradescope-bundle`` (autograder zip).
+for process isolation and by the Gradescope bundle), ``gradescope-bundle`` (autograder zip),
+``cleanup`` (remove the node agent). ``--nodes`` and ``--image-prefix`` reach the per-submission
+processes through the environment (``COURSE_NODE_OPS``, ``COURSE_IMAGE_PREFIX``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +18,41 @@ from .batch import grade_class
 from .bundle import build_gradescope_bundle
 from .exercises import EXERCISES
 from .formats import gradescope_results, write_json_atomic
+
+_NODE_MODES = ("auto", "kind", "agent")
+
+
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nodes", choices=_NODE_MODES, help="how to reach the nodes: kind (docker exec), "
+                        "agent (a DaemonSet, through the API only) or auto (kind for local kind nodes; default)")
+    parser.add_argument("--image-prefix", help="registry the nodes pull the lab images from, e.g. "
+                        "registry.example.edu/ (default: images loaded with kind)")
+
+
+def _apply_cluster_options(args: argparse.Namespace) -> None:
+    if getattr(args, "nodes", None):
+        os.environ["COURSE_NODE_OPS"] = args.nodes
+    if getattr(args, "image_prefix", None) is not None:
+        os.environ["COURSE_IMAGE_PREFIX"] = args.image_prefix
+
+
+def _preflight(exercise_id: str) -> str | None:
+    """Why a class cannot be graded live on this cluster (missing lab images), else None."""
+    from labs.errors import LabError
+    from labs.nodeops.agent import NodeAgentUnavailable
+
+    from .checks.live import preflight
+
+    try:
+        preflight(EXERCISES[exercise_id].cluster)
+    except NodeAgentUnavailable as exc:
+        if "image " in exc.message:   # no node can run the lab image: nothing could be graded
+            return f"{exc.message}\nwhat to do: {exc.fix}"
+        print(f"warning: {exc.message} ({exc.fix}); live checks on those nodes are reported as not checked",
+              file=sys.stderr)
+    except LabError as exc:
+        return f"{exc.message}\nwhat to do: {exc.fix}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     g.add_argument("--force", action="store_true", help="regrade students that already have results")
     g.add_argument("--static-only", action="store_true", help="skip live checks (no cluster needed)")
+    g.add_argument("--cleanup", action="store_true", help="remove the node agent when done")
+    _cluster_options(g)
     one = sub.add_parser("grade-one", help="grade one submission (folder, file or archive)")
     one.add_argument("submission", type=Path)
     one.add_argument("--exercise", required=True, choices=list(EXERCISES))
@@ -36,14 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--gradescope", type=Path, help="write Gradescope results.json here")
     one.add_argument("--token", help="name for this run's cluster objects")
     one.add_argument("--static-only", action="store_true")
+    _cluster_options(one)
+    c = sub.add_parser("cleanup", help="remove the node agent (DaemonSet and its namespace)")
+    c.add_argument("--config", default="default", help="cluster config (default: default)")
     b = sub.add_parser("gradescope-bundle", help="zip a Gradescope autograder for one exercise")
     b.add_argument("--exercise", required=True, choices=list(EXERCISES))
     b.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
+    _apply_cluster_options(args)
 
     if args.command == "list":
         for exercise in EXERCISES.values():
             print(f"{exercise.id}\t{exercise.title}")
+        return 0
+    if args.command == "cleanup":
+        from labs.nodeops.agent import NodeAgent
+
+        print("removed the node agent" if NodeAgent(args.config).remove() else "no node agent was deployed")
         return 0
     if args.command == "gradescope-bundle":
         print(build_gradescope_bundle(args.exercise, args.out))
@@ -58,8 +107,16 @@ def main(argv: list[str] | None = None) -> int:
             write_json_atomic(args.gradescope, gradescope_results(report))
         print(report)
         return 0
+    problem = None if args.static_only else _preflight(args.exercise)
+    if problem:
+        print(f"cannot grade live on this cluster, nothing was graded: {problem}", file=sys.stderr)
+        return 2
     summary = grade_class(args.submissions, args.exercise, args.out, jobs=args.jobs, timeout=args.timeout,
                           force=args.force, live=not args.static_only)
+    if args.cleanup:
+        from labs.nodeops.agent import NodeAgent
+
+        NodeAgent(EXERCISES[args.exercise].cluster).remove()
     print(json.dumps({"graded": summary.graded, "skipped": summary.skipped, "timed_out": summary.timed_out,
                       "seconds": summary.seconds, "out": str(summary.out)}))
     return 0

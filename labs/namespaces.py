@@ -19,7 +19,8 @@ from .errors import LabTimeout, ManifestError, WorkloadFailed
 from .manifests import MANAGED_LABEL
 from .pods import _call, core_api
 
-__all__ = ["lab_namespace", "namespace_name", "sweep_stale_namespaces", "is_stale", "owner_token",
+__all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
+           "sweep_stale_namespaces", "is_stale", "owner_token",
            "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS"]
 
 LAB_NAMESPACE_LABEL = ("course.seccomp-lab/lab-namespace", "true")
@@ -111,6 +112,49 @@ def _wait_for_default_service_account(name: str, config: str, timeout: float = 6
         time.sleep(0.3)
 
 
+def create_namespace(name: str, *, labels: dict[str, str] | None = None,
+                     annotations: dict[str, str] | None = None, config: str = "default",
+                     exist_ok: bool = False) -> str:
+    """Create a namespace with the course label and wait until pods can be created in it
+    (its default ServiceAccount exists). ``exist_ok``: an existing one is fine."""
+    body = {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {MANAGED_LABEL[0]: MANAGED_LABEL[1], **(labels or {})},
+                         "annotations": dict(annotations or {})}}
+    try:
+        _call(f"create namespace {name}", core_api(config).create_namespace, body)
+    except ManifestError as exc:
+        if not (exist_ok and "already exists" in exc.message):
+            raise
+    _wait_for_default_service_account(name, config)
+    return name
+
+
+def namespace_exists(name: str, config: str = "default") -> bool:
+    try:
+        _call(f"read namespace {name}", core_api(config).read_namespace, name)
+    except WorkloadFailed as exc:
+        if exc.reason == "NotFound":
+            return False
+        raise
+    return True
+
+
+def delete_namespace(name: str, config: str = "default", *, wait: bool = True, timeout: float = 120) -> bool:
+    """Delete a namespace and its pods at once (absent is fine); with ``wait``, until it is gone.
+    Returns whether it existed."""
+    existed = namespace_exists(name, config)
+    if existed:
+        _delete_namespace(name, config)
+    deadline = time.monotonic() + timeout
+    while wait and existed and namespace_exists(name, config):
+        if time.monotonic() > deadline:
+            raise LabTimeout(f"namespace {name} was still terminating after {timeout:g} s",
+                             fix=f"look at what holds it: kubectl get all -n {name}; "
+                                 f"then kubectl delete namespace {name} --force")
+        time.sleep(0.5)
+    return existed
+
+
 @contextmanager
 def lab_namespace(prefix: str, config: str = "default", *, pod_security: str | None = None,
                   keep: bool = False) -> Iterator[str]:
@@ -125,15 +169,12 @@ def lab_namespace(prefix: str, config: str = "default", *, pod_security: str | N
                             fix=f"use one of {', '.join(POD_SECURITY_LEVELS)}")
     sweep_stale_namespaces(config)
     name = namespace_name(prefix)
-    labels = dict([MANAGED_LABEL, LAB_NAMESPACE_LABEL])
+    labels = dict([LAB_NAMESPACE_LABEL])
     if pod_security:
         labels["pod-security.kubernetes.io/enforce"] = pod_security
         labels["pod-security.kubernetes.io/enforce-version"] = "latest"
-    body = {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": labels, "annotations": {OWNER_ANNOTATION: owner_token()}}}
-    _call(f"create namespace {name}", core_api(config).create_namespace, body)
     try:
-        _wait_for_default_service_account(name, config)
+        create_namespace(name, labels=labels, annotations={OWNER_ANNOTATION: owner_token()}, config=config)
         yield name
     finally:
         if not keep:

@@ -2,7 +2,9 @@
 
 Everything created here is registered on ``ctx.cleanup`` (namespace, node profile files,
 AppArmor profiles) and is also findable by the run's token, so :func:`remove_token_objects`
-can clean up after a grading process that was killed by its timeout.
+can clean up after a grading process that was killed by its timeout. Nodes are reached through
+``labs.nodeops`` (kind's ``docker exec``, or the node agent through the API on any other
+cluster); this module talks to the cluster only through ``labs``.
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from labs.errors import LabError, WorkloadFailed
+from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
+from labs.nodeops import PROFILES_DIR, image_prefix, image_ref, node_ops, pull_policy, registry_step
 
 from ..model import NotChecked
 
@@ -23,8 +26,10 @@ __all__ = [
     "MANAGED_LABEL",
     "TOKEN_LABEL",
     "SECCOMP_NODE_DIR",
+    "lab_image",
     "require_cluster",
     "require_apparmor_nodes",
+    "preflight",
     "template",
     "grading_namespace",
     "install_profile",
@@ -39,13 +44,56 @@ __all__ = [
 LAB_IMAGE = f"{NGINX_IMAGE}:latest"
 MANAGED_LABEL = "course.seccomp-lab/managed"
 TOKEN_LABEL = "course.seccomp-lab/grader-token"
-SECCOMP_NODE_DIR = "/var/lib/kubelet/seccomp/profiles"
+SECCOMP_NODE_DIR = PROFILES_DIR
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _DENIED = re.compile(r"operation not permitted|permission denied", re.I)
 
 
+def lab_image() -> str:
+    """LAB_IMAGE as the cluster's nodes know it (with ``--image-prefix``: from the registry)."""
+    return image_ref(LAB_IMAGE)
+
+
+def _nodes_ready(config: str) -> None:
+    """The node operations answer on every node (the agent is deployed and running there)."""
+    ops = node_ops(config)
+    if ops.mode == "agent":
+        ops.ensure()
+
+
+def _images_present(config: str) -> None:
+    """Without a registry prefix the nodes must already hold the lab image (pods never pull it)."""
+    if image_prefix():
+        return   # pulled IfNotPresent from the registry; the node agent pulls it up front
+    from labs.pods import core_api
+
+    api = core_api(config)
+    nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
+    lacking = [n["metadata"]["name"] for n in nodes
+               if not any(LAB_IMAGE in name for image in (n.get("status") or {}).get("images") or []
+                          for name in image.get("names") or [])]
+    if lacking:
+        raise EnvironmentProblem(f"the cluster's node(s) {', '.join(lacking)} do not have the lab image {LAB_IMAGE}",
+                                 fix=registry_step(LAB_IMAGE))
+
+
+def preflight(config: str) -> None:
+    """Before grading a class: the cluster has the lab images and the node operations work.
+    Raises the LabError to show (nothing is graded then); no cluster at all is fine (live checks
+    are then reported as not checked)."""
+    from labs.pods import core_api
+
+    try:
+        core_api(config).list_node(_request_timeout=10)
+    except Exception:  # noqa: BLE001 - no cluster: live checks report it per submission
+        return
+    _images_present(config)
+    _nodes_ready(config)
+
+
 def require_cluster(ctx) -> None:
-    """Raise NotChecked (not a failure) when no cluster answers: the learner's work is not at fault."""
+    """Raise NotChecked (not a failure) when no cluster answers, it lacks the lab image, or the
+    nodes cannot be reached: the learner's work is not at fault."""
     def probe():
         try:
             from labs.pods import core_api
@@ -55,6 +103,11 @@ def require_cluster(ctx) -> None:
             raise NotChecked("the cluster helpers (labs.pods) are not installed here") from None
         except Exception:  # noqa: BLE001 - any failure to reach the API means "no cluster"
             raise NotChecked(f"no '{ctx.config}' cluster is running here (start it with `make cluster`)") from None
+        try:
+            _images_present(ctx.config)
+            _nodes_ready(ctx.config)
+        except EnvironmentProblem as exc:
+            raise NotChecked(f"{exc.message} (the grader's setup, not your work: {exc.fix})") from None
     ctx.memo(f"cluster:{ctx.config}", probe)
 
 
@@ -78,28 +131,28 @@ def _template_text(name: str) -> str:
 
 
 def template(name: str, **replace: str) -> dict:
-    """Load a grader template; IMAGE (and any other upper-case placeholders) substituted."""
+    """Load a grader template; IMAGE (and any other upper-case placeholders) substituted, and
+    every container's pull policy set for where the images come from (kind-loaded or registry)."""
     obj = yaml.safe_load(_template_text(name))
     text = yaml.safe_dump(obj)
-    for key, value in {"IMAGE": LAB_IMAGE, **replace}.items():
+    for key, value in {"IMAGE": lab_image(), **replace}.items():
         text = text.replace(key, value)
-    return yaml.safe_load(text)
+    obj = yaml.safe_load(text)
+    spec = obj["spec"]["template"]["spec"] if obj.get("kind") == "DaemonSet" else obj["spec"]
+    for container in spec.get("initContainers", []) + spec.get("containers", []):
+        container["imagePullPolicy"] = pull_policy()
+    return obj
 
 
 def grading_namespace(ctx, *, labels: dict[str, str] | None = None) -> str:
     """Create this run's namespace once (the first caller's ``labels`` apply, e.g. Pod Security
     enforcement); deleted, and waited for, when grading ends."""
     def create():
-        from kubernetes import client
+        from labs.namespaces import create_namespace
 
-        from labs.pods import core_api
-
-        api = core_api(ctx.config)
-        meta = client.V1ObjectMeta(name=ctx.namespace,
-                                   labels={MANAGED_LABEL: "true", TOKEN_LABEL: ctx.token, **(labels or {})})
-        api.create_namespace(client.V1Namespace(metadata=meta))
         ctx.cleanup.callback(remove_token_objects, ctx.token, ctx.config)
-        return ctx.namespace
+        return create_namespace(ctx.namespace, labels={TOKEN_LABEL: ctx.token, **(labels or {})},
+                                config=ctx.config)
     return ctx.memo("namespace", create)
 
 
@@ -165,33 +218,9 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
 
 
 def remove_token_objects(token: str, config: str = "default") -> None:
-    """Delete the namespace and node files of one grading run (idempotent, waits for deletion)."""
-    import time
+    """Delete the namespace, node files and AppArmor profiles of one grading run (idempotent,
+    waits for the namespace to be gone); works after the grading process was killed."""
+    from labs.namespaces import delete_namespace
 
-    from kubernetes.client.rest import ApiException
-
-    from labs.cluster import node_names
-    from labs.pods import core_api
-    from labs.runner import run
-
-    api = core_api(config)
-    name = f"grade-{token}"
-    try:
-        api.delete_namespace(name, grace_period_seconds=0)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-    for node in node_names(config):
-        run(["docker", "exec", node, "find", SECCOMP_NODE_DIR, "-maxdepth", "1",
-             "-name", f"grader-{token}*", "-exec", "rm", "-rf", "{}", "+"], check=False)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            api.read_namespace(name)
-        except ApiException as exc:
-            if exc.status == 404:
-                return
-            raise
-        time.sleep(1)
-    raise LabError(f"namespace {name} was still terminating after 120 s",
-                   fix=f"kubectl delete namespace {name} --force")
+    delete_namespace(f"grade-{token}", config, timeout=120)
+    node_ops(config).sweep(token)

@@ -1,8 +1,9 @@
 """Load and unload AppArmor profiles in the kernel of kind nodes (or of this machine).
 
-Why through ``docker exec`` into each node: a pod's ``localhost/<name>`` profile must be
-loaded on the node that runs it, and kind nodes share the host kernel, so the node's
-``apparmor_parser`` loads it into that kernel. The profile text goes through stdin: no file
+Why on each node: a pod's ``localhost/<name>`` profile must be loaded on the node that runs
+it. On kind a node is a container (``docker exec``) sharing the host kernel, so the node's
+``apparmor_parser`` loads it into that kernel; on other clusters the course's node agent runs
+the same commands through the API (:mod:`labs.nodeops`). The profile text goes through stdin: no file
 copying, no quoting problems. Before loading, each node's support is checked so that a
 kernel without AppArmor gives one clear error instead of a parser message.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CapabilityMissing, LabError
+from ..nodeops import node_ops, on_cluster
 from ..results import Applied, Result
 from ..runner import run
 from .policy import require_safe_profile
@@ -94,19 +96,27 @@ def _prefix(node: str | None) -> list[str]:
     return [] if node is None else ["docker", "exec", "-i", node]
 
 
+def _run_on(node: str | None, args: list[str], **kwargs):
+    """On this machine (``node`` None) or on a node of the current cluster's node operations."""
+    if node is None:
+        return run(args, **kwargs)
+    kwargs.pop("fix", None)
+    return node_ops().run(node, args, **kwargs)
+
+
 def _where(node: str | None) -> str:
     return "this machine" if node is None else f"node {node}"
 
 
 def apparmor_support(node: str | None = None) -> AppArmorSupport:
     """Probe a kind node (``docker exec``) or, with ``node=None``, this machine."""
-    result = run([*_prefix(node), "sh", "-c", _PROBE], timeout=60)
+    result = _run_on(node, ["sh", "-c", _PROBE], timeout=60)
     return parse_support(_where(node), result.stdout)
 
 
 def loaded_profiles(node: str | None = None) -> dict[str, str]:
     """Profiles loaded in the kernel seen by ``node`` (or this machine): {name: mode}."""
-    result = run([*_prefix(node), "cat", _PROFILES_FILE], timeout=60,
+    result = _run_on(node, ["cat", _PROFILES_FILE], timeout=60,
                  fix="this needs a kernel with AppArmor and root (see apparmor_support())")
     return parse_loaded_profiles(result.stdout)
 
@@ -159,10 +169,10 @@ def _require_support(node: str | None, action: str) -> None:
 def _load(node: str | None, text: str, name: str, mode: str) -> None:
     _require_support(node, f"load AppArmor profile {name}")
     _require_ours(node, name, "replace")
-    args = [*_prefix(node), "apparmor_parser", "--replace", "--skip-cache"]
+    args = ["apparmor_parser", "--replace", "--skip-cache"]
     if mode == "complain":
         args.append("--Complain")
-    result = run(args, input=text, check=False, timeout=300)
+    result = _run_on(node, args, input=text, check=False, timeout=300)
     if not result.ok:
         raise parser_error(result.stdout + result.stderr, f"profile {name} on {_where(node)}")
     _remember(name)
@@ -174,7 +184,7 @@ def _checked(source: str | Path, mode: str, node: str | None) -> tuple[str, str]
         raise LabError(f"unknown AppArmor mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
     text, _ = read_profile_source(source)
     require_safe_profile(text)
-    prefix = [] if shutil.which("apparmor_parser") else _prefix(node)
+    prefix = [] if shutil.which("apparmor_parser") or node_ops().mode != "kind" else _prefix(node)
     return text, check_profile_syntax(text, prefix=prefix)
 
 
@@ -182,8 +192,8 @@ def _unload(node: str | None, name: str) -> None:
     _require_support(node, f"unload AppArmor profile {name}")
     _require_ours(node, name, "remove")
     stub = f'profile "{name}" {{\n}}\n'
-    result = run([*_prefix(node), "apparmor_parser", "--remove", "--skip-cache"], input=stub,
-                 check=False, timeout=120)
+    result = _run_on(node, ["apparmor_parser", "--remove", "--skip-cache"], input=stub,
+                     check=False, timeout=120)
     if not result.ok and "doesn't exist" not in result.stdout + result.stderr:
         raise parser_error(result.stdout + result.stderr, f"removing {name} on {_where(node)}")
 
@@ -191,9 +201,7 @@ def _unload(node: str | None, name: str) -> None:
 def _nodes(config: str, nodes: Iterable[str] | None) -> list[str]:
     if nodes is not None:
         return list(nodes)
-    from ..cluster import node_names  # imported late: the cluster helpers need the k8s client
-
-    return node_names(config)
+    return node_ops(config).nodes()
 
 
 def _file_label(source: str | Path, name: str) -> str:
@@ -228,9 +236,10 @@ def load_profile_on_nodes(source: str | Path, *, config: str = "default",
     a profile with ``flags=(complain)`` is in complain mode either way.
     """
     targets = _nodes(config, nodes)
-    text, name = _checked(source, mode, targets[0] if targets else None)
-    for node in targets:
-        _load(node, text, name, mode)
+    with on_cluster(config):
+        text, name = _checked(source, mode, targets[0] if targets else None)
+        for node in targets:
+            _load(node, text, name, mode)
     filename = _file_label(source, name)
     return Applied(
         targets, action=f"loaded AppArmor profile {name} ({mode} mode) on {len(targets)} node(s): "
@@ -249,8 +258,9 @@ def unload_profile_on_nodes(name: str, *, config: str = "default",
                             nodes: Iterable[str] | None = None) -> Applied:
     """Remove the profile ``name`` from every node's kernel; absent profiles are fine."""
     targets = _nodes(config, nodes)
-    for node in targets:
-        _unload(node, name)
+    with on_cluster(config):
+        for node in targets:
+            _unload(node, name)
     return Applied(targets, action=f"removed AppArmor profile {name} from {len(targets)} node(s)",
                    commands=[f"echo 'profile \"{name}\" {{}}' | docker exec -i {node} apparmor_parser --remove --skip-cache"
                              for node in targets],

@@ -1,7 +1,9 @@
-"""Work on kind nodes from the host with ``docker exec``: files, seccomp profiles, capabilities.
+"""Files, seccomp profiles and capabilities on the cluster's nodes.
 
-Why docker exec: a kind node is a container, and the kubelet reads Localhost seccomp profiles
-from the node's own disk (``/var/lib/kubelet/seccomp``); there is no Kubernetes API for them.
+Why on the nodes: the kubelet reads Localhost seccomp profiles from the node's own disk
+(``/var/lib/kubelet/seccomp``); there is no Kubernetes API for them. On kind a node is a
+container (``docker exec``, the commands the lessons show); on any other cluster the course's
+node agent does the same through the API (:mod:`labs.nodeops`).
 """
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import LabError
+from ..nodeops import PROFILES_DIR, SECCOMP_ROOT, current_config, node_ops, on_cluster
 from ..results import Applied, Result
-from ..runner import run
-from .lifecycle import node_names
 
 __all__ = [
     "SECCOMP_ROOT",
@@ -27,22 +28,7 @@ __all__ = [
     "node_capabilities",
 ]
 
-#: the kubelet's seccomp root; a pod's ``localhostProfile`` is relative to it
-SECCOMP_ROOT = "/var/lib/kubelet/seccomp"
-PROFILES_DIR = f"{SECCOMP_ROOT}/profiles"
 _FILENAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-#: prints key=value lines about the node's kernel and containerd (see parse_capabilities)
-_PROBE = r"""
-echo "seccomp=$(grep -c '^Seccomp:' /proc/self/status)"
-echo "apparmor_enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
-echo "securityfs_apparmor=$([ -d /sys/kernel/security/apparmor ] && echo yes || echo no)"
-echo "apparmor_parser=$([ -x /sbin/apparmor_parser ] && echo yes || echo no)"
-pid=$(systemctl show -p MainPID --value containerd 2>/dev/null || echo 0)
-echo "containerd_pid=$pid"
-if [ -n "$pid" ] && [ "$pid" != 0 ]; then
-  echo "container_env=$(tr '\0' '\n' < /proc/$pid/environ | sed -n 's/^container=//p')"
-fi
-"""
 
 
 @dataclass
@@ -61,9 +47,9 @@ class NodeCapabilities(Result):
 
 
 def write_node_file(node: str, path: str, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` on ``node`` (parent folders created), through stdin."""
-    run(["docker", "exec", "-i", node, "sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path],
-        input=content, fix=f"is the node running? `docker ps --filter name={node}`")
+    """Write ``content`` to ``path`` on ``node`` (parent folders created), through stdin, on the
+    cluster of the surrounding :func:`labs.nodeops.on_cluster` (default: the default cluster)."""
+    node_ops(current_config()).write_file(node, path, content)
 
 
 def _check_filename(filename: str) -> None:
@@ -72,10 +58,14 @@ def _check_filename(filename: str) -> None:
                        fix="use a plain file name such as audit.json (letters, digits, . _ -)")
 
 
-def seccomp_install_commands(filename: str, nodes: list[str]) -> list[str]:
-    """What a learner types to put ``filename`` on each kind node (a node is a container)."""
+def seccomp_install_commands(filename: str, nodes: list[str], ops=None) -> list[str]:
+    """What a person types to put ``filename`` on each node: on kind (a node is a container)
+    ``docker cp``; through the node agent ``kubectl exec``."""
     commands = []
     for node in nodes or ["<node>"]:
+        if ops is not None and ops.mode != "kind":
+            commands.append(ops.shown(node, ["sh", "-c", f"cat > {PROFILES_DIR}/{filename}"], stdin=filename))
+            continue
         commands += [f"docker exec {node} mkdir -p {PROFILES_DIR}",
                      f"docker cp {filename} {node}:{PROFILES_DIR}/{filename}"]
     return commands
@@ -94,12 +84,14 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: str = "defa
         raise LabError("a seccomp profile must be a dict (the parsed JSON)",
                        fix="load it first: labs.seccomp.load_profile(path)")
     text = json.dumps(profile, indent=2) + "\n"
-    targets = list(nodes) if nodes is not None else node_names(config)
-    for node in targets:
-        write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
+    ops = node_ops(config) if nodes is None else None
+    targets = list(nodes) if nodes is not None else ops.nodes()
+    with on_cluster(config):
+        for node in targets:
+            write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
     return Applied(
         targets, action=f"wrote {PROFILES_DIR}/{filename} on {len(targets)} node(s): {', '.join(targets)}",
-        commands=seccomp_install_commands(filename, targets), content=text,
+        commands=seccomp_install_commands(filename, targets, ops), content=text,
         content_label=f"{filename} ({len(text.splitlines())} lines of JSON)",
         note=f"The kubelet reads Localhost profiles from {SECCOMP_ROOT} on the node that runs the pod: a pod "
              f"references this one as localhostProfile: profiles/{filename}. On a real cluster copy the file "
@@ -110,33 +102,31 @@ def remove_seccomp_profile(filename: str, *, config: str = "default",
                            nodes: list[str] | None = None) -> Applied:
     """Delete PROFILES_DIR/<filename> from every node (or ``nodes``); absent files are fine."""
     _check_filename(filename)
-    targets = list(nodes) if nodes is not None else node_names(config)
-    commands = []
-    for node in targets:
-        command = ["docker", "exec", node, "rm", "-f", f"{PROFILES_DIR}/{filename}"]
-        run(command)
-        commands.append(" ".join(command))
+    ops = node_ops(config)
+    targets = list(nodes) if nodes is not None else ops.nodes()
+    commands = [ops.remove_file(node, f"{PROFILES_DIR}/{filename}") for node in targets]
     return Applied(targets, action=f"removed {PROFILES_DIR}/{filename} from {len(targets)} node(s)",
                    commands=commands,
                    note="Pods already running keep the filter they started with; new pods that name the "
                         "file fail with CreateContainerError until it is back.")
 
 
-def installed_seccomp_profiles(node: str) -> list[str]:
+def installed_seccomp_profiles(node: str, config: str = "default") -> list[str]:
     """File names in the node's PROFILES_DIR, sorted (empty when the folder does not exist)."""
-    out = run(["docker", "exec", node, "sh", "-c", f'cd {PROFILES_DIR} 2>/dev/null && ls -1A || true'],
-              fix=f"is the node running? `docker ps --filter name={node}`").stdout
-    return sorted(line for line in out.splitlines() if line)
+    return node_ops(config).list_dir(node, PROFILES_DIR)
 
 
 def parse_capabilities(node: str, text: str) -> NodeCapabilities:
-    """Turn the probe's key=value lines into NodeCapabilities (pure)."""
+    """Turn the probe's key=value lines into NodeCapabilities (pure). From the node agent
+    (``in_pod=yes``) containerd is out of sight, so only the kernel and the parser count."""
     values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     apparmor_lsm = values.get("apparmor_enabled", "").startswith("Y")
     securityfs = values.get("securityfs_apparmor") == "yes"
     parser = values.get("apparmor_parser") == "yes"
     running = values.get("containerd_pid", "0") not in ("", "0")
     container_env = values.get("container_env", "")
+    if values.get("in_pod") == "yes":   # the node agent cannot see containerd: trust the kernel and parser
+        running, container_env = True, ""
     return NodeCapabilities(
         name=node,
         seccomp=values.get("seccomp", "0") != "0",
@@ -152,5 +142,5 @@ def parse_capabilities(node: str, text: str) -> NodeCapabilities:
 def node_capabilities(config: str = "default", nodes: list[str] | None = None) -> list[NodeCapabilities]:
     """Probe each node: seccomp in the kernel, AppArmor LSM, and whether containerd will apply
     AppArmor profiles (it silently does not when any of its conditions is missing)."""
-    return [parse_capabilities(node, run(["docker", "exec", "-i", node, "sh", "-s"], input=_PROBE).stdout)
-            for node in (list(nodes) if nodes is not None else node_names(config))]
+    ops = node_ops(config)
+    return [parse_capabilities(node, ops.probe(node)) for node in (list(nodes) if nodes is not None else ops.nodes())]

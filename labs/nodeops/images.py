@@ -1,0 +1,50 @@
+"""Lab image names on the cluster: local kind images, or the instructor's registry.
+
+A kind cluster gets the lab images with ``kind load`` and pods use ``imagePullPolicy: Never``.
+A real cluster cannot ``kind load``: the instructor pushes the images to a registry the nodes
+can pull from, and names it once with ``--image-prefix`` or ``COURSE_IMAGE_PREFIX``
+(``registry.example.edu/`` turns ``course/nginx:latest`` into
+``registry.example.edu/course/nginx:latest``, pulled ``IfNotPresent``).
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "push_commands", "registry_step"]
+
+IMAGE_PREFIX_ENV = "COURSE_IMAGE_PREFIX"
+
+
+def image_prefix() -> str:
+    """The registry prefix, always ending in ``/`` when set (empty: local kind images)."""
+    prefix = os.environ.get(IMAGE_PREFIX_ENV, "").strip()
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def image_ref(image: str) -> str:
+    """``course/nginx:latest`` as the cluster's nodes know it."""
+    return image_prefix() + image
+
+
+def pull_policy() -> str:
+    """``Never`` for kind-loaded images (no registry is asked), ``IfNotPresent`` from a registry."""
+    return "IfNotPresent" if image_prefix() else "Never"
+
+
+def push_commands(images: list[str], prefix: str = "<registry>/") -> list[str]:
+    """What the instructor runs once to put the lab images in the cluster's registry."""
+    lines = []
+    for image in images:
+        lines += [f"docker tag {image} {prefix}{image}", f"docker push {prefix}{image}"]
+    return lines
+
+
+def registry_step(image: str) -> str:
+    """The fix for a cluster that lacks ``image``: load it (kind) or push it (any other cluster)."""
+    prefix = image_prefix()
+    if prefix:
+        return (f"push it to the registry the nodes pull from: {'; '.join(push_commands([image], prefix))} "
+                f"(build it first with `make images`)")
+    return (f"on kind: `make images` then `python -m labs.cluster load {image}`; on any other cluster "
+            f"push the lab images to a registry its nodes can pull from ({'; '.join(push_commands([image]))}) "
+            f"and grade with --image-prefix <registry>/ (or {IMAGE_PREFIX_ENV}=<registry>/)")

@@ -1,0 +1,36 @@
+"""Node operations on kind: a node is a local container, reached with ``docker exec``.
+
+This is what the lessons show a learner on kind, so :meth:`KindNodeOps.shown` prints the
+exact ``docker exec`` line.
+"""
+from __future__ import annotations
+
+import shlex
+
+from ..runner import CommandResult, run
+from .base import NodeOps
+
+__all__ = ["KindNodeOps"]
+
+
+class KindNodeOps(NodeOps):
+    """``docker exec -i <node> ...``; the node names are the cluster's kind containers."""
+
+    mode = "kind"
+
+    def nodes(self) -> list[str]:
+        from ..cluster.lifecycle import node_names
+
+        return node_names(self.config)
+
+    def command(self, node: str, args: list[str]) -> list[str]:
+        return ["docker", "exec", "-i", node, *args]
+
+    def run(self, node: str, args: list[str], *, input: str | bytes | None = None, check: bool = True,
+            timeout: float = 120) -> CommandResult:
+        return run(self.command(node, args), input=input if input is not None else b"", check=check,
+                   timeout=timeout, fix=f"is the node running? `docker ps --filter name={node}`")
+
+    def shown(self, node: str, args: list[str], *, stdin: str | None = None) -> str:
+        flag = "-i " if stdin else ""
+        return f"docker exec {flag}{node} {shlex.join(args)}" + (f" < {stdin}" if stdin else "")
