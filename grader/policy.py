@@ -15,12 +15,15 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable
 
 from labs.errors import ManifestError
-from labs.manifests import localhost_profile_problem
 from labs.names import APPARMOR_ANNOTATION_PREFIX
+from labs.pod_security import pod_security_violations
+from labs.podspec import container_entries, find_pod, security_contexts, spec_path
+from labs.profile_settings import localhost_profile_problem
 
 __all__ = [
     "ALLOWED_CAPABILITIES",
     "APPARMOR_ANNOTATION_PREFIX",
+    "GRADING_CONTROLS",
     "manifest_violations",
     "require_safe",
     "pod_spec_of",
@@ -30,35 +33,34 @@ __all__ = [
 
 #: Capabilities a student may add: nginx binding port 80 as non-root needs this one only.
 ALLOWED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+#: Pod Security controls (labs.pod_security.RULES) a grading cluster enforces as baseline does;
+#: what else it refuses is stricter than baseline (any sysctl, any added capability but one,
+#: a hostPath outside the folders an exercise allows), so it is checked below.
+GRADING_CONTROLS = ("Host Namespaces", "Privileged Containers", "/proc Mount Type", "Host Ports")
 _POD_SC_KEYS = ("runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "supplementalGroups",
                 "seccompProfile", "appArmorProfile")
 _CONTAINER_SC_KEYS = ("allowPrivilegeEscalation", "capabilities", "runAsNonRoot", "runAsUser",
                       "runAsGroup", "readOnlyRootFilesystem", "seccompProfile", "appArmorProfile",
                       "privileged")
-_WORKLOAD_TEMPLATE_KINDS = {"DaemonSet", "Deployment", "ReplicaSet", "StatefulSet", "Job"}
+_REFUSED_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding", "Role", "ServiceAccount", "Secret",
+                  "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+                  "Node", "PersistentVolume")
 
 
 def pod_spec_of(obj: dict) -> tuple[dict, dict] | None:
     """Return (metadata, spec) of a Pod or of a workload's pod template, else None."""
-    kind = obj.get("kind")
-    if kind == "Pod":
-        return obj.get("metadata") or {}, obj.get("spec") or {}
-    if kind in _WORKLOAD_TEMPLATE_KINDS:
-        template = (obj.get("spec") or {}).get("template") or {}
-        return template.get("metadata") or {}, template.get("spec") or {}
-    return None
+    return find_pod(obj)
+
+
+def _named_containers(spec: dict) -> Iterable[tuple[str, dict]]:
+    for _, c in container_entries(spec, ""):
+        yield str(c.get("name", "?")), c
 
 
 def _seccomp_path_problems(obj: dict, spec: dict, label: str) -> list[str]:
     """A message for each seccompProfile.localhostProfile that is not a descending path under profiles/."""
-    base = "spec" if obj.get("kind") == "Pod" else "spec.template.spec"
-    places = [(f"{base}.securityContext", spec.get("securityContext"))]
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for i, c in enumerate(spec.get(key) or []):
-            if isinstance(c, dict):
-                places.append((f"{base}.{key}[{i}].securityContext", c.get("securityContext")))
     problems = []
-    for path, sc in places:
+    for path, sc in security_contexts(spec, spec_path(obj["kind"])):
         block = sc.get("seccompProfile") if isinstance(sc, dict) else None
         if not isinstance(block, dict) or (block.get("type") != "Localhost" and "localhostProfile" not in block):
             continue
@@ -68,11 +70,43 @@ def _seccomp_path_problems(obj: dict, spec: dict, label: str) -> list[str]:
     return problems
 
 
-def _containers(spec: dict) -> Iterable[tuple[str, dict]]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in spec.get(key) or []:
-            if isinstance(c, dict):
-                yield str(c.get("name", "?")), c
+def _host_path_problems(spec: dict, label: str, allowed_host_paths: tuple[str, ...]) -> list[str]:
+    problems = []
+    for vol in spec.get("volumes") or []:
+        if isinstance(vol, dict) and "hostPath" in vol:
+            path = str((vol.get("hostPath") or {}).get("path", ""))
+            inside = ".." not in PurePosixPath(path).parts and any(
+                path == p or path.startswith(p.rstrip("/") + "/") for p in allowed_host_paths)
+            if not inside:
+                problems.append(f"{label}: volume {vol.get('name', '?')!r} mounts the node path {path!r} "
+                                "(hostPath is not allowed here)")
+    return problems
+
+
+def _container_problems(spec: dict, label: str) -> list[str]:
+    problems = []
+    for name, c in _named_containers(spec):
+        sc = c.get("securityContext") or {}
+        if not isinstance(sc, dict):
+            problems.append(f"{label}: container {name!r} securityContext is not a mapping")
+            continue
+        added = ((sc.get("capabilities") or {}).get("add") or []) if isinstance(sc.get("capabilities"), dict) else []
+        extra = sorted({str(a).upper().removeprefix("CAP_") for a in added} - ALLOWED_CAPABILITIES)
+        if extra:
+            problems.append(f"{label}: container {name!r} adds capabilities {', '.join(extra)} "
+                            f"(only {', '.join(sorted(ALLOWED_CAPABILITIES))} may be added)")
+    return problems
+
+
+def _pod_problems(obj: dict, spec: dict, label: str, allowed_host_paths: tuple[str, ...]) -> list[str]:
+    problems = [f"{label}: {v.message}; {v.fix}"
+                for v in pod_security_violations(obj, "baseline", controls=GRADING_CONTROLS)]
+    problems += _host_path_problems(spec, label, allowed_host_paths)
+    problems += _seccomp_path_problems(obj, spec, label)
+    security = spec.get("securityContext")
+    if isinstance(security, dict) and security.get("sysctls"):
+        problems.append(f"{label}: securityContext.sysctls are not accepted")
+    return problems + _container_problems(spec, label)
 
 
 def manifest_violations(objects: list[dict], *, allowed_host_paths: tuple[str, ...] = ()) -> list[str]:
@@ -85,49 +119,15 @@ def manifest_violations(objects: list[dict], *, allowed_host_paths: tuple[str, .
         ns = meta.get("namespace")
         if ns not in (None, "", "default"):
             problems.append(f"{label}: asks for namespace {ns!r}; leave metadata.namespace out")
-        if kind in ("Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding", "Role",
-                    "ServiceAccount", "Secret", "CustomResourceDefinition", "MutatingWebhookConfiguration",
-                    "ValidatingWebhookConfiguration", "Node", "PersistentVolume"):
+        if kind in _REFUSED_KINDS:
             problems.append(f"{label}: {kind} objects are not accepted in a submission")
         found = pod_spec_of(obj)
         if found is None:
             continue
-        _, spec = found
-        if not isinstance(spec, dict):
+        if not isinstance(found[1], dict):
             problems.append(f"{label}: spec is not a mapping")
             continue
-        for field in ("hostPID", "hostNetwork", "hostIPC"):
-            if spec.get(field) is True:
-                problems.append(f"{label}: {field}: true shares the node's namespaces; remove it")
-        for vol in spec.get("volumes") or []:
-            if isinstance(vol, dict) and "hostPath" in vol:
-                path = str((vol.get("hostPath") or {}).get("path", ""))
-                inside = ".." not in PurePosixPath(path).parts and any(
-                    path == p or path.startswith(p.rstrip("/") + "/") for p in allowed_host_paths)
-                if not inside:
-                    problems.append(f"{label}: volume {vol.get('name', '?')!r} mounts the node path {path!r} "
-                                    "(hostPath is not allowed here)")
-        problems.extend(_seccomp_path_problems(obj, spec, label))
-        sysctls = (spec.get("securityContext") or {}).get("sysctls") if isinstance(spec.get("securityContext"), dict) else None
-        if sysctls:
-            problems.append(f"{label}: securityContext.sysctls are not accepted")
-        for name, c in _containers(spec):
-            sc = c.get("securityContext") or {}
-            if not isinstance(sc, dict):
-                problems.append(f"{label}: container {name!r} securityContext is not a mapping")
-                continue
-            if sc.get("privileged") is True:
-                problems.append(f"{label}: container {name!r} is privileged; remove privileged: true")
-            if sc.get("procMount") not in (None, "Default"):
-                problems.append(f"{label}: container {name!r} asks for procMount {sc.get('procMount')!r}")
-            added = ((sc.get("capabilities") or {}).get("add") or []) if isinstance(sc.get("capabilities"), dict) else []
-            extra = sorted({str(a).upper().removeprefix("CAP_") for a in added} - ALLOWED_CAPABILITIES)
-            if extra:
-                problems.append(f"{label}: container {name!r} adds capabilities {', '.join(extra)} "
-                                f"(only {', '.join(sorted(ALLOWED_CAPABILITIES))} may be added)")
-            for port in c.get("ports") or []:
-                if isinstance(port, dict) and port.get("hostPort"):
-                    problems.append(f"{label}: container {name!r} uses hostPort {port['hostPort']}")
+        problems += _pod_problems(obj, found[1], label, allowed_host_paths)
     return problems
 
 
@@ -157,7 +157,7 @@ def graded_pod_fields(obj: dict) -> dict:
     return {
         "pod": _pick(spec.get("securityContext"), _POD_SC_KEYS),
         "containers": {name: _pick(c.get("securityContext"), _CONTAINER_SC_KEYS)
-                       for name, c in _containers(spec)},
+                       for name, c in _named_containers(spec)},
         "annotations": {k: str(v) for k, v in annotations.items()
                         if isinstance(annotations, dict) and str(k).startswith(APPARMOR_ANNOTATION_PREFIX)},
     }
