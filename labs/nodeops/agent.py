@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import CommandError, EnvironmentProblem, LabError, WorkloadFailed
-from ..images import NGINX_IMAGE, TOOLS_IMAGE
+from ..images import NGINX_IMAGE
 from ..runner import CommandResult
 from .base import NodeOps
 from .images import image_prefix, image_ref, pull_policy, registry_step
@@ -45,8 +45,7 @@ class NodeAgentUnavailable(EnvironmentProblem):
 def agent_manifest(*, requests: dict[str, str] | None = None) -> dict:
     """The DaemonSet with this run's images and pull policy (``requests`` replaces the agent's)."""
     text = _MANIFEST.read_text()
-    for key, value in {"AGENT_IMAGE": image_ref(f"{TOOLS_IMAGE}:latest"), "LAB_IMAGE": image_ref(f"{NGINX_IMAGE}:latest"),
-                       "PULL_POLICY": pull_policy()}.items():
+    for key, value in {"LAB_IMAGE": image_ref(f"{NGINX_IMAGE}:latest"), "PULL_POLICY": pull_policy()}.items():
         text = text.replace(key, value)
     manifest = yaml.safe_load(text)
     if requests:
@@ -116,8 +115,7 @@ def agent_problems(nodes: list[dict], pods: list[dict], tolerations: list[dict])
         elif done and outcome.reason == "Unschedulable":
             problems[name] = f"no room for the agent pod ({outcome.message})"
         elif done and outcome.reason in _PULL_REASONS:
-            image = next((c.get("image") for c in (pod.get("status") or {}).get("initContainerStatuses", [])
-                          + (pod.get("status") or {}).get("containerStatuses", [])
+            image = next((c.get("image") for c in (pod.get("status") or {}).get("containerStatuses") or []
                           if ((c.get("state") or {}).get("waiting") or {}).get("reason") in _PULL_REASONS), "")
             problems[name] = f"image {image or '?'} is not available ({outcome.reason}): {outcome.message}"
         elif done:
