@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabError
+from .lessons import LessonReadiness, readiness
 from .results import Result
 from .runner import run
 
-__all__ = ["Check", "DoctorReport", "doctor", "kernel_file", "CHECKS"]
+__all__ = ["Check", "DoctorReport", "doctor", "expected_capabilities", "kernel_file", "CHECKS"]
 
 STATUS_ICONS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 ACTIONS_LOGGED = Path("/proc/sys/kernel/seccomp/actions_logged")
@@ -38,6 +39,8 @@ class Check(Result):
 @dataclass
 class DoctorReport(Result):
     checks: list[Check] = field(default_factory=list)
+    #: per lesson, how it will run here once `make lab` has made the cluster (None: no engine)
+    lessons: LessonReadiness | None = None
 
     @property
     def ok(self) -> bool:
@@ -49,6 +52,8 @@ class DoctorReport(Result):
             lines.append(f"[{c.status.upper():4}] {c.name}: {c.detail}")
             if c.fix and c.status != "ok":
                 lines.append(f"       fix: {c.fix}")
+        if self.lessons is not None:
+            lines += ["", "Lessons on this machine (once `make lab` has made the cluster):", str(self.lessons)]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -118,16 +123,34 @@ def _seccomp() -> Check:
 
 
 def _apparmor() -> Check:
+    """What AppArmor can do here, and so what lessons 06, 07 and 09 run live: an instructor's
+    one-line answer per laptop before a workshop."""
+    from .apparmor.node_image import engine_enforces_apparmor
     enabled = kernel_file(APPARMOR_ENABLED).strip()
-    if enabled == "Y":
-        return Check("AppArmor LSM", "ok", "the engine's kernel enforces AppArmor: `make cluster-apparmor` "
-                     "gives a kind node that applies profiles to pods (lessons 06, 07, 09 run fully)")
+    if enabled == "Y" and engine_enforces_apparmor():
+        return _apparmor_cluster()
     lane = ("`make test-apparmor-vm` still proves the profiles in a QEMU VM"
             if shutil.which("qemu-system-x86_64") else
             "with qemu-system-x86 installed, `make test-apparmor-vm` proves the profiles in a VM")
-    return Check("AppArmor LSM", "warn", "the engine's kernel has no AppArmor LSM: AppArmor pods cannot "
-                 "run here (lessons 06, 07, 09 skip only the cells that load a profile)",
-                 f"use an Ubuntu/Debian/SUSE host with AppArmor enabled for those cells; {lane}")
+    where = "the engine's kernel has no AppArmor LSM" if enabled != "Y" else \
+        "the kernel has AppArmor but the Docker engine does not use it (docker info lists no name=apparmor)"
+    return Check("AppArmor LSM", "warn", f"{where}: AppArmor pods cannot run here; lessons 06, 07 and 09 "
+                 "read recorded samples for the cells that load a profile, and their AppArmor checks say "
+                 "'not checked'", f"use an Ubuntu/Debian/SUSE host with AppArmor enabled for those cells; {lane}")
+
+
+def _apparmor_cluster() -> Check:
+    from .cluster import cluster_status, node_capabilities
+    live = "lessons 06, 07 and 09 run live and their AppArmor checks are graded"
+    if not cluster_status("default").ready:
+        return Check("AppArmor LSM", "ok", f"the engine enforces AppArmor: `make cluster` builds the "
+                     f"AppArmor-capable node, then {live}")
+    missing = [c.name for c in node_capabilities("default") if not (c.apparmor_lsm and c.containerd_apparmor)]
+    if missing:
+        return Check("AppArmor LSM", "warn", f"the engine enforces AppArmor, but containerd on {', '.join(missing)} "
+                     "does not (a node image without AppArmor support)",
+                     "make cluster  (re-creates the cluster on the AppArmor-capable node image)")
+    return Check("AppArmor LSM", "ok", f"the engine and every node of the default cluster enforce AppArmor: {live}")
 
 
 def _audit_capture() -> Check:
@@ -208,7 +231,21 @@ def doctor() -> DoctorReport:
         report.checks.append(result)
         if name == "Docker engine":
             engine_ok = result.status == "ok"
+    if engine_ok:
+        report.lessons = readiness(expected_capabilities(report))
     return report
+
+
+def expected_capabilities(report: DoctorReport) -> set[str]:
+    """Pure: what lessons.detect_available() will find once the default cluster runs, given
+    these checks (a multi-node cluster only counts when it already exists)."""
+    status = {c.name: c.status for c in report.checks}
+    expected = {"docker"} if status.get("Docker engine") == "ok" else set()
+    if expected and status.get("privileged containers") == "ok":
+        expected.add("cluster")
+        if status.get("AppArmor LSM") == "ok":
+            expected.add("apparmor")
+    return expected
 
 
 def main() -> int:

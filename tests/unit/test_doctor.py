@@ -40,3 +40,29 @@ def test_no_engine_skips_engine_bound_checks(monkeypatch):
         ("Docker engine", "fail"), ("audit capture", "fail"), ("kernel seccomp", "ok")]
     assert report.checks[1].fix == "make engine"
     assert report.to_dict()["checks"][1]["detail"] == "skipped: no Docker engine"
+
+
+def _report(**statuses) -> DoctorReport:
+    names = {"engine": "Docker engine", "privileged": "privileged containers", "apparmor": "AppArmor LSM"}
+    return DoctorReport([Check(names[key], status, "") for key, status in statuses.items()])
+
+
+def test_expected_capabilities_follow_the_checks_an_instructor_reads():
+    assert doctor_module.expected_capabilities(_report(engine="ok", privileged="ok", apparmor="ok")) == {
+        "docker", "cluster", "apparmor"}
+    assert doctor_module.expected_capabilities(_report(engine="ok", privileged="ok", apparmor="warn")) == {
+        "docker", "cluster"}
+    assert doctor_module.expected_capabilities(_report(engine="ok", privileged="fail", apparmor="ok")) == {"docker"}
+    assert doctor_module.expected_capabilities(_report(engine="fail", privileged="fail", apparmor="fail")) == set()
+
+
+def test_report_ends_with_how_each_lesson_will_run(monkeypatch):
+    monkeypatch.setattr(doctor_module, "CHECKS", [
+        ("Docker engine", lambda: Check("Docker engine", "ok", ""), False),
+        ("privileged containers", lambda: Check("privileged containers", "ok", ""), True),
+        ("AppArmor LSM", lambda: Check("AppArmor LSM", "warn", "no LSM"), True),
+    ])
+    text = str(doctor())
+    assert "Lessons on this machine" in text
+    assert "04 Enforce a least-privilege profile: fully" in text
+    assert "06 AppArmor basics: partly (missing: the AppArmor LSM" in text
