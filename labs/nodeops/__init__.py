@@ -4,12 +4,12 @@
   token) as plain commands, and the :class:`NodeOps` interface
 - :mod:`.kind`: ``docker exec`` into kind's node containers (what the lessons show on kind)
 - :mod:`.agent`: a DaemonSet reached through the Kubernetes API (any cluster, no Docker)
-- :mod:`.select`: which of the two a cluster gets (``auto`` | ``kind`` | ``agent``)
+- :mod:`.choose`: which of the two a cluster gets (``auto`` | ``kind`` | ``agent``)
 - :mod:`.images`: lab image names on a cluster that pulls from a registry (``--image-prefix``)
 """
 from .base import APPARMOR_DIR, PROFILES_DIR, SECCOMP_ROOT, NodeOps, check_token
 from .images import IMAGE_PREFIX_ENV, image_prefix, image_ref, pull_policy, registry_step
-from .select import MODES, NODE_OPS_ENV, choose_mode, current_config, forget, node_ops, on_cluster
+from .choose import MODES, NODE_OPS_ENV, choose_mode, current_config, forget, node_ops, on_cluster
 
 __all__ = ["APPARMOR_DIR", "PROFILES_DIR", "SECCOMP_ROOT", "NodeOps", "check_token",
            "IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "registry_step",

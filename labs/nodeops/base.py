@@ -53,15 +53,17 @@ def list_dir_command(directory: str) -> list[str]:
 
 
 def sweep_command(token: str, directory: str = PROFILES_DIR) -> list[str]:
-    """Remove a grading run's files (``grader-<token>*``) and unload its AppArmor profiles.
+    """Remove a grading run's files (``grader-<token>``, ``grader-<token>-*``) and unload its
+    AppArmor profiles (``grader-<token>-*``).
 
     Unloading writes the name to the kernel's ``.remove`` file (what ``apparmor_parser -R``
     does), so it needs no parser; nodes without AppArmor skip that part. Prints what it removed.
     """
     prefix = f"grader-{check_token(token)}"
-    script = ('cd "$1" 2>/dev/null && for f in "$2"*; do [ -e "$f" ] && rm -rf -- "$f" && echo "file $f"; done; '
+    script = ('if cd "$1" 2>/dev/null; then for f in "$2" "$2"-*; do [ -e "$f" ] || continue; '
+              'rm -rf -- "$f" && echo "file $f"; done; fi; '
               f'if [ -w {APPARMOR_DIR}/.remove ]; then '
-              f'sed -n "s/^\\($2[^ ]*\\) (.*/\\1/p" {APPARMOR_DIR}/profiles | while read -r p; do '
+              f'sed -n "s/^\\($2-[^ ]*\\) (.*/\\1/p" {APPARMOR_DIR}/profiles | while read -r p; do '
               f'printf %s "$p" > {APPARMOR_DIR}/.remove && echo "apparmor $p"; done; fi; true')
     return ["sh", "-c", script, "sh", directory, prefix]
 
@@ -126,4 +128,4 @@ class NodeOps:
     def token_files(self, token: str, node: str) -> list[str]:
         """Files of one grading run on ``node`` (what a sweep would remove)."""
         prefix = f"grader-{check_token(token)}"
-        return [name for name in self.list_dir(node) if name.startswith(prefix)]
+        return [name for name in self.list_dir(node) if name == prefix or name.startswith(prefix + "-")]
