@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -35,10 +37,16 @@ def gradescope_results(report: GradeReport) -> dict:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Write then rename, so an interrupted run never leaves a half file that looks finished."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
+    """Write a unique temp file then rename it over ``path``: an interrupted run never leaves a
+    half file that looks finished, and two processes writing the same file never mix bytes."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_class_csv(path: Path, rows: list[tuple[str, GradeReport]]) -> None:

@@ -8,6 +8,8 @@ browser (tests, nbconvert, GitHub) still records the feedback.
 from __future__ import annotations
 
 import html
+import inspect
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -97,8 +99,11 @@ class CheckPanel(_Fallback, w.VBox):
     """A 'Check my answer' button with the grader's feedback below it.
 
     The check runs once when the cell runs (so the feedback is in the saved notebook) and
-    again on every click. A crash of the checker itself is reported as such, never as the
-    learner's mistake and never as a traceback.
+    again on every click. A click grades in a background thread, so the notebook stays usable
+    and a progress bar shows which checks are done; clicking again while a check runs starts
+    a new one and only the newest press's verdict is shown (the grader cancels the older run).
+    A crash of the checker itself is reported as such, never as the learner's mistake and
+    never as a traceback.
     """
 
     def __init__(self, check: Callable[..., Any], exercise_id: str, *, run_now: bool = True,
@@ -106,40 +111,92 @@ class CheckPanel(_Fallback, w.VBox):
         self._check = check
         self.exercise_id = exercise_id
         self._check_kwargs = check_kwargs
-        self.runs = 0
+        self._takes_progress = _accepts(check, "progress")
+        self._lock = threading.Lock()
+        self._presses = 0          # every press, finished or not; the newest one is shown
+        self._thread: threading.Thread | None = None
+        self.runs = 0              # verdicts shown
         self.report: Any = None
         self.button = w.Button(description="Check my answer", icon="check",
                                button_style="primary", layout=w.Layout(width="auto"))
         self.stamp = w.HTML()
+        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="12em", visibility="hidden"))
         self.feedback = w.HTML()
-        self.button.on_click(self.run_check)
-        super().__init__([w.HBox([self.button, self.stamp]), self.feedback])
+        self.button.on_click(self._clicked)
+        super().__init__([w.HBox([self.button, self.bar, self.stamp]), self.feedback])
         self.add_class("course-check-panel")
         if run_now:
             self.run_check()
 
     def run_check(self, _button: Any = None) -> Any:
-        self.button.disabled = True
-        self.stamp.value = "<i>checking…</i>"
+        """Check now, in this thread, and return what is shown (the report or the error)."""
+        return self._grade(self._press())
+
+    def _clicked(self, _button: Any = None) -> None:
+        press = self._press()
+        self._thread = threading.Thread(target=self._grade, args=(press,), name=f"check-{self.exercise_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Wait for the check a click started (tests, scripts); returns what is shown."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.report
+
+    def _press(self) -> int:
+        with self._lock:
+            self._presses += 1
+            press = self._presses
+        self.stamp.value = "<i>checking…</i>" + (" (the earlier check was cancelled)" if press > self.runs + 1 else "")
+        self.bar.value, self.bar.layout.visibility = 0, "visible"
+        return press
+
+    def _newest(self, press: int) -> bool:
+        with self._lock:
+            return press == self._presses
+
+    def _progress(self, press: int):
+        def show(done: int, total: int, what: str) -> None:
+            if self._newest(press):
+                self.bar.max, self.bar.value = max(total, 1), done
+                self.stamp.value = f"<i>checking… {done}/{total}: {html.escape(what)}</i>"
+        return show
+
+    def _grade(self, press: int) -> Any:
+        kwargs = dict(self._check_kwargs)
+        if self._takes_progress:
+            kwargs["progress"] = self._progress(press)
         try:
-            self.report = self._check(self.exercise_id, **self._check_kwargs)
-            markup, text = render(self.report)
+            report = self._check(self.exercise_id, **kwargs)
+            markup, text = render(report)
         except LabError as exc:
-            self.report = exc
+            report = exc
             markup, text = render(exc)
         except Exception as exc:  # a checker bug: say so plainly instead of a traceback
-            self.report = exc
+            report = exc
             text = (f"The checker for {self.exercise_id} itself failed "
                     f"({type(exc).__name__}: {exc}). This is not your mistake: tell your instructor.")
             markup = f'<div style="color:#c0392b">{html.escape(text)}</div>'
-        finally:
-            self.button.disabled = False
+        if not self._newest(press):
+            return self.report   # a newer press owns the panel now
+        self.report = report
         self.runs += 1
+        self.bar.layout.visibility = "hidden"
         self.stamp.value = (f'<span class="course-check-stamp">check #{self.runs} at '
                             f'{time.strftime("%H:%M:%S")}</span>')
         self.feedback.value = markup
         self.fallback_html, self.fallback_text = markup, text
         return self.report
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` takes the keyword ``name`` (a notebook may pass any check function)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class DoctorChecklist(_Fallback, w.VBox):

@@ -1,0 +1,118 @@
+"""The Check button's rules: one grading per learner and exercise at a time, the newest wins.
+
+Why: a learner who presses Check 50 times in a row must not start 50 gradings on the
+cluster. Each press gets its own token (its own namespace and node files); starting a run
+cancels the one it replaces (it stops between checks) and removes that run's cluster objects
+at once, so pods it is still waiting for fail fast instead of running to their timeouts. A
+finished run's cleanup (deleting its namespace takes seconds) happens in the background
+after the verdict is shown; :meth:`CheckRuns.wait_idle` waits for it (tests, shutdown).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+from .context import make_token
+from .engine import close_cleanup
+
+__all__ = ["CheckRun", "CheckRuns", "CHECK_RUNS"]
+
+
+@dataclass
+class CheckRun:
+    """One press of Check: its token (names its cluster objects) and the flag that stops it."""
+
+    key: Hashable
+    token: str
+    config: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class CheckRuns:
+    """Who is grading what right now, and the cleanups still running in the background.
+
+    ``abort(token, config)`` removes a cancelled run's cluster objects (normally
+    ``grader.checks.live.remove_token_objects``); it runs in a background thread.
+    """
+
+    def __init__(self, abort: Callable[[str, str], None] | None = None):
+        self._abort = abort
+        self._lock = threading.Lock()
+        self._active: dict[Hashable, CheckRun] = {}
+        self._background: set[threading.Thread] = set()
+        self.errors: list[str] = []   # background cleanup trouble, for the instructor
+        self.started = self.cancelled = 0
+
+    def start(self, key: Hashable, config: str) -> CheckRun:
+        """Register a new run for ``key``; the run it replaces is cancelled and aborted."""
+        run = CheckRun(key, make_token(str(key), uuid.uuid4().hex), config)
+        with self._lock:
+            old = self._active.get(key)
+            self._active[key] = run
+            self.started += 1
+        if old is not None:
+            old.cancel.set()
+            self.cancelled += 1
+            if self._abort is not None:
+                self._in_background(f"abort {old.token}", self._abort, old.token, old.config)
+        return run
+
+    def finish(self, run: CheckRun) -> None:
+        with self._lock:
+            if self._active.get(run.key) is run:
+                del self._active[run.key]
+
+    def current(self, key: Hashable) -> CheckRun | None:
+        with self._lock:
+            return self._active.get(key)
+
+    def defer_cleanup(self, stack: contextlib.ExitStack) -> None:
+        """Close a finished run's cleanup stack in the background (the verdict comes first)."""
+        def close():
+            problem = close_cleanup(stack)
+            if problem:
+                raise RuntimeError(problem)
+        self._in_background("cleanup", close)
+
+    def wait_idle(self, timeout: float = 300) -> bool:
+        """Wait for every background cleanup and abort; True when none is left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                threads = list(self._background)
+            if not threads or time.monotonic() >= deadline:
+                return not threads
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _in_background(self, what: str, fn: Callable, *args) -> None:
+        def body():
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - reported, never raised into a notebook
+                message = f"{what} failed: {type(exc).__name__}: {exc}"
+                self.errors.append(message)
+                print(f"grader: {message}", file=sys.stderr)
+            finally:
+                with self._lock:
+                    self._background.discard(threading.current_thread())
+        # not a daemon: an exiting kernel still finishes removing what its checks created
+        thread = threading.Thread(target=body, name=f"grader-{what}", daemon=False)
+        with self._lock:
+            self._background.add(thread)
+        thread.start()
+
+
+def _remove_token_objects(token: str, config: str) -> None:
+    from .checks.live import remove_token_objects
+
+    remove_token_objects(token, config)
+
+
+#: the process's coordinator (a notebook kernel is one learner's process)
+CHECK_RUNS = CheckRuns(abort=_remove_token_objects)
