@@ -24,8 +24,9 @@ HERE = Path(__file__).resolve().parent
 NEEDS = {
     "docker": "a running Docker engine (`make engine`)",
     "cluster": "the default kind cluster (`make cluster`)",
-    "apparmor": "the AppArmor LSM in the host kernel (kind nodes share it): "
-                "use an Ubuntu/Debian host with AppArmor enabled and `make cluster-apparmor`",
+    "apparmor": "the AppArmor LSM in the Docker engine's kernel (kind nodes share it): on an "
+                "Ubuntu/Debian host with AppArmor, `make cluster` gives the default cluster an "
+                "AppArmor-capable node",
     "multi-node": "the multi-node kind cluster (`make cluster-multi`)",
 }
 
@@ -38,6 +39,7 @@ class Lesson:
     minutes: int
     needs: tuple[str, ...]  # everything the lesson uses somewhere
     core: tuple[str, ...]   # without these nothing in the lesson runs
+    optional: bool = False  # plans list it as its own session, after the core course
 
     @property
     def folder(self) -> Path:
@@ -61,6 +63,7 @@ LESSONS = (
     Lesson("08", "cluster-scale", "Seccomp at cluster scale", 40, ("cluster", "multi-node"), ("cluster",)),
     Lesson("09", "capstone", "Capstone: lock down a two-container app", 60, ("cluster", "apparmor"),
            ("cluster",)),
+    Lesson("10", "bring-your-own", "Bring your own workload", 45, ("cluster",), ("cluster",), optional=True),
 )
 
 
@@ -68,8 +71,8 @@ LESSONS = (
 #: A unit test holds every session within its length; the instructor notes quote
 #: :func:`workshop_plan_text`, so the plan and the lesson times cannot drift apart.
 WORKSHOP_PLANS = (
-    (120, (("00", "01", "02"), ("03", "04"), ("05", "06", "07"), ("08", "09"))),
-    (90, (("00", "01"), ("02", "03"), ("04", "05"), ("06", "07"), ("08",), ("09",))),
+    (120, (("00", "01", "02"), ("03", "04"), ("05", "06", "07"), ("08", "09"), ("10",))),
+    (90, (("00", "01"), ("02", "03"), ("04", "05"), ("06", "07"), ("08",), ("09",), ("10",))),
 )
 
 
@@ -79,7 +82,8 @@ def workshop_plan_text(length: int) -> str:
     parts = []
     for numbers in sessions:
         span = numbers[0] if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
-        parts.append(f"{span} ({sum(lesson(n).minutes for n in numbers)} min)")
+        optional = ", optional" if all(lesson(n).optional for n in numbers) else ""
+        parts.append(f"{span} ({sum(lesson(n).minutes for n in numbers)} min{optional})")
     return ", ".join(parts)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..images import TOOLS_IMAGE
 from ..runner import run
 
 __all__ = ["Workload", "WORKLOADS", "workload", "docker_steps", "pod_steps", "docker_seccomp_mode",
-           "DriveLog"]
+           "pod_seccomp_mode", "DriveLog", "PodDriver"]
 
 
 def _redis(*commands: str) -> str:
@@ -123,12 +123,47 @@ def pod_steps(w: Workload, client: str, ip: str, namespace: str, config: str = "
     return log
 
 
+@dataclass
+class PodDriver:
+    """``drive(name, namespace)`` for ``audit_pod`` and ``staging_report``: the workload's first
+    ``count`` steps (all by default) from the client pod; ``done`` lists each step's outcome."""
+
+    workload: Workload
+    client: str = "client"
+    config: str = "default"
+    count: int | None = None
+    done: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, name: str, namespace: str) -> None:
+        from .drive import pod_ip
+
+        ip = pod_ip(name, namespace, self.config)
+        self.done += pod_steps(self.workload, self.client, ip, namespace, self.config, self.count).steps
+
+
 def docker_seccomp_mode(container: str) -> str:
     """The ``Seccomp:`` line of the container's main process, read from the host's /proc
     (the value 2 means a filter is active)."""
     pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container]).stdout.strip()
     status = run(["cat", f"/proc/{pid}/status"]).stdout
     return next((l.split(":", 1)[1].strip() for l in status.splitlines() if l.startswith("Seccomp:")), "")
+
+
+def pod_seccomp_mode(name: str, namespace: str, config: str = "default") -> tuple[str, list[str]]:
+    """The ``Seccomp:`` line of the pod's first container's main process, read on its node
+    (an exec'd ``grep`` would need syscalls the profile may refuse), and the commands that
+    read it, to paste on a real cluster's node."""
+    import json
+
+    from ..pods import read_pod
+
+    pod = read_pod(name, namespace, config)
+    node = pod["spec"]["nodeName"]
+    container = pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1][:13]
+    inspect = ["docker", "exec", node, "crictl", "inspect", container]
+    pid = json.loads(run(inspect).stdout)["info"]["pid"]
+    grep = ["docker", "exec", node, "grep", "^Seccomp:", f"/proc/{pid}/status"]
+    return run(grep).stdout.split(":", 1)[1].strip(), [" ".join(inspect) + " | grep '\"pid\"'", " ".join(grep)]
 
 
 def main(argv: list[str] | None = None) -> int:

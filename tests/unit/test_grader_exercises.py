@@ -8,10 +8,10 @@ from grader.exercises.common import EXERCISES_DIR
 IDS = list(EXERCISES)
 
 
-def test_ten_exercises_one_per_lesson():
+def test_eleven_exercises_one_per_lesson():
     assert IDS == ["00-doctor", "01-block-mkdir", "02-restricted-pod", "03-audit", "04-least-privilege-nginx",
                    "05-fix-broken-profile", "06-apparmor-deny-write", "07-apparmor-complain-enforce",
-                   "08-cluster-scale", "09-capstone"]
+                   "08-cluster-scale", "09-capstone", "10-bring-your-own"]
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
