@@ -92,12 +92,21 @@ def _untolerated(node: dict, tolerations: list[dict]) -> list[str]:
     return found
 
 
-def agent_problems(nodes: list[dict], pods: list[dict], tolerations: list[dict]) -> tuple[dict, dict, bool]:
+def _current(pod: dict, image: str | None) -> bool:
+    """Not being deleted, and (when ``image`` is given) made from the DaemonSet's current image:
+    right after an update the old pods still run for a moment."""
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    return image is None or all(c.get("image") == image for c in (pod.get("spec") or {}).get("containers") or [])
+
+
+def agent_problems(nodes: list[dict], pods: list[dict], tolerations: list[dict],
+                   image: str | None = None) -> tuple[dict, dict, bool]:
     """Nodes and agent pods (as the API returns them) -> (node -> ready pod name, node -> why
     not, final). ``final`` is False while some node may still get a working pod (pure)."""
     from ..pods import pod_outcome
 
-    by_node = {pod_node(p): p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")}
+    by_node = {pod_node(p): p for p in pods if _current(p, image)}
     ready, problems, final = {}, {}, True
     for node in nodes:
         name = node["metadata"]["name"]
@@ -178,10 +187,17 @@ class NodeAgent(NodeOps):
         manifest = agent_manifest(requests=self.requests)
         create_namespace(self.namespace, labels={AGENT_LABEL: "true"}, config=self.config, exist_ok=True)
         apply_manifest(copy.deepcopy(manifest), self.namespace, self.config)
-        tolerations = manifest["spec"]["template"]["spec"].get("tolerations") or []
-        deadline = time.monotonic() + timeout
+        spec = manifest["spec"]["template"]["spec"]
+        tolerations, image = spec.get("tolerations") or [], spec["containers"][0]["image"]
+        deadline, retried = time.monotonic() + timeout, False
         while True:
-            ready, problems, final = agent_problems(*self._state(), tolerations)
+            nodes, pods = self._state()
+            ready, problems, final = agent_problems(nodes, pods, tolerations, image)
+            pulls = [p["metadata"]["name"] for p in pods if pod_node(p) in problems and "image " in problems[pod_node(p)]]
+            if pulls and not retried:   # an old pull error (backing off) may be fixed by now: pull once more
+                self._restart(pulls)
+                retried = True
+                continue
             if problems and final:
                 raise NodeAgentUnavailable(problems, _fix(problems))
             if not problems and final:
@@ -193,6 +209,13 @@ class NodeAgent(NodeOps):
                 raise NodeAgentUnavailable(waiting, f"look at the pods: kubectl get pods -n {self.namespace} -o wide; "
                                                     + _fix(waiting))
             time.sleep(1)
+
+    def _restart(self, pods: list[str]) -> None:
+        """Delete these agent pods; the DaemonSet makes new ones, which pull their image at once."""
+        from ..pods import delete_pod
+
+        for pod in pods:
+            delete_pod(pod, self.namespace, self.config, wait=True, timeout=60, grace_period=0)
 
     def pod_for(self, node: str) -> str:
         if self._pods is None or node not in self._pods:

@@ -143,6 +143,10 @@ def test_agent_problems_wait_for_pods_still_coming():
         "reason": "ContainerCreating"}}}]}
     ready, problems, final = agent_problems([_node("w1"), _node("w2")], [_pod("a", "w1", starting)], [])
     assert (ready, problems, final) == ({}, {}, False)
+    old = _pod("old", "w1", RUNNING)
+    old["spec"]["containers"] = [{"name": "agent", "image": "course/nginx:latest"}]
+    assert agent_problems([_node("w1")], [old], [], "reg/course/nginx:latest") == ({}, {}, False)
+    assert agent_problems([_node("w1")], [old], [], "course/nginx:latest") == ({"w1": "old"}, {}, True)
 
 
 class FakeAgent(NodeAgent):
