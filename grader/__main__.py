@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .api import grade
-from .batch import grade_class
+from .batch import ClusterGone, grade_class, resume_settings
 from .bundle import build_gradescope_bundle
 from .exercises import EXERCISES
 from .formats import gradescope_results, write_json_atomic
@@ -60,11 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list exercise ids")
     g = sub.add_parser("grade", help="grade a class: folder of per-student folders/zips, or one zip")
-    g.add_argument("submissions", type=Path)
-    g.add_argument("--exercise", required=True, choices=list(EXERCISES))
+    g.add_argument("submissions", type=Path, nargs="?", help="not needed with --resume")
+    g.add_argument("--exercise", choices=list(EXERCISES), help="not needed with --resume")
     g.add_argument("--out", required=True, type=Path)
-    g.add_argument("--jobs", type=int, default=2)
-    g.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    g.add_argument("--jobs", type=int, help="submissions graded at once (default 2; pods spread over the nodes)")
+    g.add_argument("--timeout", type=float, help="seconds per submission (default 600)")
+    g.add_argument("--resume", action="store_true", help="complete the batch recorded in --out, with its settings")
     g.add_argument("--force", action="store_true", help="regrade students that already have results")
     g.add_argument("--static-only", action="store_true", help="skip live checks (no cluster needed)")
     g.add_argument("--cleanup", action="store_true", help="remove the node agent when done")
@@ -107,19 +108,41 @@ def main(argv: list[str] | None = None) -> int:
             write_json_atomic(args.gradescope, gradescope_results(report))
         print(report)
         return 0
-    problem = None if args.static_only else _preflight(args.exercise)
+    settings = _batch_settings(args, parser)
+    problem = _preflight(settings["exercise_id"]) if settings["live"] else None
     if problem:
         print(f"cannot grade live on this cluster, nothing was graded: {problem}", file=sys.stderr)
         return 2
-    summary = grade_class(args.submissions, args.exercise, args.out, jobs=args.jobs, timeout=args.timeout,
-                          force=args.force, live=not args.static_only)
+    try:
+        summary = grade_class(**settings)
+    except ClusterGone as exc:
+        print(f"error: {exc.message}\nwhat to do: {exc.fix}", file=sys.stderr)
+        return 3
     if args.cleanup:
         from labs.nodeops.agent import NodeAgent
 
-        NodeAgent(EXERCISES[args.exercise].cluster).remove()
+        NodeAgent(EXERCISES[settings["exercise_id"]].cluster).remove()
     print(json.dumps({"graded": summary.graded, "skipped": summary.skipped, "timed_out": summary.timed_out,
-                      "seconds": summary.seconds, "out": str(summary.out)}))
+                      "seconds": summary.seconds, "out": str(summary.out), "busy": summary.busy}))
     return 0
+
+
+def _batch_settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """grade_class's arguments: from the command line, or with --resume from the batch in --out."""
+    from labs.errors import LabError
+
+    try:
+        saved = resume_settings(args.out) if args.resume else {}
+    except LabError as exc:
+        parser.error(f"{exc.message} ({exc.fix})")
+    if saved and args.exercise not in (None, saved["exercise"]):
+        parser.error(f"--resume: {args.out} holds a batch of {saved['exercise']}, not {args.exercise}")
+    source, exercise = args.submissions or saved.get("source"), args.exercise or saved.get("exercise")
+    if source is None or exercise is None:
+        parser.error("grade needs SUBMISSIONS and --exercise (or --resume with a batch in --out)")
+    return {"source": Path(source), "exercise_id": exercise, "out": args.out,
+            "jobs": args.jobs or saved.get("jobs", 2), "timeout": args.timeout or saved.get("timeout", 600),
+            "force": args.force, "live": saved.get("live", True) and not args.static_only}
 
 
 if __name__ == "__main__":
