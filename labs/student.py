@@ -3,7 +3,10 @@
 ``python -m labs.student OUTDIR`` copies what a learner needs to run the course (notebooks,
 ``labs``, ``grader``, cluster recipes, Makefile) without the answers: every
 ``labs/exercises/<id>/solution`` folder is left out, every notebook cell tagged
-``solution`` is removed and all outputs are cleared.
+``solution`` is removed and all outputs are cleared. What the grader needs from a solution
+without revealing it (how many syscalls the reference profile allows, for the ``size``
+checks) is written next to the exercise as :data:`SOLUTION_FACTS`, so the learner's Check
+scores like the instructor's grader.
 
 In the full edition each exercise has a ``solution``-tagged cell calling
 :func:`apply_solution`. It does nothing unless ``COURSE_APPLY_SOLUTIONS=1`` is set, in which
@@ -13,6 +16,7 @@ case it copies the reference solution into the learner's workspace, so the noteb
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -24,14 +28,16 @@ import nbformat
 from .errors import LabError
 from .results import Result
 
-__all__ = ["APPLY_ENV", "SOLUTION_TAG", "EDITION_PATHS", "StudentEdition", "strip_notebook",
-           "build_student_edition", "apply_solution"]
+__all__ = ["APPLY_ENV", "SOLUTION_TAG", "EDITION_PATHS", "SOLUTION_FACTS", "StudentEdition", "strip_notebook",
+           "solution_facts", "build_student_edition", "apply_solution"]
 
 APPLY_ENV = "COURSE_APPLY_SOLUTIONS"
 SOLUTION_TAG = "solution"
 #: What the learner edition contains, relative to the repository root.
 EDITION_PATHS = ("notebooks", "labs", "grader", "clusters", "Makefile", "requirements.txt", "README.md")
 REPO = Path(__file__).resolve().parent.parent
+#: per exercise, facts about its reference solution that do not give it away (learner edition)
+SOLUTION_FACTS = "solution-facts.json"
 #: never copied: caches, and learners' own exercise folders (COURSE_WORKSPACE may sit under notebooks/)
 _JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "workspace")
 
@@ -44,6 +50,7 @@ class StudentEdition(Result):
     notebooks: list[str] = field(default_factory=list)
     solution_cells_removed: int = 0
     solution_folders_removed: list[str] = field(default_factory=list)
+    facts_written: list[str] = field(default_factory=list)
 
 
 def strip_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
@@ -57,6 +64,29 @@ def strip_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, in
     nb.cells = kept
     nb.metadata.pop("widgets", None)
     return nb, removed
+
+
+def solution_facts(solution: Path) -> dict:
+    """For each seccomp profile in ``solution``: how many syscalls it allows (names stay out:
+    exercise 05's reference differs from its starter by exactly the answer)."""
+    from .seccomp import allowed_syscalls, load_profile
+
+    facts = {}
+    for path in sorted(solution.glob("*.json")):
+        try:
+            facts[path.name] = {"allowed_syscalls": len(allowed_syscalls(load_profile(path)))}
+        except LabError:
+            continue   # not a seccomp profile
+    return facts
+
+
+def _write_facts(edition: StudentEdition, root: Path, out: Path) -> None:
+    for solution in sorted((root / "labs" / "exercises").glob("*/solution")):
+        facts = solution_facts(solution)
+        if facts:
+            target = out / "labs" / "exercises" / solution.parent.name / SOLUTION_FACTS
+            target.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
+            edition.facts_written.append(str(target.relative_to(out)))
 
 
 def _ignore_solutions(removed: list[str], root: Path):
@@ -86,6 +116,7 @@ def build_student_edition(outdir: str | Path, root: Path = REPO) -> StudentEditi
             shutil.copytree(source, out / name, ignore=_ignore_solutions(edition.solution_folders_removed, root))
         elif source.exists():
             shutil.copy2(source, out / name)
+    _write_facts(edition, root, out)
     for path in sorted((out / "notebooks").glob("*.ipynb")):
         nb, removed = strip_notebook(nbformat.read(path, as_version=4))
         nbformat.write(nb, path)

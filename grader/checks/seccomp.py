@@ -207,16 +207,20 @@ def require_arch(profile: dict, arch: str | None = None) -> str:
     return f"{SCMP_ARCH[arch]} is listed"
 
 
-def require_size_within(allowed: set[str], reference: set[str], *, ratio: float, slack: int) -> str:
-    """The profile may allow a little more than the reference (tolerance), not everything."""
-    limit = int(len(reference) * ratio) + slack
+def require_size_within(allowed: set[str], reference: set[str] | int, *, ratio: float, slack: int) -> str:
+    """The profile may allow a little more than the reference (tolerance), not everything.
+
+    ``reference`` may be just its size: the learner edition ships the count, not the names."""
+    size = reference if isinstance(reference, int) else len(reference)
+    limit = int(size * ratio) + slack
     if len(allowed) > limit:
-        extra = sorted(allowed - reference)
+        extra = sorted(allowed - reference) if isinstance(reference, set) else []
+        listed = (f". Not needed by the recording: {', '.join(extra[:15])}{' ...' if len(extra) > 15 else ''}"
+                  if extra else "")
         raise ProfileError(f"the profile allows {len(allowed)} syscalls; a recorded nginx run needs about "
-                           f"{len(reference)} (limit {limit}). Not needed by the recording: "
-                           f"{', '.join(extra[:15])}{' ...' if len(extra) > 15 else ''}",
+                           f"{size} (limit {limit}){listed}",
                            "$.syscalls", fix="build the allow list from your audit recording, not from a big list")
-    return f"{len(allowed)} syscalls allowed (recorded reference: {len(reference)}, limit {limit})"
+    return f"{len(allowed)} syscalls allowed (recorded reference: {size}, limit {limit})"
 
 
 def require_honoured_by_containerd(profile: dict) -> str:

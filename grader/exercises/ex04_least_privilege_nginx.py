@@ -10,14 +10,16 @@ that, because it uses the unshare syscall.
 """
 from __future__ import annotations
 
+import json
+
 from labs.errors import LabError, ProfileError
 
 from ..checks import live
 from ..checks.seccomp import load_submitted_profile, require_size_within
 from ..context import Exercise
 from ..model import Check, NotChecked
-from .common import (app_answers, attack_with_control, control_pod, nginx_pod_with_profile, profile_denies,
-                     profile_valid, reference_file, seccomp_filter_on)
+from .common import (EXERCISES_DIR, app_answers, attack_with_control, control_pod, nginx_pod_with_profile,
+                     profile_denies, profile_valid, seccomp_filter_on)
 
 ID = "04-least-privilege-nginx"
 MKDIR = ["mkdir", "/tmp/grader-probe"]
@@ -33,11 +35,27 @@ CLONE_NEWUSER_PROBE = [
 CLONE_REFUSED = "clone(CLONE_NEWUSER): Operation not permitted"
 
 
-def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile") -> str:
+def recorded_reference(exercise_id: str, name: str = "profile.json") -> set[str] | int:
+    """The syscalls the reference profile allows: their names from the solution, or in the
+    learner edition (no solution) their count, shipped by ``labs.student`` as solution facts."""
     from labs.seccomp import allowed_syscalls, load_profile
 
-    reference = allowed_syscalls(load_profile(reference_file(exercise_id, "profile.json")))
-    return require_size_within(allowed_syscalls(load_submitted_profile(ctx, role)), reference, ratio=1.3, slack=8)
+    solution = EXERCISES_DIR / exercise_id / "solution" / name
+    if solution.is_file():
+        return allowed_syscalls(load_profile(solution))
+    from labs.student import SOLUTION_FACTS
+
+    try:
+        return int(json.loads((EXERCISES_DIR / exercise_id / SOLUTION_FACTS).read_text())[name]["allowed_syscalls"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise NotChecked(f"the reference solution for {exercise_id} is not installed here") from None
+
+
+def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile") -> str:
+    from labs.seccomp import allowed_syscalls
+
+    return require_size_within(allowed_syscalls(load_submitted_profile(ctx, role)), recorded_reference(exercise_id),
+                               ratio=1.3, slack=8)
 
 
 def danger_narrowed_or_justified(ctx, role: str = "profile") -> str:
