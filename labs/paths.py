@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "CLUSTERS_DIR", "NODE_IMAGE_DIR", "state_dir", "build_dir", "tools_dir"]
+__all__ = ["REPO_ROOT", "CLUSTERS_DIR", "NODE_IMAGE_DIR", "state_dir", "kubeconfig_file", "build_dir", "tools_dir"]
 
 REPO_ROOT = Path(os.environ.get("COURSE_ROOT") or Path(__file__).resolve().parents[1])
 CLUSTERS_DIR = REPO_ROOT / "clusters"
@@ -20,6 +20,12 @@ def state_dir() -> Path:
     path = Path(os.environ.get("COURSE_STATE_DIR") or REPO_ROOT / ".state")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def kubeconfig_file(config: str) -> Path:
+    """`<state>/kubeconfig` for the default cluster, `<state>/kubeconfig-<config>` otherwise
+    (one file per cluster, so creating one never changes another's current context)."""
+    return state_dir() / ("kubeconfig" if config == "default" else f"kubeconfig-{config}")
 
 
 def build_dir(step: str) -> Path:

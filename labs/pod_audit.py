@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .audit import AuditCollector, SeccompRecord
+from .cluster import install_seccomp_profile
 from .errors import ManifestError
 from .manifests import containers, load_manifests, set_seccomp
 from .names import localhost_profile
 from .pods import PodOutcome, apply_manifest, delete_pod, read_pod, wait_for_pod
 from .results import Result
+from .seccomp import audit_profile
 
 __all__ = ["audit_pod", "PodAudit", "AUDIT_PROFILE_FILE", "container_ids", "split_by_container"]
 
@@ -139,9 +141,6 @@ def audit_pod(manifest: str | Path | dict | list, namespace: str, *,
     ``exec_in_pod`` curl); then the pod runs ``seconds`` longer. With ``stop=True`` the pod is
     deleted inside the audit window, so its shutdown syscalls are recorded too.
     """
-    from .cluster import install_seccomp_profile
-    from .seccomp import audit_profile
-
     docs, name = _audited(load_manifests(manifest))
     install_seccomp_profile(AUDIT_PROFILE_FILE, audit_profile(), config=config)
     with AuditCollector() as collector:

@@ -74,7 +74,7 @@ def reference_audit(ctx) -> tuple[set[str], set[str]]:
     def record():
         import time
 
-        from labs.pods import audit_pod
+        from labs.pod_audit import audit_pod
 
         live.require_cluster(ctx)
         pod = live.template("lab-pod.yaml")  # audit_pod puts every container under SCMP_ACT_LOG
