@@ -20,8 +20,7 @@ from ..names import MANAGED_LABEL_ARG
 from ..runner import run
 
 __all__ = ["RECIPE_DIR", "BUILD_TIMEOUT", "apparmor_node_tag", "apparmor_node_recipe_hash",
-           "ensure_apparmor_node_image", "ensure_node_image_tag", "security_options_have_apparmor",
-           "engine_enforces_apparmor", "course_node_image_tag"]
+           "ensure_apparmor_node_image", "security_options_have_apparmor", "engine_enforces_apparmor"]
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "clusters" / "apparmor" / "node-image"
 #: ``docker build`` of the derived image (apt-get install apparmor in the node, then the layer
@@ -70,17 +69,6 @@ def ensure_apparmor_node_image(base: str, progress=print, timeout: float = BUILD
     return tag
 
 
-def _base_node_image() -> str:
-    from ..cluster.nodesource import choose_node_image  # needs the k8s deps
-
-    return choose_node_image().image
-
-
-def ensure_node_image_tag() -> str:
-    """The "apparmor" cluster config's image source (labs.cluster.configs): base, then ours."""
-    return ensure_apparmor_node_image(_base_node_image())
-
-
 def security_options_have_apparmor(text: str) -> bool:
     """``docker info --format '{{json .SecurityOptions}}'`` output -> does it list AppArmor?"""
     try:
@@ -97,13 +85,3 @@ def engine_enforces_apparmor() -> bool:
     answer = run(["docker", "info", "--format", "{{json .SecurityOptions}}"], check=False, timeout=60)
     return answer.ok and security_options_have_apparmor(answer.stdout.strip())
 
-
-def course_node_image_tag() -> str:
-    """The image source of the course's other clusters (default, multi-node, seccomp-default).
-
-    On an engine that enforces AppArmor it is the AppArmor-capable image, so the one default
-    cluster runs lessons 06, 07 and 09 live (and their grading) with the kubeconfig every
-    other lesson uses; elsewhere the node image unchanged (AppArmor cannot work there anyway).
-    """
-    base = _base_node_image()
-    return ensure_apparmor_node_image(base) if engine_enforces_apparmor() else base

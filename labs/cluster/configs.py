@@ -1,8 +1,8 @@
 """The registry of cluster configs: name -> kind config file + how to get its node image.
 
 Why a registry: the AppArmor cluster needs its own node image (apparmor_parser inside, no
-``container`` variable for containerd), built by the AppArmor recipe. Its owner plugs it in by
-naming a ``module:function`` that returns an image tag; this package never imports it eagerly.
+``container`` variable for containerd), built by the AppArmor recipe
+(:mod:`labs.apparmor.node_image`); each config names the function that returns its image tag.
 
 The committed files are plain kind configs, right for kind's release image. The offline node
 image lacks the kindnetd, CoreDNS and kube-proxy images, so for it ``kind create`` gets a copy
@@ -11,17 +11,20 @@ with :func:`for_offline_node`'s additions (written to the state folder, never co
 from __future__ import annotations
 
 import copy
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
+from ..apparmor.node_image import engine_enforces_apparmor, ensure_apparmor_node_image
 from ..errors import EnvironmentProblem, LabError
-from ..paths import CLUSTERS_DIR, state_dir
+from ..paths import CLUSTERS_DIR, kubeconfig_file, state_dir
+from .nodeimage import is_offline_node_image
+from .nodesource import choose_node_image
 
 __all__ = ["OFFLINE_INIT_PATCH", "for_offline_node", "ClusterConfig", "CONFIGS", "get_config",
-           "register_config"]
+           "register_config", "course_node_image_tag", "apparmor_node_image_tag"]
 
 #: kubeadm skips the add-ons whose images only a registry has; the labs reach pods through the
 #: kubelet (``kubectl exec``, ``port-forward``), which needs neither cluster DNS nor Services
@@ -39,6 +42,26 @@ def for_offline_node(config: dict) -> dict:
     return result
 
 
+def _base_node_image() -> str:
+    return choose_node_image().image
+
+
+def apparmor_node_image_tag() -> str:
+    """The "apparmor" config's image: the course's node image, then the AppArmor recipe on top."""
+    return ensure_apparmor_node_image(_base_node_image())
+
+
+def course_node_image_tag() -> str:
+    """The image of the course's other clusters (default, multi-node, seccomp-default).
+
+    On an engine that enforces AppArmor it is the AppArmor-capable image, so the one default
+    cluster runs lessons 06, 07 and 09 live (and their grading) with the kubeconfig every
+    other lesson uses; elsewhere the node image unchanged (AppArmor cannot work there anyway).
+    """
+    base = _base_node_image()
+    return ensure_apparmor_node_image(base) if engine_enforces_apparmor() else base
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     """One kind cluster the course can create."""
@@ -46,8 +69,8 @@ class ClusterConfig:
     name: str
     #: kind config file; its ``name:`` is the kind cluster name
     file: Path
-    #: "module:function" returning the node image tag (builds it when needed)
-    node_image: str = "labs.apparmor.node_image:course_node_image_tag"
+    #: returns the node image tag (builds the image when needed)
+    node_image: Callable[[], str] = course_node_image_tag
 
     def _document(self) -> dict:
         if not self.file.is_file():
@@ -76,8 +99,6 @@ class ClusterConfig:
     def kind_config_file(self, image: str) -> Path:
         """The file ``kind create --config`` gets for ``image``: the committed one for kind's
         release image, ``<state>/kind-config-<name>.yaml`` with the offline additions otherwise."""
-        from .nodeimage import is_offline_node_image
-
         if not is_offline_node_image(image):
             return self.file
         path = self.generated_kind_config
@@ -87,14 +108,12 @@ class ClusterConfig:
 
     @property
     def kubeconfig(self) -> Path:
-        """`<state>/kubeconfig` for the default cluster, `<state>/kubeconfig-<name>` otherwise
-        (one file per cluster, so creating one never changes another's current context)."""
-        return state_dir() / ("kubeconfig" if self.name == "default" else f"kubeconfig-{self.name}")
+        """Where this cluster's kubeconfig lives (:func:`labs.paths.kubeconfig_file`)."""
+        return kubeconfig_file(self.name)
 
     def ensure_node_image(self) -> str:
         """Build or find this config's node image; returns its tag."""
-        module, _, function = self.node_image.partition(":")
-        return getattr(importlib.import_module(module), function)()
+        return self.node_image()
 
 
 CONFIGS: dict[str, ClusterConfig] = {
@@ -102,7 +121,7 @@ CONFIGS: dict[str, ClusterConfig] = {
     "multi-node": ClusterConfig("multi-node", CLUSTERS_DIR / "multi-node.yaml"),
     "seccomp-default": ClusterConfig("seccomp-default", CLUSTERS_DIR / "seccomp-default.yaml"),
     "apparmor": ClusterConfig("apparmor", CLUSTERS_DIR / "apparmor" / "cluster.yaml",
-                              node_image="labs.apparmor.node_image:ensure_node_image_tag"),
+                              node_image=apparmor_node_image_tag),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from labs.apparmor import node_image
+from labs.cluster import configs
 from labs.cluster.configs import CONFIGS
 
 
@@ -21,13 +22,13 @@ def test_security_options_name_apparmor_only_when_docker_lists_it(text, expected
 
 @pytest.mark.parametrize("enforces, expected", [(True, "base-apparmor"), (False, "base")])
 def test_course_clusters_use_the_apparmor_node_only_on_an_apparmor_engine(monkeypatch, enforces, expected):
-    monkeypatch.setattr(node_image, "_base_node_image", lambda: "base")
-    monkeypatch.setattr(node_image, "engine_enforces_apparmor", lambda: enforces)
-    monkeypatch.setattr(node_image, "ensure_apparmor_node_image", lambda base: f"{base}-apparmor")
-    assert node_image.course_node_image_tag() == expected
+    monkeypatch.setattr(configs, "_base_node_image", lambda: "base")
+    monkeypatch.setattr(configs, "engine_enforces_apparmor", lambda: enforces)
+    monkeypatch.setattr(configs, "ensure_apparmor_node_image", lambda base: f"{base}-apparmor")
+    assert configs.course_node_image_tag() == expected
 
 
 def test_every_course_cluster_but_apparmor_takes_the_engine_dependent_image():
     sources = {name: config.node_image for name, config in CONFIGS.items()}
-    assert sources.pop("apparmor") == "labs.apparmor.node_image:ensure_node_image_tag"
-    assert set(sources.values()) == {"labs.apparmor.node_image:course_node_image_tag"}
+    assert sources.pop("apparmor") is configs.apparmor_node_image_tag
+    assert set(sources.values()) == {configs.course_node_image_tag}
