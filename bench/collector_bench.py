@@ -4,7 +4,11 @@ Why: a profile built from lost records silently misses syscalls. The workload (p
 course/tools) calls getppid() an exact number of times at a paced rate under a profile that
 logs only getppid, so "emitted" is known exactly; the kernel writes each record to the audit
 netlink group (the collector) and to the kernel log (dmesg) at the same time. Prints numbers,
-asserts nothing.  Run: python bench/collector_bench.py [--rate 25000] [--seconds 10]
+asserts nothing.  Run: python bench/collector_bench.py [--rate 25000] [--seconds 10] [--repeat 3]
+
+Measured on a 2-core machine (load average 5-9 from other jobs): before the collector split its
+reader from its formatter, the burst kept 167,064 of 200,000 (83.5%, the rest reported lost);
+after, 200,000 of 200,000 at ~100,000 records/s.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labs.audit import AuditCollector, parse_audit_text  # noqa: E402
+from labs.audit.collector import kernel_audit_status  # noqa: E402
 from labs.docker_lab import LabContainer  # noqa: E402
 from labs.images import COLLECTOR_IMAGE, TOOLS_IMAGE, ensure_images  # noqa: E402
 from labs.runner import run  # noqa: E402
@@ -58,6 +63,7 @@ def measure(rate: int, seconds: float) -> dict:
             emitted, elapsed = box.logs().split()
             audit.wait_quiet(quiet=2.0, timeout=120)
             log = audit.log([box.id])
+            kernel_lost = audit.kernel_lost()
     mine = [r for r in log.seccomp if r.syscall == "getppid" and r.comm == "python3"]
     pids = {r.pid for r in mine}
     kernel = parse_audit_text(dmesg_after(mark))
@@ -68,7 +74,8 @@ def measure(rate: int, seconds: float) -> dict:
             "captured": len(mine), "capture_pct": 100.0 * len(mine) / emitted if emitted else 0.0,
             "records_per_s": len(mine) / span if span else 0.0, "collector_lost": log.lost,
             "dmesg": in_dmesg, "dmesg_pct": 100.0 * in_dmesg / emitted if emitted else 0.0,
-            "dmesg_reported_lost": kernel.lost, "rcvbuf": audit.rcvbuf}
+            "dmesg_reported_lost": kernel.lost, "rcvbuf": audit.rcvbuf,
+            "kernel_lost": "n/a" if kernel_lost is None else kernel_lost}
 
 
 def main() -> int:
@@ -77,20 +84,24 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=200000,
                         help="also run this many calls unpaced (0 to skip)")
+    parser.add_argument("--repeat", type=int, default=1, help="run the burst this many times")
     args = parser.parse_args()
     ensure_images([TOOLS_IMAGE, COLLECTOR_IMAGE])
     runs = [measure(args.rate, args.seconds)]
     if args.burst:
-        runs.append(measure(0, args.burst))
+        runs += [measure(0, args.burst) for _ in range(args.repeat)]
     header = (f"{'rate/s':>8} {'emitted':>9} {'secs':>6} {'captured':>9} {'capture%':>9} "
-              f"{'rec/s':>8} {'lost':>5} {'dmesg':>7} {'dmesg%':>7} {'dmesg-lost':>10}")
+              f"{'rec/s':>8} {'lost':>5} {'kernel-lost':>11} {'dmesg':>7} {'dmesg%':>7} {'dmesg-lost':>10}")
     print(header)
     for r in runs:
         print(f"{r['rate']:>8} {r['emitted']:>9} {r['seconds']:>6.1f} {r['captured']:>9} "
-              f"{r['capture_pct']:>8.2f}% {r['records_per_s']:>8.0f} {r['collector_lost']:>5} "
+              f"{r['capture_pct']:>8.2f}% {r['records_per_s']:>8.0f} {r['collector_lost']:>5} {r['kernel_lost']:>11} "
               f"{r['dmesg']:>7} {r['dmesg_pct']:>6.2f}% {r['dmesg_reported_lost']:>10}")
-    print(f"collector receive buffer: {runs[0]['rcvbuf'] >> 10} KiB; target: >= 20,000 records/s "
-          "for 10 s with 100% captured")
+    status = kernel_audit_status()
+    print(f"collector receive buffer: {runs[0]['rcvbuf'] >> 10} KiB; kernel backlog_limit "
+          f"{status['backlog_limit'] if status else 'n/a'}; lost = the collector's socket drops, "
+          "kernel-lost = the kernel's own audit 'lost' counter (n/a: not root)")
+    print("target: >= 20,000 records/s for 10 s and the unpaced burst, both with 100% captured")
     return 0
 
 

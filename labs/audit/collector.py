@@ -10,6 +10,8 @@ from __future__ import annotations
 import collections
 import json
 import shutil
+import socket
+import struct
 import tempfile
 import threading
 import time
@@ -23,17 +25,42 @@ from ..images import COLLECTOR_IMAGE, MANAGED_LABEL
 from ..runner import run
 from .parse import AppArmorRecord, AuditLog, SeccompRecord, parse_audit_text
 
-__all__ = ["AuditCollector", "collector_command"]
+__all__ = ["AuditCollector", "collector_command", "kernel_audit_status"]
 
 OUTPUT = "records.jsonl"
+#: 8x a container's default CPU weight: in a burst the audited workload and the collector's
+#: reader compete for CPU, and a reader that falls behind for ~150 ms loses records (its 16 MiB
+#: socket buffer holds ~20,000 at 832 bytes each). No capability needed.
+CPU_SHARES = 8192
+AUDIT_GET = 1000
+_STATUS_FIELDS = ("mask", "enabled", "failure", "pid", "rate_limit", "backlog_limit", "lost", "backlog")
+
+
+def kernel_audit_status() -> dict[str, int] | None:
+    """The kernel's audit status (AUDIT_GET): ``lost`` counts records the kernel itself
+    dropped since boot (its queue held more than ``backlog_limit`` for longer than the
+    backlog wait time; until then the process making syscalls waits). None where it cannot be read: it needs CAP_AUDIT_CONTROL (root) in the initial namespaces,
+    which the collector container deliberately does not get."""
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9) as sock:    # NETLINK_AUDIT
+            sock.settimeout(2)
+            sock.bind((0, 0))
+            sock.send(struct.pack("=IHHII", 16, AUDIT_GET, 1, 1, 0))        # NLM_F_REQUEST
+            reply = sock.recv(8192)
+    except (OSError, AttributeError):
+        return None
+    if len(reply) < 16 + 4 * len(_STATUS_FIELDS) or struct.unpack_from("=H", reply, 4)[0] != AUDIT_GET:
+        return None
+    return dict(zip(_STATUS_FIELDS, struct.unpack_from(f"={len(_STATUS_FIELDS)}I", reply, 16)))
 
 
 def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> list[str]:
     """The `docker run` that starts the collector: host network namespace (the audit
-    multicast group exists only there), host pids (to map a pid to its container) and one
-    added capability, AUDIT_READ. Not privileged."""
+    multicast group exists only there), host pids (to map a pid to its container), one
+    added capability, AUDIT_READ, and a larger CPU weight than the workloads it records.
+    Not privileged."""
     return ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL,
-            "--net=host", "--pid=host", "--cap-add", "AUDIT_READ",
+            "--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cpu-shares", str(CPU_SHARES),
             "-v", f"{folder}:/out", image,
             "python3", "-u", "/usr/local/bin/collector", f"/out/{OUTPUT}"]
 
@@ -71,6 +98,7 @@ class AuditCollector:
         self.folder: Path | None = None
         self.container_id: str | None = None
         self.rcvbuf: int | None = None
+        self._kernel_lost_at_start: int | None = None
         self._lines: list[str] = []
         self._parsed = AuditLog()
         self._parsed_upto = 0
@@ -82,6 +110,7 @@ class AuditCollector:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "AuditCollector":
+        self._kernel_lost_at_start = (kernel_audit_status() or {}).get("lost")
         self.folder = Path(tempfile.mkdtemp(prefix="course-audit-"))
         self.folder.chmod(0o755)
         self.container_id = run(collector_command(self.name, str(self.folder), self.image),
@@ -264,4 +293,13 @@ class AuditCollector:
 
     @property
     def lost(self) -> int:
+        """Records the collector saw dropped (its socket buffer overflowed)."""
         return self.log().lost
+
+    def kernel_lost(self) -> int | None:
+        """Records the kernel itself dropped since this collector started (machine-wide), or
+        None when the audit status is not readable here (not root)."""
+        now = (kernel_audit_status() or {}).get("lost")
+        if now is None or self._kernel_lost_at_start is None:
+            return None
+        return now - self._kernel_lost_at_start

@@ -65,7 +65,7 @@ def socket_families(tables: dict[str, str], inodes: set[str]) -> set[int]:
     found = set()
     for name, text in tables.items():
         if name in _FAMILY_TABLES and any(inodes & set(line.split()) for line in text.splitlines()[1:]):
-            found.add(_FAMILY_TABLES[name])
+            found.add(int(_FAMILY_TABLES[name]))
     return found
 
 
@@ -251,7 +251,7 @@ def _record_runs(recording: Recording, spec: _Spec, runs: int, baseline: bool, s
             for index in range(1, runs + 1):
                 _one_run(audit, spec, index, say, recording.runs)
         finally:
-            recording.note_lost(audit.lost)
+            recording.note_lost(audit.lost, audit.kernel_lost())
 
 
 def record_image(image: str, *, publish: int | None = None, drive: Sequence[str | Sequence[str]] = (),

@@ -116,7 +116,7 @@ def record_manifest(manifest: str | Path | dict | list, *, drive: Sequence[str |
                     with lab_namespace("record", config) as namespace:
                         _one_pod_run(audit, docs, name, namespace, index, opts, say, recording.runs)
             finally:
-                recording.note_lost(audit.lost)
+                recording.note_lost(audit.lost, audit.kernel_lost())
     except (LabError, KeyboardInterrupt) as exc:
         recording.keep_partial(exc, out)
         raise

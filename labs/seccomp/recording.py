@@ -35,6 +35,7 @@ class Recording(Result):
     architectures: list[str] = field(default_factory=lambda: ["x86_64"])
     runs: list[RunRecord] = field(default_factory=list)
     lost: int = 0
+    kernel_lost: int | None = None                  # None: the kernel's counter was not readable
     partial: bool = False
     problems: list[str] = field(default_factory=list)
     baseline: list[str] = field(default_factory=list)   # syscalls a trivial program's run needs
@@ -75,8 +76,8 @@ class Recording(Result):
 
     @property
     def status(self) -> str:
-        if self.lost:
-            return f"INCOMPLETE: {self.lost} audit records were lost"
+        if self.lost or self.kernel_lost:
+            return f"INCOMPLETE: {self.lost + (self.kernel_lost or 0)} audit records were lost"
         return "PARTIAL" if self.partial else "complete"
 
     def keep_partial(self, exc: BaseException, out: str | Path | None) -> None:
@@ -89,11 +90,15 @@ class Recording(Result):
             self.write(out)
         exc.recording = self
 
-    def note_lost(self, lost: int) -> None:
-        self.lost = lost
+    def note_lost(self, lost: int, kernel_lost: int | None) -> None:
+        """Record both drop counts; any drop is a problem the report shows first."""
+        self.lost, self.kernel_lost = lost, kernel_lost
         if lost:
             self.problems.append(f"the collector lost {lost} audit records: the profile may miss "
                                  "syscalls; record again (see bench/collector_bench.py)")
+        if kernel_lost:
+            self.problems.append(f"the kernel dropped {kernel_lost} audit records on this machine "
+                                 "while recording (audit status 'lost'): the profile may miss syscalls")
 
     # -- files --------------------------------------------------------------------------------
     def write(self, out: str | Path) -> Path:
@@ -109,7 +114,10 @@ class Recording(Result):
 
     def markdown(self) -> str:
         lines = [f"# Recording of {self.target} ({self.platform}, {self.runtime})", "",
-                 f"Status: **{self.status}**", ""]
+                 f"Status: **{self.status}**", "",
+                 "Kernel drops: " + ("not readable here (reading the audit status needs root)"
+                                     if self.kernel_lost is None else str(self.kernel_lost))
+                 + f"; collector drops: {self.lost}.", ""]
         lines += [f"- {p}" for p in self.problems] + ([""] if self.problems else [])
         total = self.syscalls()
         added = sorted(set(self.profile()["syscalls"][0]["names"]) - set(total)) if total else []

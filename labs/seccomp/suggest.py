@@ -19,8 +19,8 @@ from .validate import load_profile
 __all__ = ["Suggestion", "suggest_arguments", "apply_suggestions", "FAMILY_NAMES"]
 
 #: address family number -> name, for the families a container can have sockets of
-FAMILY_NAMES = {socket.AF_UNIX: "AF_UNIX", socket.AF_INET: "AF_INET", socket.AF_INET6: "AF_INET6",
-                socket.AF_NETLINK: "AF_NETLINK", socket.AF_PACKET: "AF_PACKET"}
+FAMILY_NAMES = {int(socket.AF_UNIX): "AF_UNIX", int(socket.AF_INET): "AF_INET", int(socket.AF_INET6): "AF_INET6",
+                int(socket.AF_NETLINK): "AF_NETLINK", int(socket.AF_PACKET): "AF_PACKET"}
 PERSONALITY_QUERY = 0xFFFFFFFF
 ENOSYS = 38
 
@@ -70,7 +70,7 @@ def _clone(names: set[str]) -> list[Suggestion]:
 
 
 def _socket(families: Iterable[int]) -> list[Suggestion]:
-    families = sorted(set(families))
+    families = sorted({int(f) for f in families})
     if not families:
         return []
     shown = ", ".join(FAMILY_NAMES.get(f, str(f)) for f in families)
