@@ -9,6 +9,8 @@ GET /health   "ok" (for probes)
 """
 import json
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NOTES_FILE = os.environ.get("NOTES_FILE", "/tmp/notes.jsonl")
@@ -49,5 +51,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # as pid 1 a signal without a handler is ignored: without this, `docker stop` and pod
+    # deletion wait out their grace period and then kill the service
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"notes service on port {PORT}", flush=True)
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
