@@ -370,11 +370,14 @@ class _Follower:
 
 def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_mb: int = 1024,
             cpus: int = 2, timeout: float = 900, progress=None,
-            follow: tuple[str, ...] = ("guest.log",)) -> VmRun:
+            follow: tuple[str, ...] = ("guest.log",), read_only: dict[str, Path] | None = None) -> VmRun:
     """Boot the guest, run ``share/guest.sh`` in it (as root), return what it left behind.
 
     ``share`` is mounted at ``/mnt/course`` in the guest, read-write; the guest writes
-    ``guest.log`` and ``audit.log`` there. ``disks`` are extra raw disk images (``/dev/vdb``,
+    ``guest.log`` and ``audit.log`` there. ``read_only`` exports more host folders as 9p
+    shares the guest cannot change, by mount tag (the guest script mounts them: ``mount -t 9p
+    -o trans=virtio,version=9p2000.L,ro TAG DIR``), e.g. the project and its virtualenv.
+    ``disks`` are extra raw disk images (``/dev/vdb``,
     ...), attached with throw-away overlays like the root disk. No network device is attached.
     ``progress`` (a callable) gets each new line of the ``follow`` files while the guest runs
     (polled every 2 s), prefixed with the file's name: a slow run shows where it is. Raises
@@ -395,6 +398,8 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
         "-drive", f"file={image.disk},{drive}",
         *[arg for disk in disks for arg in ("-drive", f"file={disk},{drive}")],
         "-virtfs", f"local,path={share},mount_tag=course,security_model=none,id=course",
+        *[arg for tag, path in (read_only or {}).items()
+          for arg in ("-virtfs", f"local,path={path},mount_tag={tag},security_model=none,readonly=on,id={tag}")],
     ]
     command = " ".join(args)
     started = time.monotonic()

@@ -69,7 +69,8 @@ def vm_results(vm_image, tmp_path_factory, repo_root, announce):
     share = tmp_path_factory.mktemp("apparmor-vm-share")
     shutil.copytree(repo_root / "labs", share / "src" / "labs",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(GUEST / "checks.py", share / "checks.py")
+    for name in ("checks.py", "steps.py"):
+        shutil.copy(GUEST / name, share / name)
     (share / "guest.sh").write_text("cd /mnt/course && exec python3 -u checks.py\n")
     started = time.monotonic()
     announce(f"booting the VM for the AppArmor checks (timeout {CHECKS_BOOT}s)")

@@ -7,14 +7,13 @@ code under test is the code learners run.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 SHARE = Path("/mnt/course")
 sys.path.insert(0, str(SHARE / "src"))
+sys.path.insert(0, str(SHARE))
 
 from labs.apparmor import (  # noqa: E402
     apparmor_support,
@@ -27,17 +26,9 @@ from labs.apparmor import (  # noqa: E402
 )
 from labs.audit import parse_audit_text  # noqa: E402
 from labs.runner import run  # noqa: E402
+from steps import run_steps, step  # noqa: E402
 
 AUDIT_LOG = Path("/var/log/audit/audit.log")
-STEPS: list = []
-
-
-def step(name):
-    """Register a step; main() runs them in order."""
-    def wrap(fn):
-        STEPS.append((name, fn))
-        return fn
-    return wrap
 
 
 def audit_mark() -> int:
@@ -181,22 +172,5 @@ def _complain():
     }
 
 
-def main() -> int:
-    """Run every step, keep its result (or traceback) and duration, write results.json."""
-    results: dict = {"kernel": os.uname().release, "steps": {}, "seconds": {}}
-    for name, fn in STEPS:
-        print(f"step {name} ...", flush=True)   # guest.log then names the step a hung run was in
-        started = time.monotonic()
-        try:
-            results["steps"][name] = fn()
-        except Exception:  # noqa: BLE001 - the host test shows the traceback
-            results["steps"][name] = {"error": traceback.format_exc()}
-        results["seconds"][name] = round(time.monotonic() - started, 2)
-    (SHARE / "results.json").write_text(json.dumps(results, indent=1))
-    failed = [name for name, value in results["steps"].items() if isinstance(value, dict) and "error" in value]
-    print("failed steps:", failed or "none")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_steps())

@@ -1,0 +1,241 @@
+"""Runs INSIDE the AppArmor VM: the guest as a learner's Debian laptop, running the course's code.
+
+The project and its virtualenv come from the host through a read-only 9p share (/mnt/src);
+Docker runs on the baked docker disk. Then, with nothing but the course's own Python API:
+the default cluster (AppArmor-capable, since this engine enforces AppArmor), lessons 06 and 07
+as their cells run them, lesson 07's complain-mode records read live by the netlink collector,
+grading of exercises 06, 07 and 09 (reference solutions and wrong answers, live), and the
+hostile AppArmor submissions with the host's loaded profiles compared before and after.
+Facts go to results.json (steps.py); the host-side tests assert on them.
+
+Only two things differ from a laptop, both emulation: kubeadm's patience (TCG_PATCHES in
+limits.json) and the node image, which the host baked into the docker disk because the guest
+cannot build one (no network): the default config is registered with that image as its source.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import site
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+SHARE = Path("/mnt/course")
+SRC = Path(os.environ["COURSE_ROOT"])
+site.addsitedir(str(SRC / ".venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"))
+sys.path[:0] = [str(SRC), str(SHARE)]
+
+import yaml  # noqa: E402
+
+import grader  # noqa: E402
+from labs import apparmor, lessons, pods  # noqa: E402
+from labs.apparmor.node_image import engine_enforces_apparmor  # noqa: E402
+from labs.apparmor.nodes import parse_loaded_profiles  # noqa: E402
+from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names  # noqa: E402
+from labs.cluster.configs import ClusterConfig, get_config, register_config  # noqa: E402
+from labs.lessons.drive import NginxDriver, collect_complain_records  # noqa: E402
+from labs.runner import run  # noqa: E402
+from steps import run_steps, step  # noqa: E402
+
+LIMITS = json.loads((SHARE / "limits.json").read_text())
+STATE = Path(os.environ["COURSE_STATE_DIR"])
+EXERCISES = SRC / "labs" / "exercises"
+CASES = SRC / "tests" / "data" / "submissions"
+KERNEL_PROFILES = Path("/sys/kernel/security/apparmor/profiles")
+
+
+def baked_node_image() -> str:
+    """The default config's node image source in the guest: the image on the docker disk."""
+    return (SHARE / "node-image").read_text().strip()
+
+
+def kernel_profiles() -> dict[str, str]:
+    """name -> mode of every profile the (one, shared) kernel has loaded."""
+    return parse_loaded_profiles(KERNEL_PROFILES.read_text())
+
+
+def label_in(pod: str, namespace: str, container: str | None = None) -> str:
+    return pods.exec_in_pod(pod, namespace, ["cat", "/proc/1/attr/current"], container=container).stdout.strip()
+
+
+@step("cluster")
+def _cluster():
+    default = get_config("default")
+    document = yaml.safe_load(default.file.read_text())
+    document.setdefault("kubeadmConfigPatches", []).extend(LIMITS["tcg_patches"])
+    emulated = STATE / "default-emulated.yaml"
+    emulated.write_text(yaml.safe_dump(document))
+    register_config(ClusterConfig("default", emulated, node_image=baked_node_image))
+    started = time.monotonic()
+    info = ensure_cluster("default", timeout=LIMITS["ready_wait"], create_timeout=LIMITS["create_timeout"])
+    created = time.monotonic() - started
+    # the API refuses pods until the controller-manager has made the namespace's ServiceAccount
+    deadline = time.monotonic() + LIMITS["service_account_wait"]
+    while not kubectl(["get", "serviceaccount", "default"], check=False).ok and time.monotonic() < deadline:
+        time.sleep(2)
+    return {"info": info.to_dict(), "create_s": round(created, 1),
+            "service_account_s": round(time.monotonic() - started - created, 1)}
+
+
+@step("capabilities")
+def _capabilities():
+    return {"nodes": [c.to_dict() for c in node_capabilities("default")],
+            "available": sorted(lessons.detect_available()),
+            "engine_enforces_apparmor": engine_enforces_apparmor()}
+
+
+@step("lesson06")
+def _lesson06():
+    """Lesson 06's cells: load the shipped profile the way the notebook shows, then the pods."""
+    timings = {}
+    started = time.monotonic()
+    ns = lessons.start("06")
+    timings["start_s"] = round(time.monotonic() - started, 1)
+    source = apparmor.shipped_profile("course-nginx-deny-write")
+    loaded = []
+    for node in node_names():
+        on_node = f"/etc/apparmor.d/{source.name}"
+        run(["docker", "cp", str(source), f"{node}:{on_node}"])
+        run(["docker", "exec", node, "apparmor_parser", "-r", "-W", on_node])
+        loaded.append(run(["docker", "exec", node, "grep", "course-", str(KERNEL_PROFILES)]).stdout)
+    field = pods.run_pod(lessons.asset("06", "nginx-apparmor-field.yaml"), ns, timeout=LIMITS["pod_wait"])
+    timings["field_pod_s"] = round(time.monotonic() - started, 1)
+    write = pods.exec_in_pod("nginx-field", ns, ["sh", "-c", "echo hacked > /var/www/html/index.html"])
+    annotation = pods.run_pod(lessons.asset("06", "nginx-apparmor-annotation.yaml"), ns, timeout=LIMITS["pod_wait"])
+    annotation_name = annotation.name if annotation.ok else None
+    not_loaded = pods.run_pod(lessons.asset("06", "nginx-apparmor-not-loaded.yaml"), ns, timeout=LIMITS["pod_wait"])
+    timings["total_s"] = round(time.monotonic() - started, 1)
+    result = {
+        "loaded_on_nodes": loaded,
+        "field_outcome": field.to_dict(), "field_label": label_in("nginx-field", ns) if field.ok else "",
+        "write_rc": write.returncode, "write_err": write.stderr.strip(),
+        "annotation_outcome": annotation.to_dict(),
+        "annotation_label": label_in(annotation_name, ns) if annotation_name else "",
+        "not_loaded_outcome": not_loaded.to_dict(), "timings": timings,
+    }
+    lessons.clean_up()
+    return result
+
+
+@step("lesson07")
+def _lesson07():
+    """Lesson 07's cells: complain-mode records from the netlink collector, the reviewed
+    profile generated from them, loaded, and nginx serving under it with a write refused."""
+    started = time.monotonic()
+    ns = lessons.start("07")
+    records = collect_complain_records(ns)
+    collected = time.monotonic() - started
+    kept = [r for r in records if r.comm != "sh"]
+    learned = apparmor.profile_from_records("course-nginx-learned", kept, base_rules=("#include <abstractions/base>",),
+                                            flags=("attach_disconnected",))
+    learned_file = STATE / "course-nginx-learned"
+    learned_file.write_text(learned)
+    syntax = apparmor.check_profile_syntax(learned_file)
+    apparmor.load_profile_on_nodes(learned_file)
+    pods.delete_pod("nginx", ns)
+    outcome = pods.run_pod(lessons.asset("07", "nginx-learned.yaml"), ns, timeout=LIMITS["pod_wait"])
+    serves = NginxDriver("client").serves("nginx", ns) if outcome.ok else False
+    write = pods.exec_in_pod("nginx", ns, ["sh", "-c", "echo x > /etc/course-evil"]) if outcome.ok else None
+    result = {
+        "records": len(records), "profiles": sorted({r.profile for r in records}),
+        "modes": sorted({r.apparmor for r in records}), "comms": sorted({r.comm for r in records}),
+        "with_pid": sum(1 for r in records if r.pid), "sample": [r.to_dict() for r in records[:3]],
+        "learned": learned, "syntax": syntax, "outcome": outcome.to_dict(), "serves": serves,
+        "label": label_in("nginx", ns) if outcome.ok else "",
+        "write_rc": write.returncode if write else None, "write_err": write.stderr.strip() if write else "",
+        "timings": {"collect_s": round(collected, 1), "total_s": round(time.monotonic() - started, 1)},
+    }
+    lessons.clean_up()
+    return result
+
+
+DENY, APP, CAPSTONE = "06-apparmor-deny-write", "07-apparmor-complain-enforce", "09-capstone"
+#: wrong answers kept in the submissions corpus: (case folder, exercise)
+CORPUS_WRONG = [("06-allow-write-only", DENY), ("07-still-complain", APP), ("09-annotation-only", CAPSTONE)]
+#: wrong answers made here from the reference: (case, exercise, file, text, replaced by)
+EDITED_WRONG = [
+    ("06-silent-deny", DENY, "deny-write.apparmor", "audit deny /etc/** w,", "deny /etc/** w,"),
+    ("06-complain", DENY, "deny-write.apparmor", "flags=(", "flags=(complain,"),
+    ("07-write-everywhere", APP, "app.apparmor", "/var/cache/app/state rw,", "/** rw,"),
+    ("07-shell-write-kept", APP, "app.apparmor", "/var/cache/app/state rw,", "/var/cache/app/state rw,\n  /etc/passwd w,"),
+    ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
+    # mkdir kept from the audit without lesson 04's argument filter: every mkdir is allowed
+    ("09-mkdir-unfiltered", CAPSTONE, "web.json", '"args": [\n        {\n          "index": 1,\n'
+     '          "op": "SCMP_CMP_EQ",\n          "value": 448\n        }\n      ],\n      ', ""),
+]
+
+
+def _edited(case: str, exercise: str, name: str, old: str, new: str) -> Path:
+    """A copy of the reference solution with one mistake a learner makes."""
+    folder = STATE / "wrong" / case
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(EXERCISES / exercise / "solution", folder)
+    text = (folder / name).read_text()
+    if old not in text:
+        raise AssertionError(f"{old!r} is not in {exercise}'s {name}: the reference changed, update {case}")
+    (folder / name).write_text(text.replace(old, new, 1))
+    return folder
+
+
+def _submissions() -> list[tuple[str, str, Path]]:
+    """(case, exercise, folder): each reference solution and three or more wrong answers each."""
+    found = [(f"{ex[:2]}-reference", ex, EXERCISES / ex / "solution") for ex in (DENY, APP, CAPSTONE)]
+    found += [(case, ex, CASES / "cases" / case) for case, ex in CORPUS_WRONG]
+    found += [(case, ex, _edited(case, ex, *change)) for case, ex, *change in EDITED_WRONG]
+    return found
+
+
+def _grade(case: str, exercise: str, folder: Path) -> dict:
+    report = grader.grade(exercise, folder, config="default", token=f"vm-{case}")
+    return {"case": case, "exercise": exercise, **report.to_dict(), "score": report.score,
+            "max": report.max_score, "not_checked": [c.id for c in report.not_checked]}
+
+
+@step("grading")
+def _grading():
+    """Reference solutions and wrong answers of 06, 07 and 09, graded live; one worker per
+    exercise (the node starts their pods meanwhile), the submissions of one exercise in turn."""
+    by_exercise: dict[str, list] = {}
+    for case, exercise, folder in _submissions():
+        by_exercise.setdefault(exercise, []).append((case, exercise, folder))
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(by_exercise)) as pool:
+        batches = pool.map(lambda batch: [_grade(*item) for item in batch], by_exercise.values())
+        reports = [report for batch in batches for report in batch]
+    return {"reports": reports, "seconds": round(time.monotonic() - started, 1),
+            "leftover_profiles": [n for n in kernel_profiles() if n.startswith("grader-")]}
+
+
+@step("hostile")
+def _hostile():
+    """Every hostile AppArmor case of the submissions corpus, graded live: the kernel's loaded
+    profiles (name and mode) are the same before and after, and the runtimes' own profiles
+    still confine new containers."""
+    cases = [c for c in json.loads((CASES / "cases.json").read_text()) if "-aa-" in c["case"]]
+    before = kernel_profiles()
+    graded = []
+    for case in cases:
+        report = grader.grade(case["exercise"], CASES / "cases" / case["case"], config="default",
+                              token=f"vm-{case['case']}")
+        graded.append({**case, "score": report.score, "max": report.max_score, "text": str(report)})
+    after = kernel_profiles()
+    docker_label = run(["docker", "run", "--rm", "course/tools:latest", "cat", "/proc/self/attr/current"]).stdout.strip()
+    ns = lessons.start("hostile")
+    pod = STATE / "runtime-default.yaml"
+    pod.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runtime-default"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+            "name": "main", "image": "course/tools:latest", "imagePullPolicy": "Never",
+            "command": ["sleep", "infinity"]}]}}))
+    outcome = pods.run_pod(pod, ns, timeout=LIMITS["pod_wait"])
+    pod_label = label_in("runtime-default", ns) if outcome.ok else outcome.to_dict()
+    lessons.clean_up()
+    return {"cases": graded, "before": before, "after": after, "docker_label": docker_label,
+            "pod_label": pod_label}
+
+
+if __name__ == "__main__":
+    sys.exit(run_steps(stop_after_failure=("cluster",)))

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs INSIDE the AppArmor VM: make it a learner's Debian laptop (Docker on the baked disk, the
+# project and its virtualenv from the host's read-only share), then run learner_host.py with
+# Debian's python3. "STEP <name> <uptime>" lines mark the shell's steps for the host test;
+# node-watch.log gets the kind node's containers every 60 s while Python runs.
+SHARE=/mnt/course
+NODE=seccomp-course-control-plane
+. $SHARE/docker_up.sh
+mkdir -p /mnt/src
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src /mnt/src \
+    || { echo "the project share (mount tag src) did not mount"; exit 9; }
+step project-mounted
+export COURSE_ROOT=/mnt/src COURSE_STATE_DIR=/root/course-state COURSE_WORKSPACE=/root/workspace
+export HOME=/root PYTHONDONTWRITEBYTECODE=1
+mkdir -p "$COURSE_STATE_DIR" "$COURSE_WORKSPACE"
+watch_node() {
+    while sleep 60; do
+        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
+    done >>$SHARE/node-watch.log 2>&1
+}
+watch_node &
+WATCH=$!
+python3 -u $SHARE/learner_host.py
+status=$?
+kill $WATCH
+step done
+exit $status
