@@ -1,15 +1,15 @@
 """00-doctor: the learner runs the doctor and names the cluster it found in ready.txt."""
 from __future__ import annotations
 
+from labs.cluster import get_config
 from labs.errors import LabError, ManifestError
 
 from ..checks import live
 from ..context import Exercise
 from ..model import Check
 
-def _file_correct(ctx) -> str:
-    from labs.cluster import get_config
 
+def _file_correct(ctx) -> str:
     expected = get_config(ctx.config).cluster_name
     lines = [ln.strip() for ln in ctx.text("ready").splitlines() if ln.strip() and not ln.strip().startswith("#")]
     if not lines:
@@ -22,11 +22,10 @@ def _file_correct(ctx) -> str:
 
 def _cluster_reachable(ctx) -> str:
     live.require_cluster(ctx)
-    from labs.pods import core_api
+    from labs.rollout import nodes_ready   # the Kubernetes client: slow to import, live checks only
 
-    nodes = core_api(ctx.config).list_node(_request_timeout=10).items
-    not_ready = [n.metadata.name for n in nodes
-                 if not any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
+    nodes = nodes_ready(ctx.config)
+    not_ready = [name for name, (ready, _) in nodes.items() if not ready]
     if not nodes or not_ready:
         raise LabError(f"nodes not Ready: {', '.join(not_ready) or 'none found'}",
                        fix="run `make doctor`, then `make cluster`")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 
+from labs.cluster import node_names
 from labs.errors import LabError, ManifestError
 from labs.names import KUBELET_SECCOMP_DIR, NODE_PROFILES_DIR, localhost_profile
+from labs.seccomp import load_profile
 
 from ..checks import live
 from ..checks.seccomp import require_denies_by_default
@@ -35,8 +36,6 @@ def _objects(ctx) -> tuple[dict, dict]:
 
 def _profiles(ctx) -> dict[str, dict]:
     def parse():
-        from labs.seccomp import load_profile
-
         data = _objects(ctx)[0].get("data") or {}
         found = {k: load_profile(parse_json(str(v), f"ConfigMap key {k}")) for k, v in data.items() if k.endswith(".json")}
         if not found:
@@ -66,20 +65,18 @@ def _shape(ctx) -> str:
 
 def _cluster_config(ctx) -> str:
     """The multi-node cluster when it runs, else the default one with the nodes it has."""
-    from labs.pods import core_api
+    from labs.rollout import nodes_ready
 
     try:
-        core_api("multi-node").list_node(_request_timeout=5)
+        nodes_ready("multi-node", timeout=5)
         return "multi-node"
     except Exception:  # noqa: BLE001 - not running: use the default cluster
         return ctx.config
 
 
 def _every_node(ctx) -> str:
-    from kubernetes import client
-
-    from labs.cluster import node_names
-    from labs.pods import apply_manifest, core_api
+    from labs.pods import apply_manifest   # the Kubernetes client: slow to import, live checks only
+    from labs.rollout import wait_for_rollout
 
     live.require_cluster(ctx)
     ctx.config = _cluster_config(ctx)
@@ -98,17 +95,9 @@ def _every_node(ctx) -> str:
                    namespace, config=ctx.config)
     apply_manifest(installer, namespace, config=ctx.config)
     nodes = node_names(ctx.config)
-    apps = client.AppsV1Api(core_api(ctx.config).api_client)
-    deadline = time.monotonic() + 120
-    status = None
-    while time.monotonic() < deadline:
-        status = apps.read_namespaced_daemon_set_status("profile-installer", namespace).status
-        if status.number_ready == len(nodes) and status.desired_number_scheduled == len(nodes):
-            break
-        time.sleep(2)
-    else:
-        ready = status.number_ready if status else 0
-        raise LabError(f"the installer runs on {ready} of {len(nodes)} nodes",
+    rollout = wait_for_rollout("DaemonSet", "profile-installer", namespace, expected=len(nodes), config=ctx.config)
+    if not rollout.ok:
+        raise LabError(f"the installer runs on {rollout.ready} of {len(nodes)} nodes",
                        fix="tolerations decide which nodes a DaemonSet may use")
     first = sorted(profiles)[0]
     for node in nodes:

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from ..errors import LabError
+from ..manifests import load_manifests
 from ..results import Result
+from ..seccomp import load_profile
 
 __all__ = ["NodeOutcomes", "run_on_each_node", "profile_configmap",
            "save_profiles_in_configmap"]
@@ -43,8 +48,7 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
     Copies left from an earlier call are deleted first, so a rerun measures the nodes as
     they are now.
     """
-    from ..manifests import load_manifests
-    from ..pods import delete_pod, run_pod
+    from ..pods import delete_pod, run_pod   # the Kubernetes client: slow to import, so only when used
 
     (pod,) = [d for d in load_manifests(manifest) if d["kind"] == "Pod"]
     result = NodeOutcomes()
@@ -62,10 +66,6 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
 def profile_configmap(profiles: dict[str, dict], name: str = "seccomp-profiles") -> dict:
     """A ConfigMap carrying seccomp profiles as JSON text, one key per file name: the object
     ``kubectl create configmap NAME --from-file=app.json --dry-run=client -o yaml`` prints."""
-    import json
-
-    from ..seccomp import load_profile
-
     data = {}
     for key, profile in profiles.items():
         if not str(key).endswith(".json"):
@@ -75,21 +75,15 @@ def profile_configmap(profiles: dict[str, dict], name: str = "seccomp-profiles")
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 
 
-def _block_dumper():
-    import yaml
-
-    class BlockDumper(yaml.SafeDumper):
-        """Multi-line strings as ``|`` blocks, the way ``kubectl ... -o yaml`` prints a profile."""
-
-    def text(dumper, value: str):
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    BlockDumper.add_representer(str, text)
-    return BlockDumper
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, the way ``kubectl ... -o yaml`` prints a profile."""
 
 
-_BlockDumper = _block_dumper()
+def _block_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_BlockDumper.add_representer(str, _block_text)
 _DOC_SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 
 
@@ -97,8 +91,6 @@ def save_profiles_in_configmap(install_yaml, profiles: dict[str, dict]) -> Path:
     """Put ``profiles`` into the ConfigMap of a multi-document YAML file (e.g. exercise 08's
     ``install.yaml``), replacing that ConfigMap's ``data``. Every other document (your
     DaemonSet) is kept exactly as written; comments above the ConfigMap are kept too."""
-    import yaml
-
     path = Path(install_yaml)
     if not path.is_file():
         raise LabError(f"{path} does not exist", fix="run the exercise cell first: it copies the starter files")
