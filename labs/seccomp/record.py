@@ -185,10 +185,9 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
         if spec.publish:
             _wait_listening(container, spec.publish, spec.timeout)
             say(f"run {index}: listening on {spec.publish} (host port {container.host_port(spec.publish)})")
-        elif not spec.drive:
-            container.wait(timeout=spec.timeout)      # a batch program: record it to the end
-        times["drive"] = time.time()
-        run_drive(spec.drive, _drive_values(container, spec), spec.timeout, say)
+        if spec.drive:                                # no drive: all of it is start-up
+            times["drive"] = time.time()
+            run_drive(spec.drive, _drive_values(container, spec), spec.timeout, say)
         if container.state()["Running"]:
             names = audit.wait_settled(spec.settle, spec.timeout, [container.id])
             say(f"run {index}: settled at {len(names)} syscalls (none new for {spec.settle:g}s)")
@@ -264,7 +263,8 @@ def record_image(image: str, *, publish: int | None = None, drive: Sequence[str 
     ``publish``: the container port the program serves on (published on 127.0.0.1).
     ``drive``: commands run on the host after the program listens; a string runs in ``sh -c``
     with ``$PORT``, ``$URL``, ``$CONTAINER`` set, a list is an argv where ``{port}``, ``{url}``,
-    ``{container}`` are replaced. With neither, the program runs to its end (a batch job).
+    ``{container}`` are replaced. Done means: no new syscall name for ``settle`` seconds, or
+    the program exited (a batch job; raise ``settle`` for one that computes quietly for long).
     A failure or Ctrl-C removes the container and the collector, writes the runs seen so far
     labelled partial, and re-raises; the exception carries them as ``.recording``.
     """
