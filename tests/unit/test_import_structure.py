@@ -7,6 +7,7 @@ importing its package too, because Python runs the package's ``__init__`` first.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +24,11 @@ UPWARD_IMPORTS_TO_REMOVE = {
 #: The exercise registry finds grader/exercises/ex*.py by listing its folder (adding an exercise
 #: is adding a file); nothing imports those modules by name, so no dependency is hidden.
 DISCOVERY = {"grader.exercises"}
+
+
+@functools.lru_cache(maxsize=None)
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text())
 
 
 def _module_name(path: Path) -> str:
@@ -54,7 +60,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(_tree(path)):
             for target in _imported(node, name, path.name == "__init__.py"):
                 parts = target.split(".")
                 edges |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & modules.keys()
@@ -99,8 +105,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
+def import_graph_once() -> dict[str, set[str]]:
+    return import_graph()
+
+
 def test_the_graph_sees_imports_inside_functions_and_relative_ones():
-    graph = import_graph()
+    graph = import_graph_once()
     assert "labs.kube" in graph["labs.pods"] and "labs.pod_status" in graph["labs.pods"]
     assert "labs.pods" in graph["labs.pod_audit"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
@@ -108,14 +119,14 @@ def test_the_graph_sees_imports_inside_functions_and_relative_ones():
 
 def test_no_import_cycles():
     graph = {name: {t for t in targets if (name, t) not in UPWARD_IMPORTS_TO_REMOVE}
-             for name, targets in import_graph().items()}
+             for name, targets in import_graph_once().items()}
     assert cycles(graph) == []
 
 
 def test_no_course_module_is_imported_by_a_string():
     loaders = []
     for name, path in _modules().items():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Call):
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
