@@ -34,12 +34,17 @@ SCRIPT_TOOLS = ("bash", "cat", "mkdir")
 
 
 @pytest.fixture(scope="module")
-def agent(default_cluster):
-    """The node agent, deployed once for this module and removed at its end."""
+def agent(default_cluster, tmp_path_factory):
+    """The node agent, deployed once for this module; removed at its end by `python -m grader
+    cleanup`, itself run with the kubeconfig only."""
     deployed = NodeAgent("default")
     deployed.ensure()
     yield deployed
-    deployed.remove()
+    env = kubeconfig_only(tmp_path_factory.mktemp("cleanup"))
+    done = subprocess.run([sys.executable, "-m", "grader", "cleanup"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "removed the node agent" in done.stdout, done.stderr
+    assert AGENT_NAMESPACE not in [n.metadata.name for n in core_api().list_namespace().items]
 
 
 def kubeconfig_only(tmp_path: Path, tools: tuple[str, ...] = ()) -> dict[str, str]:
@@ -68,12 +73,12 @@ def a_class(tmp_path: Path) -> Path:
     return subs
 
 
-def grade(subs: Path, out: Path, nodes: str, env: dict[str, str] | None = None) -> dict[str, dict]:
+def grade(subs: Path, out: Path, nodes: str, env: dict[str, str] | None = None, *options: str) -> dict[str, dict]:
     done = subprocess.run([sys.executable, "-m", "grader", "grade", str(subs), "--exercise", EXERCISE,
-                           "--out", str(out), "--jobs", "2", "--nodes", nodes],
+                           "--out", str(out), "--jobs", "2", "--nodes", nodes, *options],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    return {s: json.loads((out / s / "report.json").read_text()) for s in ("ann", "ben")}
+    return {s.name: json.loads((s / "report.json").read_text()) for s in out.iterdir() if s.is_dir()}
 
 
 def outcome(report: dict) -> tuple:
@@ -117,3 +122,13 @@ def test_gradescope_run_autograder_without_docker(agent, tmp_path):
     assert [t["status"] for t in results["tests"]] == ["passed"] * len(get_exercise(EXERCISE).checks), results
     assert results["score"] == sum(c.points for c in get_exercise(EXERCISE).checks), results
     assert core_api().read_namespace(AGENT_NAMESPACE)   # the agent stays for the next submission
+
+
+def test_a_run_stopped_by_its_timeout_is_swept_through_the_agent(agent, tmp_path):
+    """The killed grading process cannot clean up; the driver sweeps its namespace and node
+    files by token through the agent, still without docker."""
+    subs = tmp_path / "subs"
+    shutil.copytree(SOLUTION, subs / "cat")
+    reports = grade(subs, tmp_path / "out", "agent", kubeconfig_only(tmp_path), "--timeout", "6")
+    assert "was stopped" in reports["cat"]["problem"], reports
+    assert not leftovers(make_token("cat", EXERCISE))
