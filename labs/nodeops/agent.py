@@ -178,9 +178,9 @@ class NodeAgent(NodeOps):
                                              _request_timeout=30)).get("items") or []
         return nodes, pods
 
-    def ensure(self, timeout: float = 180) -> dict[str, str]:
-        """Deploy (or update) the agent and wait until it runs on every node: {node: pod}.
-        Raises NodeAgentUnavailable naming the nodes it cannot run on and what to do."""
+    def _deploy(self) -> tuple[list[dict], str]:
+        """Create the namespace and apply the DaemonSet (a no-op when unchanged); returns its
+        tolerations and image, which tell current agent pods from old or impossible ones."""
         from ..namespaces import create_namespace
         from ..pods import apply_manifest
 
@@ -188,12 +188,17 @@ class NodeAgent(NodeOps):
         create_namespace(self.namespace, labels={AGENT_LABEL: "true"}, config=self.config, exist_ok=True)
         apply_manifest(copy.deepcopy(manifest), self.namespace, self.config)
         spec = manifest["spec"]["template"]["spec"]
-        tolerations, image = spec.get("tolerations") or [], spec["containers"][0]["image"]
+        return spec.get("tolerations") or [], spec["containers"][0]["image"]
+
+    def ensure(self, timeout: float = 180) -> dict[str, str]:
+        """Deploy (or update) the agent and wait until it runs on every node: {node: pod}.
+        Raises NodeAgentUnavailable naming the nodes it cannot run on and what to do."""
+        tolerations, image = self._deploy()
         deadline, retried = time.monotonic() + timeout, False
         while True:
             nodes, pods = self._state()
             ready, problems, final = agent_problems(nodes, pods, tolerations, image)
-            pulls = [p["metadata"]["name"] for p in pods if pod_node(p) in problems and "image " in problems[pod_node(p)]]
+            pulls = [p["metadata"]["name"] for p in pods if "image " in problems.get(pod_node(p), "")]
             if pulls and not retried:   # an old pull error (backing off) may be fixed by now: pull once more
                 self._restart(pulls)
                 retried = True
@@ -204,8 +209,8 @@ class NodeAgent(NodeOps):
                 self._pods = ready
                 return ready
             if time.monotonic() > deadline:
-                waiting = {n: problems.get(n, "its agent pod did not become ready")
-                           for n in self.nodes() if n not in ready}
+                names = [n["metadata"]["name"] for n in nodes]
+                waiting = {n: problems.get(n, "its agent pod did not become ready") for n in names if n not in ready}
                 raise NodeAgentUnavailable(waiting, f"look at the pods: kubectl get pods -n {self.namespace} -o wide; "
                                                     + _fix(waiting))
             time.sleep(1)

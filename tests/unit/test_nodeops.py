@@ -106,18 +106,18 @@ def _node(name: str, taints=()) -> dict:
 
 
 def _pod(name: str, node: str | None, status: dict, scheduled_for: str | None = None) -> dict:
-    spec = {"nodeName": node} if node else {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
-                                                "values": [scheduled_for]}]}]}}}}
+    term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [scheduled_for]}]}
+    spec = {"nodeName": node} if node else {
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}}
     return {"metadata": {"name": name, "namespace": "course-node-agent"}, "spec": spec, "status": status}
 
 
 RUNNING = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
            "containerStatuses": [{"name": "agent", "ready": True, "state": {"running": {}}}]}
-UNSCHEDULABLE = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
-                                                      "reason": "Unschedulable", "message": "0/2 nodes: Insufficient cpu"}]}
-NO_IMAGE = {"phase": "Pending", "containerStatuses": [{"name": "agent", "image": "reg/course/nginx:latest",
-                                                       "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}
+UNSCHEDULABLE = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                                      "message": "0/2 nodes: Insufficient cpu"}]}
+NO_IMAGE = {"phase": "Pending", "containerStatuses": [{"name": "agent", "image": "reg/course/nginx:latest", "state": {
+    "waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}
 CONTROL_PLANE = {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}
 
 
