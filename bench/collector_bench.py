@@ -6,9 +6,11 @@ logs only getppid, so "emitted" is known exactly; the kernel writes each record 
 netlink group (the collector) and to the kernel log (dmesg) at the same time. Prints numbers,
 asserts nothing.  Run: python bench/collector_bench.py [--rate 25000] [--seconds 10] [--repeat 3]
 
-Measured on a 2-core machine (load average 5-9 from other jobs): before the collector split its
-reader from its formatter, the burst kept 167,064 of 200,000 (83.5%, the rest reported lost);
-after, 200,000 of 200,000 at ~100,000 records/s.
+Measured on a 2-core machine busy with other jobs (load average 8-18): with one process
+reading and formatting, the burst kept 167,050 of 200,000 (83.5%, the rest reported lost); a
+separate reader process (recvmmsg batches) kept 100% in 4 of 7 bursts, 72-91% in the others;
+with the 512 MiB socket buffer (SO_RCVBUFFORCE) on top, 200,000 of 200,000 in 5 of 5 bursts
+(30,000-76,000 records/s) and the paced 250,000 too.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Why a container and not dmesg: the kernel log drops most seccomp records (see
 ``labs.audit.parse``); the collector reads the audit netlink multicast group, which gets them
-all, with only CAP_AUDIT_READ. It appends JSON lines to a file in a bind-mounted folder (far
+all, with only CAP_AUDIT_READ (plus CAP_NET_ADMIN for a moment: a socket buffer large enough
+for a burst, see ``collector_command``). It appends JSON lines to a file in a bind-mounted folder (far
 cheaper than Docker's log driver at 20,000 records/s); a thread here tails that file.
 """
 from __future__ import annotations
@@ -56,11 +57,13 @@ def kernel_audit_status() -> dict[str, int] | None:
 
 def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> list[str]:
     """The `docker run` that starts the collector: host network namespace (the audit
-    multicast group exists only there), host pids (to map a pid to its container), one
-    added capability, AUDIT_READ, and a larger CPU weight than the workloads it records.
-    Not privileged."""
+    multicast group exists only there), host pids (to map a pid to its container), AUDIT_READ,
+    and a larger CPU weight than the workloads it records. Not privileged. NET_ADMIN is used
+    once, for a socket buffer beyond net.core.rmem_max (bursts), and dropped by the program
+    before it reads a record (the ready event says so; AuditCollector checks)."""
     return ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL,
-            "--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cpu-shares", str(CPU_SHARES),
+            "--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cap-add", "NET_ADMIN",
+            "--cpu-shares", str(CPU_SHARES),
             "-v", f"{folder}:/out", image,
             "python3", "-u", "/usr/local/bin/collector", f"/out/{OUTPUT}"]
 
@@ -168,6 +171,8 @@ class AuditCollector:
                 event = json.loads(line)
                 self.rcvbuf = event["rcvbuf"]
                 self._check_actions_logged(event.get("actions_logged", ""))
+                if event.get("net_admin_dropped") is False:
+                    self._error = "the collector could not drop CAP_NET_ADMIN after sizing its buffer"
                 self._ready.set()
             elif line.startswith('{"event": "error"'):
                 self._error = json.loads(line)["message"]

@@ -5,7 +5,9 @@ multicast group and print them as JSON lines, each attributed to a container id.
 Why a netlink reader: the kernel log (dmesg/syslog) rate-limits audit records and silently
 drops most of them, and auditd may not be installed. AUDIT_NLGRP_READLOG gets every record
 the kernel emits, needs only CAP_AUDIT_READ in the initial network namespace
-(`docker run --net=host --pid=host --cap-add AUDIT_READ`), and no auditd.
+(`docker run --net=host --pid=host --cap-add AUDIT_READ`), and no auditd. Given CAP_NET_ADMIN
+too, it sizes its socket buffer past net.core.rmem_max (a burst then waits there instead of
+being dropped) and drops that capability before reading anything.
 
 Two processes, so a burst is not lost: the reader (pid 1) only receives datagrams and appends
 them to ``frames.bin`` next to the output file (the kernel drops multicast records once the
@@ -13,7 +15,8 @@ socket buffer is full, and nothing slows the kernel down for us); the formatter 
 lower priority) turns those frames into JSON lines and may lag behind during a burst.
 
 Output, one JSON object per line on stdout (or appended to the file named by argument 1):
-  {"event": "ready", "rcvbuf": N, "actions_logged": "..."}  subscribed; records follow
+  {"event": "ready", "rcvbuf": N, "net_admin_dropped": true, "actions_logged": "..."}
+                                                          subscribed; records follow
   {"event": "record", "type": 1326, "raw": "type=SECCOMP msg=audit(...): ...",
    "pid": 123, "container_id": "<64 hex>" | null, "cgroup_ids": [outer, ..., inner]}
   {"event": "lost", "count": N, "reason": "..."}          records dropped before we read them
@@ -35,6 +38,9 @@ import time
 NETLINK_AUDIT = 9
 AUDIT_NLGRP_READLOG = 1
 SO_RCVBUFFORCE = 33
+CAP_NET_ADMIN = 12
+PR_CAPBSET_DROP = 24
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SO_MEMINFO = 55
 SK_MEMINFO_DROPS = 8          # index of the socket's drop counter in SO_MEMINFO
 RCVBUF_BYTES = 256 * 1024 * 1024
@@ -103,14 +109,37 @@ class Attributor:
 
 def open_socket() -> tuple[socket.socket, int]:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_AUDIT)
-    # FORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN, which we do not ask for: the
-    # fallback is capped at 2 x net.core.rmem_max (`make engine` raises it to 8 MiB)
+    # FORCE ignores net.core.rmem_max (a 16 MiB buffer holds ~20,000 records of 832 bytes,
+    # 150 ms of a burst) but needs CAP_NET_ADMIN, dropped right after; without it the buffer
+    # is capped at 2 x net.core.rmem_max (`make engine` raises that to 8 MiB)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
     except OSError:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
     sock.bind((0, 1 << (AUDIT_NLGRP_READLOG - 1)))
     return sock, sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+def drop_capability(cap: int) -> bool:
+    """Remove ``cap`` from this process for good: the bounding set (needs CAP_SETPCAP, which
+    containers have) and the effective, permitted and inheritable sets. True when it is gone."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()            # {effective, permitted, inheritable} x 2 words
+    if libc.capget(header, data) != 0:
+        return False
+    word, bit = divmod(cap, 32)
+    for i in range(3):
+        data[word * 3 + i] &= ~(1 << bit) & 0xFFFFFFFF
+    return libc.capset(header, data) == 0 and not has_capability(cap)
+
+
+def has_capability(cap: int, status_path: str = "/proc/self/status") -> bool:
+    """Is ``cap`` in this process's effective or bounding set?"""
+    with open(status_path) as f:
+        fields = dict(line.split(":\t", 1) for line in f if ":\t" in line)
+    return any(int(fields[key], 16) >> cap & 1 for key in ("CapEff", "CapBnd"))
 
 
 def socket_drops(sock: socket.socket) -> int | None:
@@ -293,9 +322,10 @@ def main(argv: list[str]) -> int:
                               "host network namespace (--net=host --cap-add AUDIT_READ)"}) + "\n")
         out.flush()
         return 2
+    dropped = drop_capability(CAP_NET_ADMIN)
     raw_path = os.path.join(os.path.dirname(os.path.abspath(argv[0])) if argv else "/tmp", "frames.bin")
     raw_fd = os.open(raw_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-    out.write(json.dumps({"event": "ready", "rcvbuf": rcvbuf,
+    out.write(json.dumps({"event": "ready", "rcvbuf": rcvbuf, "net_admin_dropped": dropped,
                           "actions_logged": actions_logged()}) + "\n")
     out.flush()
     if os.fork() == 0:            # child: the formatter; it dies with the container
