@@ -44,6 +44,16 @@ TCG_PATCHES = [
     f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
     "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n",
 ]
+#: kubeadm's static pods get startup and liveness probes that restart a component which is not
+#: live within 4 minutes (startup) or 80 s (liveness). On a loaded 2-core host the emulated
+#: kube-apiserver took longer, was restarted ~80 s after each start and never came up (seen
+#: twice). kubeadm applies these files from InitConfiguration's patches directory
+#: (``<component>+strategic.yaml``); the guest mounts them into the node.
+PROBE_PATIENCE = {"startupProbe": {"failureThreshold": 120}, "livenessProbe": {"failureThreshold": 60}}
+STATIC_POD_PATCHES = {
+    f"{component}+strategic.yaml": json.dumps({"spec": {"containers": [{"name": component, **PROBE_PATIENCE}]}})
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+}
 #: what each wrong answer's report must say (the exercise's promised feedback)
 WRONG = {
     "06-allow-write-only": "no deny rule refuses writes under /etc",
@@ -77,7 +87,8 @@ def host(vm_image, tmp_path_factory, announce):
     timings["docker_disk_build_s"] = disk.built_seconds
     share = tmp_path_factory.mktemp("apparmor-learner-host")
     (share / "node-image").write_text(node_image)
-    (share / "limits.json").write_text(json.dumps({**GUEST_LIMITS, "tcg_patches": TCG_PATCHES}))
+    (share / "limits.json").write_text(json.dumps({**GUEST_LIMITS, "tcg_patches": TCG_PATCHES,
+                                                   "static_pod_patches": STATIC_POD_PATCHES}))
     shutil.copy(GUEST / "learner_host.sh", share / "guest.sh")
     for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py"):
         shutil.copy(GUEST / name, share / name)

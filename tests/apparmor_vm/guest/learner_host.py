@@ -45,6 +45,8 @@ STATE = Path(os.environ["COURSE_STATE_DIR"])
 EXERCISES = SRC / "labs" / "exercises"
 CASES = SRC / "tests" / "data" / "submissions"
 KERNEL_PROFILES = Path("/sys/kernel/security/apparmor/profiles")
+#: where the node sees the kubeadm patches for the static pods (limits.json's static_pod_patches)
+NODE_PATCHES = "/etc/course-kubeadm-patches"
 
 
 def baked_node_image() -> str:
@@ -66,6 +68,14 @@ def _cluster():
     default = get_config("default")
     document = yaml.safe_load(default.file.read_text())
     document.setdefault("kubeadmConfigPatches", []).extend(LIMITS["tcg_patches"])
+    patches = STATE / "kubeadm-patches"
+    patches.mkdir(exist_ok=True)
+    for name, text in LIMITS["static_pod_patches"].items():
+        (patches / name).write_text(text)
+    document["kubeadmConfigPatches"].append(f"kind: InitConfiguration\npatches:\n  directory: {NODE_PATCHES}\n")
+    for node in document["nodes"]:
+        node.setdefault("extraMounts", []).append({"hostPath": str(patches), "containerPath": NODE_PATCHES,
+                                                   "readOnly": True})
     emulated = STATE / "default-emulated.yaml"
     emulated.write_text(yaml.safe_dump(document))
     register_config(ClusterConfig("default", emulated, node_image=baked_node_image))
