@@ -18,6 +18,7 @@ import yaml
 from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
 from labs.nodeops import PROFILES_DIR, image_prefix, image_ref, node_ops, pull_policy, registry_step
+from labs.nodeops.images import nodes_lacking
 
 from ..model import NotChecked
 
@@ -69,9 +70,7 @@ def _images_present(config: str) -> None:
 
     api = core_api(config)
     nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
-    lacking = [n["metadata"]["name"] for n in nodes
-               if not any(LAB_IMAGE in name for image in (n.get("status") or {}).get("images") or []
-                          for name in image.get("names") or [])]
+    lacking = nodes_lacking(nodes, LAB_IMAGE)
     if lacking:
         raise EnvironmentProblem(f"the cluster's node(s) {', '.join(lacking)} do not have the lab image {LAB_IMAGE}",
                                  fix=registry_step(LAB_IMAGE))

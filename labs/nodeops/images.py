@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "push_commands", "registry_step"]
+__all__ = ["IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "push_commands", "registry_step",
+           "nodes_lacking"]
 
 IMAGE_PREFIX_ENV = "COURSE_IMAGE_PREFIX"
 
@@ -48,3 +49,12 @@ def registry_step(image: str) -> str:
     return (f"on kind: `make images` then `python -m labs.cluster load {image}`; on any other cluster "
             f"push the lab images to a registry its nodes can pull from ({'; '.join(push_commands([image]))}) "
             f"and grade with --image-prefix <registry>/ (or {IMAGE_PREFIX_ENV}=<registry>/)")
+
+
+def nodes_lacking(nodes: list[dict], image: str) -> list[str]:
+    """Nodes (as the API lists them) whose kubelet does not report ``image`` among its images
+    (pure). The kubelet reports names as the runtime stores them (``docker.io/course/...``)."""
+    def has(node: dict) -> bool:
+        names = [n for entry in (node.get("status") or {}).get("images") or [] for n in entry.get("names") or []]
+        return any(n == image or n.endswith("/" + image) for n in names)
+    return [n["metadata"]["name"] for n in nodes if not has(n)]

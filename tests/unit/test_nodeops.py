@@ -10,6 +10,7 @@ import pytest
 
 from labs.errors import LabError
 from labs.nodeops import choose_mode, image_ref, pull_policy, registry_step
+from labs.nodeops.images import nodes_lacking
 from labs.nodeops.agent import NodeAgent, agent_manifest, agent_problems, pod_node, stdin_as_argument
 from labs.nodeops.base import (PROFILES_DIR, NodeOps, list_dir_command, parse_listing, parse_swept, sweep_command,
                                write_file_command)
@@ -86,6 +87,14 @@ def test_image_prefix_names_images_and_pull_policy(monkeypatch):
     monkeypatch.setenv("COURSE_IMAGE_PREFIX", "127.0.0.1:5000")
     assert (image_ref("course/nginx:latest"), pull_policy()) == ("127.0.0.1:5000/course/nginx:latest", "IfNotPresent")
     assert "docker push 127.0.0.1:5000/course/nginx:latest" in registry_step("course/nginx:latest")
+
+
+def test_nodes_lacking_reads_the_kubelets_image_list():
+    nodes = [{"metadata": {"name": "a"}, "status": {"images": [{"names": ["docker.io/course/nginx:latest",
+                                                                         "docker.io/course/nginx@sha256:00"]}]}},
+             {"metadata": {"name": "b"}, "status": {"images": [{"names": ["docker.io/other/course/nginx:latest2"]}]}},
+             {"metadata": {"name": "c"}, "status": {}}]
+    assert nodes_lacking(nodes, "course/nginx:latest") == ["b", "c"]
 
 
 def test_agent_manifest_mounts_only_the_seccomp_folder_and_securityfs(monkeypatch):
