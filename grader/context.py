@@ -1,8 +1,9 @@
 """Everything a check may use while grading one submission: files, names, cleanup.
 
 ``token`` makes every cluster object of this grading run unique and findable
-(namespace ``grade-<token>``, node files ``grader-<token>-*``), so a grading run that was
-killed by its timeout can still be cleaned up by the batch driver.
+(namespace ``grade-<token>``, node files and AppArmor profiles ``grader-<token>-*``), so a
+grading run that was killed by its timeout can still be cleaned up by the batch driver, on kind
+or through the node agent (``labs.nodeops``: ``NodeOps.sweep(token)``).
 """
 from __future__ import annotations
 
