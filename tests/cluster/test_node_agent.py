@@ -116,3 +116,28 @@ def test_grading_with_an_image_prefix_pulls_the_lab_image_from_the_registry(agen
     assert report["score"] == report["max_score"] == report["possible"], report
     on_node = run(["docker", "exec", default_cluster.nodes[0], "crictl", "images", "-o", "json"]).stdout
     assert ref in {tag for image in json.loads(on_node)["images"] for tag in image.get("repoTags") or []}
+
+
+def test_the_agent_sees_the_same_kernel_as_docker_exec(agent, default_cluster, monkeypatch):
+    from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
+    from labs.cluster.nodes import parse_capabilities
+    from labs.errors import CapabilityMissing
+    from labs.nodeops.kind import KindNodeOps
+
+    kind, node = KindNodeOps("default"), default_cluster.nodes[0]
+    through_agent, through_docker = (parse_capabilities(node, ops.probe(node)) for ops in (agent, kind))
+    assert through_agent.seccomp and through_docker.seccomp
+    assert (through_agent.apparmor_lsm, through_agent.securityfs_apparmor) == \
+        (through_docker.apparmor_lsm, through_docker.securityfs_apparmor)
+    if not through_agent.apparmor_lsm:
+        pytest.skip("this machine's kernel has no AppArmor LSM: loading a profile through the agent is "
+                    "checked by its command only (tests/unit/test_nodeops.py)")
+    monkeypatch.setenv("COURSE_NODE_OPS", "agent")
+    monkeypatch.setitem(choose._CHOSEN, ("default", "agent"), agent)
+    profile = "profile course-agent-probe flags=(complain) {\n  file,\n}\n"
+    if not through_agent.apparmor_parser:   # the lab image has no parser: said so, nothing loaded
+        with pytest.raises(CapabilityMissing, match="apparmor_parser is not installed"):
+            load_profile_on_nodes(profile, nodes=[node])
+        return
+    assert load_profile_on_nodes(profile, nodes=[node]) == [node]
+    unload_profile_on_nodes("course-agent-probe", nodes=[node])
