@@ -9,7 +9,7 @@ asserts nothing.  Run: python bench/collector_bench.py [--rate 25000] [--seconds
 Measured on a 2-core machine busy with other jobs (load average 8-18): with one process
 reading and formatting, the burst kept 167,050 of 200,000 (83.5%, the rest reported lost); a
 separate reader process (recvmmsg batches) kept 100% in 4 of 7 bursts, 72-91% in the others;
-with the 512 MiB socket buffer (SO_RCVBUFFORCE) on top, 200,000 of 200,000 in 5 of 5 bursts
+with the 512 MiB socket buffer (SO_RCVBUFFORCE) on top, 200,000 of 200,000 in 8 of 8 bursts
 (30,000-76,000 records/s) and the paced 250,000 too.
 """
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .parse import AppArmorRecord, AuditLog, SeccompRecord, parse_audit_text
 __all__ = ["AuditCollector", "collector_command", "kernel_audit_status"]
 
 OUTPUT = "records.jsonl"
+FRAMES = "frames.bin"          # the reader's raw batches, formatted into OUTPUT by a second process
 #: 8x a container's default CPU weight: in a burst the audited workload and the collector's
 #: reader compete for CPU, and a reader that falls behind for ~150 ms loses records (its 16 MiB
 #: socket buffer holds ~20,000 at 832 bytes each). No capability needed.
@@ -102,6 +103,7 @@ class AuditCollector:
         self.container_id: str | None = None
         self.rcvbuf: int | None = None
         self._kernel_lost_at_start: int | None = None
+        self._formatted = 0
         self._lines: list[str] = []
         self._parsed = AuditLog()
         self._parsed_upto = 0
@@ -174,6 +176,8 @@ class AuditCollector:
                 if event.get("net_admin_dropped") is False:
                     self._error = "the collector could not drop CAP_NET_ADMIN after sizing its buffer"
                 self._ready.set()
+            elif line.startswith('{"event": "caught_up"'):
+                self._formatted = json.loads(line)["offset"]
             elif line.startswith('{"event": "error"'):
                 self._error = json.loads(line)["message"]
                 self._ready.set()
@@ -200,6 +204,14 @@ class AuditCollector:
             raise CapabilityMissing(self._error, fix=fix)
 
     # -- results -----------------------------------------------------------------------------
+    def behind(self) -> int:
+        """Bytes of records the collector received but has not written out yet (its formatter
+        lags behind during a burst): a wait is not over while this is above 0."""
+        try:
+            return max(0, (self.folder / FRAMES).stat().st_size - self._formatted)
+        except (OSError, TypeError):
+            return 0
+
     @property
     def line_count(self) -> int:
         with self._lock:
@@ -215,18 +227,16 @@ class AuditCollector:
         :meth:`wait_settled`, or stop it first and then wait quiet for its ``container_ids``
         (other containers on the machine may keep logging).
         """
-        def count() -> int:
-            return self.line_count if container_ids is None else len(self.log(container_ids).records)
-
+        wanted = None if container_ids is None else [c for c in container_ids if c]
         deadline = time.monotonic() + timeout
-        last, since = count(), time.monotonic()
+        last, upto, since = 0, 0, time.monotonic()
         while time.monotonic() < deadline:
-            time.sleep(0.1)
-            now = count()
-            if now != last:
-                last, since = now, time.monotonic()
+            new, upto = self._scan(wanted, upto)
+            if new or self.behind():
+                last, since = last + len(new), time.monotonic()
             elif time.monotonic() - since >= quiet:
-                return now
+                return last if wanted is not None else self.line_count
+            time.sleep(0.1)
         raise LabTimeout(f"audit records kept arriving for {timeout}s",
                          fix="stop the workload before reading the records, or use "
                              "wait_settled() while it runs")
@@ -238,13 +248,15 @@ class AuditCollector:
         repeating the same few syscalls, so the record stream never stops but the set of
         names does. Recipe: drive, ``wait_settled()``, stop the workload,
         ``wait_quiet(container_ids=...)``, read (the stop adds shutdown syscalls)."""
+        wanted = None if container_ids is None else [c for c in container_ids if c]
         deadline = time.monotonic() + timeout
         names: set[str] = set()
-        since = time.monotonic()
+        upto, since = 0, time.monotonic()
         while True:
-            now = {_kind(r) for r in self.log(container_ids).records}
-            if now - names:
-                names |= now
+            new, upto = self._scan(wanted, upto)
+            fresh = {_kind(r) for r in new} - names
+            if fresh or self.behind():
+                names |= fresh
                 since = time.monotonic()
             elif time.monotonic() - since >= window:
                 return names
@@ -252,6 +264,16 @@ class AuditCollector:
                 raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far)",
                                  fix="the workload is still exploring: drive it longer or raise timeout")
             time.sleep(0.2)
+
+    def _scan(self, wanted: list[str] | None, start: int) -> tuple[list, int]:
+        """Records parsed since index ``start`` (of the ``wanted`` containers) and the index to
+        continue from: waits poll this, so each poll costs only what arrived since the last."""
+        self._parse_new()
+        records = self._parsed.records
+        new = records[start:]
+        if wanted is not None:
+            new = [r for r in new if _matches(r.container_id, wanted)]
+        return new, len(records)
 
     def wait_for(self, predicate: Callable[[AuditLog], bool], timeout: float = 30.0) -> AuditLog:
         """Poll the parsed log until ``predicate(log)`` holds."""
@@ -267,6 +289,14 @@ class AuditCollector:
     def log(self, container_ids: Iterable[str] | None = None) -> AuditLog:
         """Everything read so far as an :class:`AuditLog` (records, lost count, warnings),
         optionally only records from the given containers (full or short ids)."""
+        self._parse_new()
+        records = self._parsed.records
+        if container_ids is not None:
+            wanted = [c for c in container_ids if c]
+            records = [r for r in records if _matches(r.container_id, wanted)]
+        return AuditLog(list(records), self._parsed.lost, list(self._parsed.warnings))
+
+    def _parse_new(self) -> None:
         with self._lock:
             new = self._lines[self._parsed_upto:]
             self._parsed_upto += len(new)
@@ -274,11 +304,6 @@ class AuditCollector:
         self._parsed.records += chunk.records
         self._parsed.lost += chunk.lost
         self._parsed.warnings += [w for w in chunk.warnings if w not in self._parsed.warnings]
-        records = self._parsed.records
-        if container_ids is not None:
-            wanted = [c for c in container_ids if c]
-            records = [r for r in records if _matches(r.container_id, wanted)]
-        return AuditLog(list(records), self._parsed.lost, list(self._parsed.warnings))
 
     def records(self, container_ids: Iterable[str] | None = None) -> list[SeccompRecord | AppArmorRecord]:
         """Records read so far (warns loudly when some were lost)."""

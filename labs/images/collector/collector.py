@@ -20,6 +20,7 @@ Output, one JSON object per line on stdout (or appended to the file named by arg
   {"event": "record", "type": 1326, "raw": "type=SECCOMP msg=audit(...): ...",
    "pid": 123, "container_id": "<64 hex>" | null, "cgroup_ids": [outer, ..., inner]}
   {"event": "lost", "count": N, "reason": "..."}          records dropped before we read them
+  {"event": "caught_up", "offset": N}                     every frame up to byte N is above
 Standard library only: the image holds nothing but python3.
 """
 from __future__ import annotations
@@ -295,17 +296,24 @@ def frame_lines(frames: list[tuple[bytes, bytes]], attributor: Attributor) -> li
 
 
 def format_forever(raw_path: str, out) -> None:
-    """The formatter process: tail the frame file, write JSON lines, at a lower priority."""
+    """The formatter process: tail the frame file, write JSON lines, at a lower priority.
+    Each time it has caught up it says how far (``{"event": "caught_up", "offset": N}``), so
+    a reader of the output knows whether records are still waiting in the frame file."""
     os.nice(10)
     attributor = Attributor()
-    pending = b""
+    pending, offset, reported = b"", 0, 0
     with open(raw_path, "rb") as raw:
         while True:
             chunk = raw.read(1 << 20)
             if not chunk:
+                if offset != reported:
+                    out.write(json.dumps({"event": "caught_up", "offset": offset}) + "\n")
+                    out.flush()
+                    reported = offset
                 time.sleep(0.005)
                 continue
             frames, pending = split_frames(pending + chunk)
+            offset += len(chunk)
             lines = frame_lines(frames, attributor)
             if lines:
                 out.write("\n".join(lines) + "\n")
