@@ -15,7 +15,7 @@ from labs.docker_lab import LabContainer
 from labs.errors import LabTimeout, WorkloadFailed
 from labs.images import NGINX_IMAGE, TOOLS_IMAGE
 from labs.runner import run
-from labs.seccomp import audit_profile, load_profile, load_recording, record_image
+from labs.seccomp import apply_suggestions, audit_profile, load_profile, load_recording, record_image
 
 PAGE = "hello from the course nginx"
 REPO = Path(__file__).resolve().parents[2]
@@ -143,3 +143,13 @@ def test_ctrl_c_leaves_no_container_or_collector_and_keeps_partial_results(lab_i
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["partial"] and report["problems"][0] == "interrupted (Ctrl-C)"
     assert report["runs"][0]["partial"] and report["runs"][0]["records"] > 0
+
+
+def test_nginx_serves_under_the_argument_suggestions(nginx_recording):
+    recording, out, _ = nginx_recording
+    suggestions = recording.suggestions()
+    assert {"clone", "socket"} <= {s.syscall for s in suggestions if s.automatic}
+    narrowed = apply_suggestions(load_profile(out / "profile.json"), suggestions)
+    with LabContainer.start(NGINX_IMAGE, seccomp=narrowed, publish={80: 0}) as nginx:
+        assert PAGE in nginx.http_get(80, "/")
+        assert nginx.exec(["nginx", "-s", "reload"]).ok       # forks a process: clone without namespace flags

@@ -157,3 +157,37 @@ def test_collector_frames_round_trip_across_partial_reads(tmp_path):
     lines = [json.loads(x) for x in collector.frame_lines(frames + frames2, collector.Attributor(proc=str(tmp_path)))]
     assert [e["event"] for e in lines] == ["record", "record", "lost"]
     assert lines[0]["container_id"] == "c" * 64 and lines[2]["count"] == 3
+
+
+def test_a_wait_is_not_over_while_the_formatter_lags(tmp_path):
+    from labs.audit import AuditCollector
+
+    audit = AuditCollector()
+    audit.folder = tmp_path
+    assert audit.behind() == 0                          # nothing received yet
+    (tmp_path / "frames.bin").write_bytes(b"x" * 100)
+    audit._take(['{"event": "caught_up", "offset": 60}'])
+    assert audit.behind() == 40
+    audit._take(['{"event": "caught_up", "offset": 100}'])
+    assert audit.behind() == 0
+
+
+def test_recording_renders_in_jupyter_and_plots_its_coverage():
+    runs = [run_of(1, startup={"a": 1, "b": 1}), run_of(2, startup={"c": 1})]
+    recording = Recording("img<x>", "docker", "runc", runs=runs, partial=True, problems=["drive failed"])
+    page = recording._repr_html_()
+    assert "img&lt;x&gt;" in page and "PARTIAL" in page and "drive failed" in page
+    figure = recording.coverage_plot()
+    line = figure.axes[0].lines[0]
+    assert list(line.get_xdata()) == [1, 2] and list(line.get_ydata()) == [2, 3]
+
+
+def test_cli_record_needs_one_target_and_diff_reads_recordings(tmp_path, capsys):
+    from labs.seccomp.__main__ import main
+
+    assert main(["record"]) == 2 and "IMAGE or --manifest" in capsys.readouterr().err
+    Recording("v1", "docker", "runc", runs=[run_of(1, startup={"read": 1, "mkdir": 1})]).write(tmp_path / "v1")
+    Recording("v2", "docker", "runc", runs=[run_of(1, startup={"read": 1}, requests={"sendfile": 1})]).write(tmp_path / "v2")
+    assert main(["diff", str(tmp_path / "v1"), str(tmp_path / "v2" / "report.json")]) == 0
+    out = capsys.readouterr().out
+    assert "+ sendfile (requests)" in out and "- mkdir (startup)" in out
