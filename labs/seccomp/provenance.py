@@ -5,7 +5,8 @@ the question is which run needed it and when. Each run's syscalls are split into
 
 - ``runtime``: the container runtime (runc's init process) before it ``execve``s the program;
   the kernel logs these with ``comm=runc:[2:INIT]``, so no clock is needed to tell them apart;
-- ``startup``: the program before the first drive command (including the wait for its port);
+- ``startup``: the program before the first drive command (including the wait for its port;
+  all of the run when there are no drive commands);
 - ``requests``: while the drive commands ran and the collector settled;
 - ``shutdown``: after the stop signal was sent.
 
