@@ -71,6 +71,17 @@ class PodPlaces:
         return dict(sorted(collections.Counter(self.nodes.values()).items()))
 
 
+def wait_until_nodes_list(image: str, timeout: float = 180) -> None:
+    """The grader's preflight reads the nodes' image lists, which the kubelet refreshes some
+    seconds after ``kind load``: wait for every node to list the image."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        nodes = core_api(CONFIG).list_node(_request_timeout=10).items
+        if all(any(name.endswith(image) for i in n.status.images or [] for name in i.names or []) for n in nodes):
+            return
+        time.sleep(2)
+
+
 def grade(subs: Path, out: Path, jobs: int, state: Path) -> dict:
     """One batch in a child process; its wall clock and the CPU it and its children used."""
     env = {**os.environ, "COURSE_STATE_DIR": str(state), "PYTHONPATH": str(ROOT)}
@@ -104,6 +115,7 @@ def main() -> int:
         print("the multi-node cluster is not ready: `make cluster-multi` (or --create)", file=sys.stderr)
         return 1
     load_images([LAB_IMAGE], CONFIG)
+    wait_until_nodes_list(LAB_IMAGE)
     work = Path(tempfile.mkdtemp(prefix="grade-multinode-"))
     try:
         state = work / "state"

@@ -89,6 +89,6 @@ def check(exercise_id: str, *, submission: str | Path | None = None, config: str
     try:
         return grade(exercise_id, submission if submission is not None else workspace(exercise_id),
                      config=config, token=run.token, include_hidden=include_hidden, progress=progress,
-                     cancel=run.cancel, defer_cleanup=CHECK_RUNS.defer_cleanup)
+                     cancel=run.cancel, defer_cleanup=lambda stack: CHECK_RUNS.defer_cleanup(run, stack))
     finally:
         CHECK_RUNS.finish(run)

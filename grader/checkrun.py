@@ -6,15 +6,22 @@ cancels the one it replaces (it stops between checks) and removes that run's clu
 at once, so pods it is still waiting for fail fast instead of running to their timeouts. A
 finished run's cleanup (deleting its namespace takes seconds) happens in the background
 after the verdict is shown; :meth:`CheckRuns.wait_idle` waits for it (tests, shutdown).
+
+A kernel can die before that cleanup ran (restarted, killed). Each run is written to a ledger
+(``<state>/grader-runs/<token>.json`` with the process id) until its cleanup finished; the
+next run started anywhere on this machine removes the objects of runs whose process is gone.
 """
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Hashable
 
 from .context import make_token
@@ -31,6 +38,7 @@ class CheckRun:
     token: str
     config: str
     cancel: threading.Event = field(default_factory=threading.Event)
+    cleanup_handed: bool = False
 
 
 class CheckRuns:
@@ -38,10 +46,13 @@ class CheckRuns:
 
     ``abort(token, config)`` removes a cancelled run's cluster objects (normally
     ``grader.checks.live.remove_token_objects``); it runs in a background thread.
+    ``ledger()`` is the folder of runs not cleaned up yet (None: no ledger).
     """
 
-    def __init__(self, abort: Callable[[str, str], None] | None = None):
+    def __init__(self, abort: Callable[[str, str], None] | None = None,
+                 ledger: Callable[[], Path] | None = None):
         self._abort = abort
+        self._ledger = ledger
         self._lock = threading.Lock()
         self._active: dict[Hashable, CheckRun] = {}
         self._background: set[threading.Thread] = set()
@@ -51,6 +62,8 @@ class CheckRuns:
     def start(self, key: Hashable, config: str) -> CheckRun:
         """Register a new run for ``key``; the run it replaces is cancelled and aborted."""
         run = CheckRun(key, make_token(str(key), uuid.uuid4().hex), config)
+        self._sweep_dead_runs()
+        self._note(run)
         with self._lock:
             old = self._active.get(key)
             self._active[key] = run
@@ -66,18 +79,23 @@ class CheckRuns:
         with self._lock:
             if self._active.get(run.key) is run:
                 del self._active[run.key]
+        if not run.cleanup_handed:   # it never reached the cluster (e.g. no file to grade)
+            self._forget(run.token)
 
     def current(self, key: Hashable) -> CheckRun | None:
         with self._lock:
             return self._active.get(key)
 
-    def defer_cleanup(self, stack: contextlib.ExitStack) -> None:
+    def defer_cleanup(self, run: CheckRun, stack: contextlib.ExitStack) -> None:
         """Close a finished run's cleanup stack in the background (the verdict comes first)."""
+        run.cleanup_handed = True
+
         def close():
             problem = close_cleanup(stack)
             if problem:
                 raise RuntimeError(problem)
-        self._in_background("cleanup", close)
+            self._forget(run.token)
+        self._in_background(f"cleanup {run.token}", close)
 
     def wait_idle(self, timeout: float = 300) -> bool:
         """Wait for every background cleanup and abort; True when none is left."""
@@ -108,6 +126,47 @@ class CheckRuns:
         thread.start()
 
 
+    def _note(self, run: CheckRun) -> None:
+        if self._ledger is not None:
+            folder = self._ledger()
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{run.token}.json").write_text(json.dumps({"config": run.config, "pid": os.getpid()}))
+
+    def _forget(self, token: str) -> None:
+        if self._ledger is not None:
+            (self._ledger() / f"{token}.json").unlink(missing_ok=True)
+
+    def _sweep_dead_runs(self) -> None:
+        """Remove the cluster objects of runs whose process died before cleaning up."""
+        if self._ledger is None or self._abort is None or not self._ledger().is_dir():
+            return
+        for entry in sorted(self._ledger().glob("*.json")):
+            try:
+                noted = json.loads(entry.read_text())
+                alive = _process_alive(int(noted["pid"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue   # being written, or already swept by another process
+            if not alive:
+                entry.unlink(missing_ok=True)
+                self._in_background(f"sweep {entry.stem}", self._abort, entry.stem, noted.get("config", "default"))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True   # another user's live process
+    return True
+
+
+def _ledger_folder() -> Path:
+    from labs.paths import state_dir
+
+    return state_dir() / "grader-runs"
+
+
 def _remove_token_objects(token: str, config: str) -> None:
     from .checks.live import remove_token_objects
 
@@ -115,4 +174,4 @@ def _remove_token_objects(token: str, config: str) -> None:
 
 
 #: the process's coordinator (a notebook kernel is one learner's process)
-CHECK_RUNS = CheckRuns(abort=_remove_token_objects)
+CHECK_RUNS = CheckRuns(abort=_remove_token_objects, ledger=_ledger_folder)

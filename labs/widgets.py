@@ -148,7 +148,8 @@ class CheckPanel(_Fallback, w.VBox):
         with self._lock:
             self._presses += 1
             press = self._presses
-        self.stamp.value = "<i>checking…</i>" + (" (the earlier check was cancelled)" if press > self.runs + 1 else "")
+        replaced = self._thread is not None and self._thread.is_alive()
+        self.stamp.value = "<i>checking…</i>" + (" (the earlier check was cancelled)" if replaced else "")
         self.bar.value, self.bar.layout.visibility = 0, "visible"
         return press
 

@@ -1,5 +1,9 @@
 """One grading per learner and exercise, the newest wins: the coordinator, check() and the panel."""
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -30,18 +34,34 @@ def test_a_new_run_cancels_and_aborts_the_one_it_replaces():
     assert runs.current(("ana", "04")) is None and runs.cancelled == 1 and runs.started == 3
 
 
-def test_deferred_cleanup_runs_in_the_background_and_reports_trouble():
-    runs = CheckRuns()
+def test_deferred_cleanup_runs_in_the_background_and_reports_trouble(tmp_path):
+    runs = CheckRuns(ledger=lambda: tmp_path)
     done = []
+    run, other = runs.start("a", "default"), runs.start("b", "default")
+    assert sorted(p.stem for p in tmp_path.iterdir()) == sorted([run.token, other.token])
     stack = contextlib.ExitStack()
     stack.callback(lambda: (time.sleep(0.2), done.append("gone")))
-    runs.defer_cleanup(stack)
+    runs.defer_cleanup(run, stack)
     assert done == []
     broken = contextlib.ExitStack()
     broken.callback(lambda: 1 / 0)
-    runs.defer_cleanup(broken)
+    runs.defer_cleanup(other, broken)
     assert runs.wait_idle(5) and done == ["gone"]
     assert len(runs.errors) == 1 and "ZeroDivisionError" in runs.errors[0]
+    assert [p.stem for p in tmp_path.iterdir()] == [other.token]   # its objects may still be there
+
+
+def test_runs_of_a_dead_process_are_swept_by_the_next_start(tmp_path):
+    aborted = []
+    runs = CheckRuns(abort=lambda token, config: aborted.append((token, config)), ledger=lambda: tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "deadbeef00.json").write_text(json.dumps({"config": "multi-node", "pid": int(gone.stdout)}))
+    (tmp_path / "alive00000.json").write_text(json.dumps({"config": "default", "pid": os.getpid()}))
+    run = runs.start("a", "default")
+    assert runs.wait_idle(5) and aborted == [("deadbeef00", "multi-node")]
+    assert sorted(p.stem for p in tmp_path.iterdir()) == sorted(["alive00000", run.token])
+    runs.finish(run)   # no cleanup was handed over: nothing of it reached the cluster
+    assert sorted(p.stem for p in tmp_path.iterdir()) == ["alive00000"]
 
 
 @pytest.fixture
