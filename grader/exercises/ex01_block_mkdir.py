@@ -6,6 +6,8 @@ rule to write.
 """
 from __future__ import annotations
 
+import shutil
+
 from labs.errors import LabError
 
 from ..checks.live import LAB_IMAGE
@@ -24,11 +26,10 @@ def _container(ctx, seccomp, label: str, command: list[str] | None = None):
     def start():
         from labs.docker_lab import LabContainer
 
-        try:
-            box = LabContainer.start(LAB_IMAGE, seccomp=seccomp, name=f"course-grader-{ctx.token}-{label}",
-                                     publish=None if command else {80: 0}, command=command)
-        except ImportError:
-            raise NotChecked("the Docker helpers (labs.docker_lab) are not installed here") from None
+        if shutil.which("docker") is None:   # a grader holding only a kubeconfig (Gradescope's live mode)
+            raise NotChecked("these checks run a container and this grader has no Docker")
+        box = LabContainer.start(LAB_IMAGE, seccomp=seccomp, name=f"course-grader-{ctx.token}-{label}",
+                                 publish=None if command else {80: 0}, command=command)
         ctx.cleanup.callback(box.stop)
         return box
     return ctx.memo(f"docker:{label}", start)

@@ -105,3 +105,19 @@ def test_lesson_02_runtime_default_and_pod_security_facts():
     assert "`keyctl` always" in text                       # not in containerd's list at all
     assert "may add only the default set" not in text and "NET_RAW" in text
     assert "deny mount," in text                           # the probe measures seccomp only
+
+
+def test_ex01_container_checks_are_not_checked_where_the_grader_has_no_docker(monkeypatch):
+    """Gradescope's live mode holds a kubeconfig only: no Docker is not a wrong answer."""
+    from grader.exercises import ex01_block_mkdir as ex01
+    from grader.model import NotChecked
+
+    class Context:
+        token = "t"
+
+        def memo(self, key, make):
+            return make()
+
+    monkeypatch.setattr(ex01.shutil, "which", lambda name: None)
+    with pytest.raises(NotChecked, match="no Docker"):
+        ex01._container(Context(), {"defaultAction": "SCMP_ACT_ALLOW"}, "learner")
