@@ -167,14 +167,25 @@ def pod_seccomp_mode(name: str, namespace: str, config: str = "default") -> tupl
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m labs.lessons.workloads drive KEY CONTAINER``: a drive command for a recording."""
+    """Drive commands for ``labs.seccomp`` recordings. ``drive KEY CONTAINER``: from a client
+    container in the workload container's network namespace (``record_image``'s
+    ``{container}``). ``drive-pod KEY CLIENT_NAMESPACE``: from the client pod in that
+    namespace to ``$POD_IP`` (``record_manifest`` sets it; each run gets a fresh namespace)."""
+    import os
+
     parser = argparse.ArgumentParser(prog="python -m labs.lessons.workloads", description=main.__doc__)
-    parser.add_argument("action", choices=["drive"])
+    parser.add_argument("action", choices=["drive", "drive-pod"])
     parser.add_argument("key", choices=sorted(WORKLOADS))
-    parser.add_argument("container", help="the workload's container name or id")
+    parser.add_argument("target", help="drive: the workload's container; drive-pod: the client pod's namespace")
     parser.add_argument("--steps", type=int, default=None, help="only the first N steps")
     args = parser.parse_args(argv)
-    log = docker_steps(WORKLOADS[args.key], args.container, args.steps)
+    w = WORKLOADS[args.key]
+    if args.action == "drive":
+        log = docker_steps(w, args.target, args.steps)
+    elif not os.environ.get("POD_IP"):
+        parser.error("drive-pod needs $POD_IP (record_manifest sets it)")
+    else:
+        log = pod_steps(w, "client", os.environ["POD_IP"], args.target, count=args.steps)
     print(log)
     return 0 if log.ok else 1
 

@@ -1,41 +1,35 @@
 """Lesson 10's proof on plain Docker: for three programs that are not nginx (a database, an
-interpreted web service, a static binary), a profile recorded from two driven runs enforces:
-the program serves every step with ``Seccomp: 2`` and a probe outside its needs is refused."""
+interpreted web service, a static binary), ``record_image`` records two driven runs and merges
+them; the profile enforces: the program serves every step with ``Seccomp: 2`` and a probe
+outside its needs is refused (and works in a control run under the audit profile)."""
+import sys
+
 import pytest
 
-from labs.audit import AuditCollector
 from labs.docker_lab import LabContainer
 from labs.lessons.workloads import WORKLOADS, docker_seccomp_mode, docker_steps
-from labs.seccomp import audit_profile, build_profile, compare_with_runtime_default
+from labs.seccomp import audit_profile, compare_with_runtime_default
+from labs.seccomp.record import record_image
 
 EPERM = "Operation not permitted"
 
 
-def recorded_run(workload) -> set[str]:
-    """One run under the audit profile: start, drive every step from a client, stop, read."""
-    with AuditCollector() as audit:
-        with LabContainer.start(workload.image, seccomp=audit_profile()) as box:
-            drive = docker_steps(workload, box.id)
-            assert drive.ok, f"{workload.key} did not serve while recorded:\n{drive}"
-        audit.wait_quiet()        # the container is gone: its stream has stopped
-        log = audit.log([box.id])
-    assert log.lost == 0, log.warnings
-    return {r.syscall for r in log.seccomp}
-
-
 @pytest.fixture(scope="module", params=sorted(WORKLOADS))
 def recorded(request, lab_images):
-    """The workload and its profile, merged from two recorded runs."""
+    """The workload and its Recording: two runs, each driven by the workload's client steps."""
     workload = WORKLOADS[request.param]
-    runs = [recorded_run(workload), recorded_run(workload)]
-    return workload, runs, build_profile(runs[0] | runs[1])
+    drive = [sys.executable, "-m", "labs.lessons.workloads", "drive", workload.key, "{container}"]
+    recording = record_image(workload.image, publish=workload.port, drive=[drive], runs=2, baseline=False)
+    assert not recording.partial and recording.lost == 0, recording.problems
+    return workload, recording, recording.profile()
 
 
 def test_recording_saw_the_program_serve(recorded):
-    workload, runs, profile = recorded
-    for calls in runs:
-        assert {"bind", "listen"} <= calls and ({"accept", "accept4"} & calls)
-        assert workload.probe_syscall not in calls
+    workload, recording, profile = recorded
+    assert len(recording.runs) == 2
+    calls = set(recording.syscalls())
+    assert {"bind", "listen"} <= calls and ({"accept", "accept4"} & calls)
+    assert workload.probe_syscall not in calls
     comparison = compare_with_runtime_default(profile)
     print(f"{workload.key}: {comparison}")
     assert comparison.ratio < 0.5
