@@ -50,7 +50,7 @@ TOOLS_IMAGE = "course/tools"
 WORKLOAD_IMAGES = {"course/redis": "redis", "course/pyweb": "pyweb", "course/static-httpd": "static-httpd"}
 #: image name -> folder under labs/images holding its Dockerfile
 LAB_IMAGES = {NGINX_IMAGE: "nginx", COLLECTOR_IMAGE: "collector", TOOLS_IMAGE: "tools", **WORKLOAD_IMAGES}
-#: the managed label as ``docker --label`` takes it (kept for labs.audit.collector; use labs.names)
+#: the managed label as ``docker --label`` takes it (kept for tests/apparmor_vm; use labs.names)
 MANAGED_LABEL = MANAGED_LABEL_ARG
 RECIPE_LABEL = "course.seccomp-lab/recipe"
 #: the base recipe; changing it changes every image's hash

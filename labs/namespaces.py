@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Iterator
 
 from .errors import LabTimeout, ManifestError, WorkloadFailed
-from .manifests import MANAGED_LABEL
-from .pods import _call, core_api
+from .kube import call, core_api
+from .names import MANAGED_LABEL, POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSION_LABEL
 
 __all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
            "sweep_stale_namespaces", "is_stale", "owner_token",
@@ -74,7 +74,7 @@ def sweep_stale_namespaces(config: str = "default") -> list[str]:
     """Delete lab namespaces whose owner is gone; returns their names."""
     api = core_api(config)
     selector = "=".join(LAB_NAMESPACE_LABEL)
-    listed = _call("list lab namespaces", api.list_namespace, label_selector=selector)
+    listed = call("list lab namespaces", api.list_namespace, label_selector=selector)
     items = api.api_client.sanitize_for_serialization(listed).get("items") or []
     host, now, swept = socket.gethostname(), time.time(), []
     for ns in items:
@@ -87,8 +87,8 @@ def sweep_stale_namespaces(config: str = "default") -> list[str]:
 def _delete_namespace(name: str, config: str) -> None:
     api = core_api(config)
     try:   # kill pods at once: `sleep` as PID 1 ignores SIGTERM and would hold the node 30 s
-        _call(f"delete pods in {name}", api.delete_collection_namespaced_pod, name, grace_period_seconds=0)
-        _call(f"delete namespace {name}", api.delete_namespace, name, propagation_policy="Background")
+        call(f"delete pods in {name}", api.delete_collection_namespaced_pod, name, grace_period_seconds=0)
+        call(f"delete namespace {name}", api.delete_namespace, name, propagation_policy="Background")
     except WorkloadFailed as exc:
         if exc.reason != "NotFound":
             raise
@@ -100,7 +100,7 @@ def _wait_for_default_service_account(name: str, config: str, timeout: float = 6
     api, deadline = core_api(config), time.monotonic() + timeout
     while True:
         try:
-            _call("read service account", api.read_namespaced_service_account, "default", name)
+            call("read service account", api.read_namespaced_service_account, "default", name)
             return
         except WorkloadFailed as exc:
             if exc.reason != "NotFound":
@@ -118,10 +118,10 @@ def create_namespace(name: str, *, labels: dict[str, str] | None = None,
     """Create a namespace with the course label and wait until pods can be created in it
     (its default ServiceAccount exists). ``exist_ok``: an existing one is fine."""
     body = {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {MANAGED_LABEL[0]: MANAGED_LABEL[1], **(labels or {})},
+            "metadata": {"name": name, "labels": {**dict([MANAGED_LABEL]), **(labels or {})},
                          "annotations": dict(annotations or {})}}
     try:
-        _call(f"create namespace {name}", core_api(config).create_namespace, body)
+        call(f"create namespace {name}", core_api(config).create_namespace, body)
     except ManifestError as exc:
         if not (exist_ok and "already exists" in exc.message):
             raise
@@ -131,7 +131,7 @@ def create_namespace(name: str, *, labels: dict[str, str] | None = None,
 
 def namespace_exists(name: str, config: str = "default") -> bool:
     try:
-        _call(f"read namespace {name}", core_api(config).read_namespace, name)
+        call(f"read namespace {name}", core_api(config).read_namespace, name)
     except WorkloadFailed as exc:
         if exc.reason == "NotFound":
             return False
@@ -171,8 +171,8 @@ def lab_namespace(prefix: str, config: str = "default", *, pod_security: str | N
     name = namespace_name(prefix)
     labels = dict([LAB_NAMESPACE_LABEL])
     if pod_security:
-        labels["pod-security.kubernetes.io/enforce"] = pod_security
-        labels["pod-security.kubernetes.io/enforce-version"] = "latest"
+        labels[POD_SECURITY_ENFORCE_LABEL] = pod_security
+        labels[POD_SECURITY_VERSION_LABEL] = "latest"
     try:
         create_namespace(name, labels=labels, annotations={OWNER_ANNOTATION: owner_token()}, config=config)
         yield name

@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 FIELD_MANAGER = "course-labs"
-_call = call   # the name labs.namespaces imports; use labs.kube.call
 
 
 def kubectl_apply_command(namespace: str, source: str | Path | None = None) -> str:

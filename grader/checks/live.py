@@ -17,14 +17,14 @@ import yaml
 
 from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
-from labs.nodeops import PROFILES_DIR, image_prefix, image_ref, node_ops, pull_policy, registry_step
+from labs.names import NODE_PROFILES_DIR, localhost_profile
+from labs.nodeops import image_prefix, image_ref, node_ops, pull_policy, registry_step
 from labs.nodeops.images import nodes_lacking
 
 from ..model import NotChecked
 
 __all__ = [
     "LAB_IMAGE",
-    "MANAGED_LABEL",
     "TOKEN_LABEL",
     "SECCOMP_NODE_DIR",
     "lab_image",
@@ -43,9 +43,8 @@ __all__ = [
 
 #: The lab image with nginx + curl + coreutils (built by ``labs.images``, loaded into kind).
 LAB_IMAGE = f"{NGINX_IMAGE}:latest"
-MANAGED_LABEL = "course.seccomp-lab/managed"
 TOKEN_LABEL = "course.seccomp-lab/grader-token"
-SECCOMP_NODE_DIR = PROFILES_DIR
+SECCOMP_NODE_DIR = NODE_PROFILES_DIR
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _DENIED = re.compile(r"operation not permitted|permission denied", re.I)
 
@@ -162,7 +161,7 @@ def install_profile(ctx, name: str, profile: dict) -> str:
     filename = ctx.node_file(name)
     ctx.cleanup.callback(remove_seccomp_profile, filename, config=ctx.config)
     install_seccomp_profile(filename, profile, config=ctx.config)
-    return f"profiles/{filename}"
+    return localhost_profile(filename)
 
 
 def run_pod(ctx, pod: dict, *, timeout: float = 90):

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import CapabilityMissing, LabTimeout
-from ..images import COLLECTOR_IMAGE, MANAGED_LABEL
+from ..images import COLLECTOR_IMAGE
+from ..names import MANAGED_LABEL_ARG
 from ..runner import run
 from .parse import AppArmorRecord, AuditLog, SeccompRecord, parse_audit_text
 
@@ -62,7 +63,7 @@ def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> l
     and a larger CPU weight than the workloads it records. Not privileged. NET_ADMIN is used
     once, for a socket buffer beyond net.core.rmem_max (bursts), and dropped by the program
     before it reads a record (the ready event says so; AuditCollector checks)."""
-    return ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL,
+    return ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL_ARG,
             "--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cap-add", "NET_ADMIN",
             "--cpu-shares", str(CPU_SHARES),
             "-v", f"{folder}:/out", image,

@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass
 
 from ..errors import LabError
-from ..nodeops import PROFILES_DIR, SECCOMP_ROOT, current_config, node_ops, on_cluster
+from ..names import KUBELET_SECCOMP_DIR as SECCOMP_ROOT
+from ..names import NODE_PROFILES_DIR as PROFILES_DIR
+from ..names import localhost_profile
+from ..nodeops import current_config, node_ops, on_cluster
 from ..results import Applied, Result
 
 __all__ = [
@@ -94,7 +97,7 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: str = "defa
         commands=seccomp_install_commands(filename, targets, ops), content=text,
         content_label=f"{filename} ({len(text.splitlines())} lines of JSON)",
         note=f"The kubelet reads Localhost profiles from {SECCOMP_ROOT} on the node that runs the pod: a pod "
-             f"references this one as localhostProfile: profiles/{filename}. On a real cluster copy the file "
+             f"references this one as localhostProfile: {localhost_profile(filename)}. On a real cluster copy the file "
              "to that path on every node (scp, a DaemonSet, or the Security Profiles Operator).")
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from ..errors import CommandError, EnvironmentProblem, LabError, WorkloadFailed
 from ..images import NGINX_IMAGE
+from ..pod_status import pod_outcome
 from ..runner import CommandResult
 from .base import NodeOps
 from .images import image_prefix, image_ref, pull_policy, registry_step
@@ -104,8 +105,6 @@ def agent_problems(nodes: list[dict], pods: list[dict], tolerations: list[dict],
                    image: str | None = None) -> tuple[dict, dict, bool]:
     """Nodes and agent pods (as the API returns them) -> (node -> ready pod name, node -> why
     not, final). ``final`` is False while some node may still get a working pod (pure)."""
-    from ..pods import pod_outcome
-
     by_node = {pod_node(p): p for p in pods if _current(p, image)}
     ready, problems, final = {}, {}, True
     for node in nodes:

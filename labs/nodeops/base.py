@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 
 from ..errors import LabError
+from ..names import KUBELET_SECCOMP_DIR, NODE_PROFILES_DIR
 from ..runner import CommandResult
 
 __all__ = ["SECCOMP_ROOT", "PROFILES_DIR", "APPARMOR_DIR", "CAPABILITY_PROBE", "NodeOps",
            "write_file_command", "list_dir_command", "sweep_command", "parse_listing", "parse_swept", "check_token"]
 
-#: the kubelet's seccomp root; a pod's ``localhostProfile`` is relative to it
-SECCOMP_ROOT = "/var/lib/kubelet/seccomp"
-PROFILES_DIR = f"{SECCOMP_ROOT}/profiles"
+#: the kubelet's seccomp root and the course's profile folder in it (names kept for callers)
+SECCOMP_ROOT = KUBELET_SECCOMP_DIR
+PROFILES_DIR = NODE_PROFILES_DIR
 #: the kernel's AppArmor interface (securityfs): loaded profiles, and .remove to unload by name
 APPARMOR_DIR = "/sys/kernel/security/apparmor"
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

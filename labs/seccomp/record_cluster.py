@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..audit import AuditCollector
 from ..errors import LabError, LabTimeout, ManifestError, WorkloadFailed
+from ..names import localhost_profile
 from ..syscalls import node_arch
 from .build import audit_profile
 from .provenance import RunRecord, split_phases
@@ -35,9 +36,9 @@ def _audited_docs(manifest: str | Path | dict | list) -> tuple[list[dict], str]:
     if len(pods) != 1:
         raise ManifestError(f"record_manifest needs exactly one Pod in the manifest, found {len(pods)}",
                             fix="record one pod at a time (ConfigMaps and Services may come along)")
-    pod = set_seccomp(pods[0], "Localhost", f"profiles/{AUDIT_PROFILE_FILE}")
+    pod = set_seccomp(pods[0], "Localhost", localhost_profile(AUDIT_PROFILE_FILE))
     for c in containers(pod):      # a container's own profile would override the pod's
-        pod = set_seccomp(pod, "Localhost", f"profiles/{AUDIT_PROFILE_FILE}", container=c["name"])
+        pod = set_seccomp(pod, "Localhost", localhost_profile(AUDIT_PROFILE_FILE), container=c["name"])
     return [pod if d is pods[0] else d for d in docs], pod["metadata"]["name"]
 
 
