@@ -41,6 +41,8 @@ __all__ = [
     "libseccomp_architectures",
     "is_syscall_name",
     "suggest_any",
+    "CLONE_NAMESPACE_FLAGS",
+    "CLONE_NAMESPACES_MASK",
 ]
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -50,6 +52,19 @@ SCMP_ARCH = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64"}
 AUDIT_ARCH = {"c000003e": "x86_64", "c00000b7": "aarch64"}
 #: Architectures runtimes list next to the native one (names only, from libseccomp).
 COMPAT_ARCHITECTURES = {"x86": "SCMP_ARCH_X86", "x32": "SCMP_ARCH_X32", "arm": "SCMP_ARCH_ARM"}
+#: The namespace flags of clone(2) (include/uapi/linux/sched.h). CLONE_NEWTIME (0x80) is left
+#: out: in clone's flags that bit belongs to the exit signal, so only clone3/unshare take it.
+CLONE_NAMESPACE_FLAGS = {
+    "CLONE_NEWNS": 0x00020000,
+    "CLONE_NEWCGROUP": 0x02000000,
+    "CLONE_NEWUTS": 0x04000000,
+    "CLONE_NEWIPC": 0x08000000,
+    "CLONE_NEWUSER": 0x10000000,
+    "CLONE_NEWPID": 0x20000000,
+    "CLONE_NEWNET": 0x40000000,
+}
+#: Every namespace flag at once: the mask RuntimeDefault puts on clone (0x7e020000).
+CLONE_NAMESPACES_MASK = sum(CLONE_NAMESPACE_FLAGS.values())
 #: Every architecture token a profile may name (libseccomp 2.5/2.6 and the OCI runtime spec).
 SCMP_ARCH_NAMES = frozenset({
     "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",

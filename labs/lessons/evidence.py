@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..results import Result
+from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK
 
 __all__ = ["LogComparison", "kernel_log_vs_collector", "node_arch", "CLONE_NAMESPACE_FLAGS", "CLONE_NAMESPACES_MASK",
            "clone_flag_names", "NameTable", "names_table",
@@ -114,19 +115,7 @@ def node_arch(config: str = "default") -> str:
 # ---------------------------------------------------------------------------------------------
 # Lesson 04: names as compact tables, the staging report, the node's own RuntimeDefault.
 
-#: The namespace flags of clone(2) (include/uapi/linux/sched.h). CLONE_NEWTIME (0x80) is left
-#: out: in clone's flags that bit belongs to the exit signal, so only clone3/unshare take it.
-CLONE_NAMESPACE_FLAGS = {
-    "CLONE_NEWNS": 0x00020000,
-    "CLONE_NEWCGROUP": 0x02000000,
-    "CLONE_NEWUTS": 0x04000000,
-    "CLONE_NEWIPC": 0x08000000,
-    "CLONE_NEWUSER": 0x10000000,
-    "CLONE_NEWPID": 0x20000000,
-    "CLONE_NEWNET": 0x40000000,
-}
-#: Every namespace flag at once: the mask RuntimeDefault puts on clone (0x7e020000).
-CLONE_NAMESPACES_MASK = sum(CLONE_NAMESPACE_FLAGS.values())
+# CLONE_NAMESPACE_FLAGS and CLONE_NAMESPACES_MASK live in labs.syscalls (the profile builder uses them too).
 
 
 def clone_flag_names(value: int) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..results import Result
+from ..syscalls import CLONE_NAMESPACES_MASK
 from .validate import load_profile
 
 __all__ = ["Suggestion", "suggest_arguments", "apply_suggestions", "FAMILY_NAMES"]
@@ -48,8 +49,6 @@ def _arg(index: int, value: int, op: str = "SCMP_CMP_EQ", value_two: int | None 
 
 
 def _clone(names: set[str]) -> list[Suggestion]:
-    from ..lessons.evidence import CLONE_NAMESPACES_MASK
-
     out = [Suggestion(
         "clone", [{"names": ["clone"], "action": "SCMP_ACT_ALLOW",
                    "args": [_arg(0, CLONE_NAMESPACES_MASK, "SCMP_CMP_MASKED_EQ", 0)]}],
