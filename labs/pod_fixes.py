@@ -31,10 +31,13 @@ FIXES = {
                         "labs.cluster.load_images(...) and set imagePullPolicy: Never or IfNotPresent",
     "InvalidImageName": "fix the image name (course images: course/nginx, course/tools)",
     "AppArmor": "the kubelet rejected the pod because the node cannot enforce AppArmor (the kernel has no AppArmor "
-                "LSM, or the runtime cannot apply it): run it on an AppArmor-capable cluster (make cluster-apparmor); "
-                "the pod is Failed for good, so delete it and create it again there",
+                "LSM, or the runtime cannot apply it): run it on an AppArmor-capable cluster (on a host whose Docker "
+                "engine enforces AppArmor (Ubuntu, Debian, SUSE), `make cluster` gives the default cluster an "
+                "AppArmor-capable node); the pod is Failed for good, so delete it and create it again there",
     "Blocked": "(Kubernetes up to 1.30) the node cannot enforce the AppArmor profile: load it on every node with "
-               "labs.apparmor.load_profile_on_nodes(...), or use an AppArmor-capable cluster (make cluster-apparmor)",
+               "labs.apparmor.load_profile_on_nodes(...), or use an AppArmor-capable cluster (on a host whose "
+               "Docker engine enforces AppArmor (Ubuntu, Debian, SUSE), `make cluster` gives the default cluster "
+               "an AppArmor-capable node)",
     "Unschedulable": "no node accepts the pod: read the message (nodeSelector, taints, resources); list nodes with "
                      "labs.cluster.node_names()",
     "PodSecurityRejected": "change the fields listed (labs.manifests.check_pod_security(doc) shows each with its "

@@ -46,7 +46,8 @@ _PROFILES_FILE = "/sys/kernel/security/apparmor/profiles"
 #: Names the course gives the profiles it ships and the grader's per-run copies.
 COURSE_PROFILE_PREFIXES = ("course-", "grader-")
 _LEDGER = "apparmor-loaded.txt"   # in the state folder: every other name this machine's course loaded
-_NO_KERNEL_FIX = "use `make cluster-apparmor` on an AppArmor host (Ubuntu, Debian, SUSE)"
+_NO_KERNEL_FIX = ("on a host whose Docker engine enforces AppArmor (Ubuntu, Debian, SUSE), `make cluster` "
+                  "gives the default cluster an AppArmor-capable node")
 
 
 @dataclass
@@ -71,7 +72,7 @@ class AppArmorSupport(Result):
                                      fix="mount it: mount -t securityfs securityfs /sys/kernel/security")
         if not self.parser:
             return CapabilityMissing(f"{self.where}: apparmor_parser is not installed",
-                                     fix="use the AppArmor node image: `make cluster-apparmor`")
+                                     fix="the node image lacks it: " + _NO_KERNEL_FIX)
         return None
 
 

@@ -65,7 +65,7 @@ def test_support_probe_output_and_loaded_profiles_are_parsed():
     none = parse_support("node b", "enabled=\n")
     problem = none.problem()
     assert not none.ok and "kernel has no AppArmor" in problem.message
-    assert "make cluster-apparmor" in problem.fix
+    assert "`make cluster` gives the default cluster an AppArmor-capable node" in problem.fix
     no_parser = parse_support("node c", "enabled=Y\nsecurityfs=yes\n")
     assert "apparmor_parser" in no_parser.problem().message
     text = "course-nginx-deny-write (enforce)\ncourse-audit-complain (complain)\n/usr/bin/x (enforce)\n"
