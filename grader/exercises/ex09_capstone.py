@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 
 from labs.errors import LabError, ManifestError, WorkloadFailed
+from labs.names import localhost_profile
+from labs.nodeops import image_ref, pull_policy
 
 from ..checks import live
 from ..checks.apparmor import require_named, syntax_name
@@ -36,15 +38,16 @@ def app_pod() -> dict:
 
 def grading_pod(name: str = "capstone") -> dict:
     """The app as the grader runs it: app.yaml plus the grader's probe container, which shares
-    the pod's process namespace so it can read each container's ``Seccomp:`` line."""
-    from ..checks.live import LAB_IMAGE
-
+    the pod's process namespace so it can read each container's ``Seccomp:`` line. Images and
+    pull policies follow ``--image-prefix`` like the grader's templates (kind-loaded: unchanged)."""
     pod = copy.deepcopy(app_pod())
     pod["metadata"]["name"] = name
     pod["spec"]["shareProcessNamespace"] = True
     pod["spec"]["containers"].append({
-        "name": "probe", "image": LAB_IMAGE, "imagePullPolicy": "Never", "command": ["sleep", "infinity"],
+        "name": "probe", "image": live.LAB_IMAGE, "command": ["sleep", "infinity"],
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}})
+    for container in pod["spec"]["containers"]:
+        container["image"], container["imagePullPolicy"] = image_ref(container["image"]), pull_policy()
     return pod
 
 
@@ -80,7 +83,7 @@ def _seccomp_per_container(ctx) -> str:
             raise ManifestError(f"the pod has no container named {container!r}", fix="name the containers web and fetcher")
         if s.type != "Localhost" or not str(s.localhost_profile or "").endswith(ctx.filename(role)):
             raise ManifestError(f"container {container!r} uses seccomp {s.type} {s.localhost_profile or ''}".rstrip(),
-                                fix=f"give it type: Localhost, localhostProfile: profiles/{ctx.filename(role)}")
+                                fix=f"give it type: Localhost, localhostProfile: {localhost_profile(ctx.filename(role))}")
     return "each container has its own Localhost seccomp profile"
 
 
