@@ -115,8 +115,8 @@ def _run_checks(checks: list, ctx: GradingContext, live: bool, progress: Progres
         done += 1
         progress(done, total, check.title)
     rest = [c for c in checks if c.id not in static_ids and not cancel.is_set()]
-    startable = [c for c in rest if live and all(outcomes.get(n, _PASS).status == PASSED
-                                                 for n in c.needs if n in static_ids)]
+    # a static prerequisite that failed decides the result already: such a check never starts
+    startable = [c for c in rest if live and all(outcomes[n].status == PASSED for n in c.needs if n in static_ids)]
     if startable:
         progress(done, total, "running on the cluster: " + "; ".join(c.title for c in startable))
         with ThreadPoolExecutor(max_workers=len(startable), thread_name_prefix="check") as pool:
@@ -128,9 +128,6 @@ def _run_checks(checks: list, ctx: GradingContext, live: bool, progress: Progres
     for check in rest:
         outcomes[check.id] = _gated(check, ctx, outcomes, live, lambda c=check: early.get(c.id) or _attempt(c, ctx))
     return [outcomes[c.id] for c in checks if c.id in outcomes]
-
-
-_PASS = CheckResult("", "", PASSED, 0, 0, "")
 
 
 def _static_closure(checks: list) -> set[str]:
