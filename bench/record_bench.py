@@ -13,9 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labs.audit import AuditCollector  # noqa: E402
+from labs.audit import AuditCollector, exited_driven_records  # noqa: E402
 from labs.docker_lab import LabContainer  # noqa: E402
-from labs.lessons.evidence import exited_driven_records  # noqa: E402
 from labs.lessons.workloads import WORKLOADS, docker_steps  # noqa: E402
 from labs.seccomp import allowed_syscalls, compare_with_runtime_default  # noqa: E402
 from labs.seccomp.record import record_image  # noqa: E402

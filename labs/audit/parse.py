@@ -254,3 +254,12 @@ def parse_audit_text(text: str) -> AuditLog:
         log.warnings.insert(0, f"WARNING: {log.lost} audit records were lost; a profile built "
                                "from this text may miss syscalls")
     return log
+
+
+def exited_driven_records(records, programs, started: float, ended: float) -> list[SeccompRecord]:
+    """Seccomp records the collector could not match to any container (the process had exited
+    before its cgroup was read: a forked child per request, an exec'd ``nginx -s reload``),
+    made between ``started`` and ``ended`` (audit timestamps, 1 s slack) by one of ``programs``
+    (``comm`` names). The match is by name and time, not proof: callers say how many they took."""
+    return [r for r in records if isinstance(r, SeccompRecord) and r.container_id is None
+            and r.comm in programs and started - 1 <= r.timestamp <= ended + 1]

@@ -16,12 +16,13 @@ import html
 import time
 from dataclasses import dataclass, field
 
+from ..audit.parse import exited_driven_records  # re-exported: notebooks and tests import it here
 from ..results import Result
 from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK
 
 __all__ = ["LogComparison", "kernel_log_vs_collector", "node_arch", "CLONE_NAMESPACE_FLAGS", "CLONE_NAMESPACES_MASK",
            "clone_flag_names", "NameTable", "names_table",
-           "StagingReport", "staging_report", "NodeRuntimeDefault", "node_runtime_default"]
+           "StagingReport", "staging_report", "exited_driven_records", "NodeRuntimeDefault", "node_runtime_default"]
 
 
 @dataclass
@@ -264,15 +265,6 @@ def staging_report(manifest, namespace: str, *, drive, config: str = "default") 
         if who not in processes[r.syscall]:
             processes[r.syscall].append(who)
     return StagingReport(outcome.name, list(getattr(drive, "done", [])), dict(counts), processes)
-
-
-def exited_driven_records(records, programs, started: float, ended: float) -> list:
-    """Seccomp records the collector could not match to any container (the process had exited),
-    made between ``started`` and ``ended`` (audit timestamps, 1 s slack) by one of ``programs``."""
-    from ..audit import SeccompRecord
-
-    return [r for r in records if isinstance(r, SeccompRecord) and r.container_id is None
-            and r.comm in programs and started - 1 <= r.timestamp <= ended + 1]
 
 
 def _driven_programs(drive) -> list[str]:

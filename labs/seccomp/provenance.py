@@ -62,6 +62,7 @@ class RunRecord(Result):
     partial: bool = False
     notes: list[str] = field(default_factory=list)
     socket_families: list[int] = field(default_factory=list)
+    unattributed: int = 0           # records of exited processes, matched by name and time
 
     def syscalls(self) -> collections.Counter:
         """Every syscall of the run, counts summed over phases."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..audit import AuditCollector
+from ..audit import AuditCollector, exited_driven_records
 from ..errors import LabError, LabTimeout, WorkloadFailed
 from ..images import image_exists
 from ..runner import run
@@ -38,7 +38,7 @@ from .provenance import RunRecord, split_phases
 from .recording import Recording
 
 __all__ = ["record_image", "runtime_baseline", "docker_runtime", "listening_ports", "socket_families",
-           "run_drive", "drive_argv", "BASELINE_COMMAND"]
+           "run_drive", "drive_argv", "read_run", "BASELINE_COMMAND"]
 
 log = logging.getLogger("labs.seccomp.record")
 BASELINE_COMMAND = ["true"]
@@ -158,6 +158,34 @@ def run_drive(commands: Sequence[Sequence[str]], values: dict[str, str], timeout
                                  fix="run the command by hand against the workload; fix it or the workload")
 
 
+def _stop(container, index: int, record: RunRecord, say: Callable[[str], None], grace: int = 10) -> None:
+    """The image's stop signal (SIGTERM unless STOPSIGNAL says otherwise), then docker's SIGKILL
+    after ``grace`` s. A pid 1 without a SIGTERM handler ignores SIGTERM (the kernel's rule for
+    init): the wait and the shutdown it could not record are said, not silent."""
+    say(f"run {index}: stopping {container.name} (stop signal, SIGKILL after {grace}s)")
+    began = time.monotonic()
+    run(["docker", "stop", "-t", str(grace), container.id], check=False, timeout=60 + grace)
+    if container.state()["ExitCode"] != 137:
+        return
+    note = ("was killed (SIGKILL) after ignoring its stop signal for {grace}s (a pid 1 needs a SIGTERM "
+            "handler, or run it under an init)" if time.monotonic() - began >= grace - 0.5
+            else "was stopped by SIGKILL (the image's STOPSIGNAL)").format(grace=grace)
+    record.notes.append(f"{container.name} {note}: no shutdown path ran, so none was recorded")
+    say(f"run {index}: warning: {record.notes[-1]}")
+
+
+def read_run(audit: AuditCollector, ids: list[str], started: float, record: RunRecord,
+             times: dict[str, float | None]) -> None:
+    """Fill ``record`` with the run's seccomp records since ``started`` (wall clock): those of
+    ``ids``, plus records with no container made meanwhile by a program the container ran. A
+    short-lived child (a server forking per request) is often gone before the collector reads
+    its cgroup; those are matched by name and time, not proof, so the run counts them."""
+    own = audit.log(ids).seccomp
+    exited = exited_driven_records(audit.records(), {r.comm for r in own}, started, time.time())
+    record.phases = split_phases(own + exited, times["drive"], times["stop"])
+    record.records, record.unattributed = len(own) + len(exited), len(exited)
+
+
 def _drive_values(container, spec: _Spec) -> dict[str, str]:
     values = {"container": container.name}
     if spec.publish:
@@ -173,7 +201,7 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
     from ..docker_lab import LabContainer
 
     times: dict[str, float | None] = {"drive": None, "stop": None}
-    started, container, families, done = time.monotonic(), None, set(), False
+    started, wall, container, families, done = time.monotonic(), time.time(), None, set(), False
     record = RunRecord(index, "")
     into.append(record)
     try:
@@ -193,7 +221,7 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
             say(f"run {index}: settled at {len(names)} syscalls (none new for {spec.settle:g}s)")
             families = _container_families(container)
             times["stop"] = time.time()
-            run(["docker", "stop", "-t", "10", container.id], check=False, timeout=60)
+            _stop(container, index, record, say)
         done = True
     finally:
         if container is not None:
@@ -202,13 +230,12 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
                 audit.wait_quiet(1.0, spec.timeout, [container.id])
             except LabTimeout:
                 record.notes.append("records were still arriving when the run was read")
-            records = audit.log([container.id]).seccomp
-            record.phases = split_phases(records, times["drive"], times["stop"])
-            record.records = len(records)
+            read_run(audit, [container.id], wall, record, times)
         record.seconds = round(time.monotonic() - started, 2)
         record.partial = not done
         record.socket_families = sorted(families)
-    say(f"run {index}: {len(record.syscalls())} syscalls, {record.records} records")
+    say(f"run {index}: {len(record.syscalls())} syscalls, {record.records} records"
+        + (f" ({record.unattributed} from exited children, matched by name and time)" if record.unattributed else ""))
     return record
 
 

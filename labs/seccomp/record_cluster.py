@@ -20,8 +20,8 @@ from ..errors import LabError, LabTimeout, ManifestError, WorkloadFailed
 from ..names import localhost_profile
 from ..syscalls import node_arch
 from .build import audit_profile
-from .provenance import RunRecord, split_phases
-from .record import drive_argv, log, run_drive
+from .provenance import RunRecord
+from .record import drive_argv, log, read_run, run_drive
 from .recording import Recording
 
 __all__ = ["record_manifest"]
@@ -58,7 +58,8 @@ def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: 
 
     config, timeout = opts["config"], opts["timeout"]
     times: dict[str, float | None] = {"drive": None, "stop": None}
-    started, ids, done, record = time.monotonic(), {}, False, RunRecord(index, f"{namespace}/{name}")
+    started, wall, ids, done = time.monotonic(), time.time(), {}, False
+    record = RunRecord(index, f"{namespace}/{name}")
     into.append(record)
     try:
         apply_manifest(docs, namespace, config)
@@ -85,12 +86,11 @@ def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: 
                 audit.wait_quiet(1.0, timeout, list(ids))
             except LabTimeout:
                 record.notes.append("records were still arriving when the run was read")
-            records = audit.log(list(ids)).seccomp
-            record.phases = split_phases(records, times["drive"], times["stop"])
-            record.records = len(records)
+            read_run(audit, list(ids), wall, record, times)
         record.seconds = round(time.monotonic() - started, 2)
         record.partial = not done
-    say(f"run {index}: {len(record.syscalls())} syscalls, {record.records} records")
+    say(f"run {index}: {len(record.syscalls())} syscalls, {record.records} records"
+        + (f" ({record.unattributed} from exited children, matched by name and time)" if record.unattributed else ""))
 
 
 def record_manifest(manifest: str | Path | dict | list, *, drive: Sequence[str | Sequence[str]] = (),

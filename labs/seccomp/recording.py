@@ -80,6 +80,19 @@ class Recording(Result):
             return f"INCOMPLETE: {self.lost + (self.kernel_lost or 0)} audit records were lost"
         return "PARTIAL" if self.partial else "complete"
 
+    @property
+    def unattributed(self) -> int:
+        """Records kept though their container was unknown (the process had exited first)."""
+        return sum(r.unattributed for r in self.runs)
+
+    def notes(self) -> list[str]:
+        """The problems first, then what the reader should know about how records were matched
+        and what each run could not record (never silently)."""
+        unattributed = ([f"{self.unattributed} records came from processes that exited before the collector "
+                         "read their container (short-lived children); they were matched to the workload by "
+                         "command name and time, not by container id"] if self.unattributed else [])
+        return self.problems + unattributed + [f"run {r.index}: {n}" for r in self.runs for n in r.notes]
+
     def keep_partial(self, exc: BaseException, out: str | Path | None) -> None:
         """Label this recording partial because of ``exc`` (a LabError or Ctrl-C), write what
         was seen to ``out`` and attach it to the exception as ``.recording`` for the caller."""
@@ -118,7 +131,7 @@ class Recording(Result):
                  "Kernel drops: " + ("not readable here (reading the audit status needs root)"
                                      if self.kernel_lost is None else str(self.kernel_lost))
                  + f"; collector drops: {self.lost}.", ""]
-        lines += [f"- {p}" for p in self.problems] + ([""] if self.problems else [])
+        lines += [f"- {p}" for p in self.notes()] + ([""] if self.notes() else [])
         total = self.syscalls()
         added = sorted(set(self.profile()["syscalls"][0]["names"]) - set(total)) if total else []
         lines += [f"{len(self.runs)} run(s), {sum(r.records for r in self.runs)} records, "
@@ -168,7 +181,7 @@ class Recording(Result):
         head = (f"<div><b>Recording of {html.escape(self.target)}</b> ({html.escape(self.platform)}, "
                 f"{html.escape(self.runtime)}): <span style='color:{colour}'>{html.escape(self.status)}</span>, "
                 f"{len(self.runs)} run(s), {len(self.syscalls())} syscalls</div>")
-        problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
+        problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.notes())
         rows = "".join(f"<tr><td><code>{html.escape(p.syscall)}</code></td><td>{','.join(map(str, p.runs))}</td>"
                        + "".join(f"<td>{p.phases.get(ph, '')}</td>" for ph in PHASES) + "</tr>"
                        for p in self.provenance())
