@@ -92,6 +92,15 @@ def test_recording_a_timer_program_ends_and_keeps_its_shutdown(lab_images, tmp_p
     assert leftovers(run1.container) == []
 
 
+def test_a_pid_1_that_ignores_sigterm_is_killed_and_the_report_says_so(lab_images, tmp_path):
+    lines: list[str] = []
+    recording = record_image(TOOLS_IMAGE, command=["sleep", "600"], settle=1.0, baseline=False,
+                             progress=lines.append, out=tmp_path)
+    assert any("warning:" in line and "ignoring its stop signal for 10s" in line for line in lines), lines
+    assert "ignoring its stop signal" in (tmp_path / "report.md").read_text()
+    assert leftovers(recording.runs[0].container) == []
+
+
 def test_an_image_that_does_not_exist(lab_images, tmp_path):
     with pytest.raises(WorkloadFailed) as failed:
         record_image("course/no-such-image:never", out=tmp_path)
