@@ -1,13 +1,14 @@
 """Lesson 10's proof on the kind cluster: each program that is not nginx (a database, an
 interpreted web service, a static binary) is recorded with ``record_manifest`` (driven from the
-client pod, which reaches each run's fresh namespace by pod IP), two runs merged as lesson 10
-teaches, and under that Localhost profile the pod serves every step with ``Seccomp: 2`` while an
-exec'd probe outside its needs is refused.
+client pod, which reaches each run's fresh namespace by pod IP), and under that Localhost
+profile the pod serves every step with ``Seccomp: 2`` while an exec'd probe outside its needs is
+refused.
 
-Why two runs here too: one recording of busybox httpd (a child forked per request, gone within
-milliseconds) was seen to miss every child's syscalls with no problem reported, because the
-collector could not attribute the exited children to the pod; the enforced httpd then reset
-every GET /. A second run covered them."""
+One run each, except pyweb's two merged (the cluster form of merging, as lesson 10 teaches):
+one recording of busybox httpd (a child forked per request, gone within milliseconds) once
+missed every child's syscalls with no problem reported, because the collector could not
+attribute the exited children to the pod; the enforced httpd then reset every GET /. The
+recorder now keeps and counts those records, so ONE run must serve."""
 import sys
 import uuid
 
@@ -22,6 +23,8 @@ from labs.pods import delete_pod, exec_in_pod, run_pod
 from labs.seccomp.record_cluster import record_manifest
 
 EPERM = "Operation not permitted"
+RUNS = {"pyweb": 2}                                       # the others: one run
+CHILDREN = {"static-httpd": {"dup2", "sendfile", "shutdown"}}   # made only by per-request children
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +38,10 @@ def test_recorded_profile_enforces_on_the_cluster(key, namespace, workload_image
     client = start_client(namespace)
     manifest = asset("10", f"{key}-enforced.yaml")
     drive = [sys.executable, "-m", "labs.lessons.workloads", "drive-pod", key, namespace]
-    recording = record_manifest(manifest, drive=[drive], runs=2)
+    recording = record_manifest(manifest, drive=[drive], runs=RUNS.get(key, 1))
     assert not recording.partial and recording.lost == 0, recording.problems
+    assert len(recording.coverage()) == RUNS.get(key, 1)
+    assert CHILDREN.get(key, set()) <= set(recording.syscalls()), recording.notes()
     assert workload.probe_syscall not in recording.syscalls()
 
     filename = f"test-{key}-{uuid.uuid4().hex[:8]}.json"
