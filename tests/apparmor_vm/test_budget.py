@@ -9,12 +9,12 @@ from __future__ import annotations
 from labs.apparmor.node_image import BUILD_TIMEOUT
 from labs.apparmor.vm import BAKE_TIMEOUT, DEBOOTSTRAP_TIMEOUT, MKFS_TIMEOUT, VM_IMAGE_TIMEOUT
 
-from . import budget, test_apparmor_learner_host, test_apparmor_node_image, test_apparmor_vm
+from . import budget, test_apparmor_kind_vm, test_apparmor_learner_host, test_apparmor_node_image, test_apparmor_vm
 
 
 def _timeout(module) -> float:
-    mark = module.pytestmark
-    assert mark.name == "timeout"
+    marks = module.pytestmark if isinstance(module.pytestmark, list) else [module.pytestmark]
+    (mark,) = [m for m in marks if m.name == "timeout"]
     return mark.args[0]
 
 
@@ -23,6 +23,8 @@ def test_each_test_timeout_covers_its_nested_timeouts_cold():
     assert _timeout(test_apparmor_vm) >= VM_IMAGE_TIMEOUT + 2 * budget.CHECKS_BOOT   # one retry
     assert _timeout(test_apparmor_learner_host) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
                                                     + budget.LEARNER_BOOT)
+    assert _timeout(test_apparmor_kind_vm) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
+                                               + budget.KIND_BOOT)
     assert _timeout(test_apparmor_node_image) >= BUILD_TIMEOUT + budget.NODE_START
 
 
@@ -31,4 +33,9 @@ def test_guest_waits_end_before_the_host_stops_the_guest():
     assert limits["create_timeout"] > budget.KUBEADM_CONTROL_PLANE   # kind's own steps come on top
     waits = limits["create_timeout"] + limits["ready_wait"] + limits["service_account_wait"]
     assert waits + budget.GUEST_WORK + budget.GUEST_OVERHEAD <= budget.LEARNER_BOOT
-    assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in test_apparmor_learner_host.TCG_PATCHES[0]
+    assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in test_apparmor_kind_vm.TCG_PATCHES[0]
+
+
+def test_kind_guest_waits_end_before_the_host_stops_the_guest():
+    waits = budget.KUBEADM_CONTROL_PLANE + sum(budget.KIND_GUEST_LIMITS.values())
+    assert waits + budget.GUEST_OVERHEAD <= budget.KIND_BOOT

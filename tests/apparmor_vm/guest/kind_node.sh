@@ -1,0 +1,95 @@
+#!/bin/sh
+# Runs INSIDE the AppArmor VM: start Docker on the baked docker disk (the AppArmor kind node
+# image is already in it), create the cluster, load a profile on the node and run a pod that
+# uses it. Prints "STEP <name> <uptime>" marks and "FACT <key>=<value>" lines for the host
+# test; kind's own output goes to kind.log, each line prefixed with the guest's uptime.
+# $SHARE/limits sets KIND_WAIT and POD_WAIT (seconds), both below the host's boot timeout.
+NODE=seccomp-course-apparmor-control-plane
+SHARE=/mnt/course
+export PATH=$SHARE/bin:$PATH
+KIND_WAIT=900
+POD_WAIT=600
+. $SHARE/limits
+step() { echo "STEP $1 $(cut -d' ' -f1 /proc/uptime)"; }
+stamp() { while IFS= read -r line; do echo "$(cut -d' ' -f1 /proc/uptime) $line"; done; }
+kubectl() { docker exec -i $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+# every 60 s while kind runs: the node's containers, state and restart count (node-watch.log)
+watch_node() {
+    while sleep 60; do
+        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
+        echo "$(cut -d' ' -f1 /proc/uptime) kubelet: $(docker exec $NODE sh -c 'systemctl is-active kubelet; journalctl -u kubelet -n 1 --no-pager -o cat' 2>&1 | tr '\n' ' ' | cut -c1-240)"
+    done >>$SHARE/node-watch.log 2>&1
+}
+diagnose() {
+    {
+        echo "== docker ps -a"; docker ps -a
+        echo "== node console (tail)"; docker logs -t $NODE 2>&1 | tail -60
+        echo "== crictl ps -a"; docker exec $NODE crictl ps -a
+        echo "== kubelet (tail)"; docker exec $NODE journalctl -u kubelet --no-pager | tail -60
+        echo "== containerd (tail)"; docker exec $NODE journalctl -u containerd --no-pager | tail -30
+        echo "== pods"; kubectl get pods -A -o wide
+        echo "== dockerd (tail)"; tail -20 /tmp/dockerd.log
+    } >$SHARE/node-diag.log 2>&1
+}
+step guest-script
+# cgroup v1, as on the course's CI hosts: kind's entrypoint then logs "detected cgroup v1" at
+# once. On cgroup v2, kind (v0.30, providers/docker/provision.go) waits at most 30 s for the
+# node's systemd to reach multi-user.target, and emulated systemd took 71 s on a busy 2-core
+# machine. Kubernetes 1.34's kubelet still runs on cgroup v1; AppArmor does not depend on it.
+mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
+for c in cpuset cpu,cpuacct blkio memory devices freezer net_cls,net_prio perf_event hugetlb pids; do
+    mkdir -p /sys/fs/cgroup/$c
+    mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || exit 8
+done
+for pair in cpu:cpu,cpuacct cpuacct:cpu,cpuacct net_cls:net_cls,net_prio net_prio:net_cls,net_prio; do
+    ln -s "${pair#*:}" "/sys/fs/cgroup/${pair%%:*}"
+done
+mkdir -p /sys/fs/cgroup/systemd
+mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || exit 8
+for m in overlay br_netfilter veth bridge nf_nat iptable_nat iptable_filter xt_MASQUERADE xt_conntrack xt_addrtype; do
+    modprobe $m
+done
+# kubeadm's SystemVerification reads the kernel config through kind's /lib/modules mount
+cp /boot/config-"$(uname -r)" /lib/modules/"$(uname -r)"/config
+mkdir -p /var/lib/docker
+mount -L course-docker /var/lib/docker || { echo "the docker disk (label course-docker) is missing"; exit 9; }
+step docker-disk-mounted
+containerd >/tmp/containerd.log 2>&1 &
+sleep 2
+# no iptables rules: they cost ~30 s of emulated xtables calls at dockerd start and again for
+# kind's network; the single node needs neither NAT (no network device) nor Docker's DNS
+dockerd --containerd=/run/containerd/containerd.sock --iptables=false >/tmp/dockerd.log 2>&1 &
+for _ in $(seq 1 300); do docker info >/dev/null 2>&1 && break; sleep 1; done
+docker info >/dev/null 2>&1 || { tail -30 /tmp/dockerd.log; exit 10; }
+step docker-ready
+IMAGE=$(cat $SHARE/node-image)
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    echo "the node image $IMAGE is not on the docker disk; images there:"; docker images
+    tail -30 /tmp/dockerd.log
+    exit 10
+fi
+step image-present
+watch_node &
+WATCH=$!
+{ kind create cluster --image "$IMAGE" --config $SHARE/cluster.yaml --wait "${KIND_WAIT}s" --retain 2>&1
+  echo "KIND-EXIT $?"; } | stamp >$SHARE/kind.log
+kill $WATCH
+grep -q "KIND-EXIT 0" $SHARE/kind.log || { diagnose; exit 11; }
+step cluster-created
+echo "FACT node_apparmor=$(docker exec $NODE cat /sys/module/apparmor/parameters/enabled)"
+echo "FACT node_securityfs=$(docker exec $NODE sh -c '[ -d /sys/kernel/security/apparmor ] && echo yes')"
+docker exec -i $NODE apparmor_parser -r < $SHARE/profile || exit 12
+step profile-loaded
+PAUSE=$(docker exec $NODE crictl images -o json | python3 -c \
+    'import json,sys; print([t for i in json.load(sys.stdin)["images"] for t in i["repoTags"] if "/pause:" in t][0])')
+# the API refuses pods until the controller-manager has made the namespace's ServiceAccount
+for _ in $(seq 1 "$POD_WAIT"); do kubectl get serviceaccount default >/dev/null 2>&1 && break; sleep 1; done
+step serviceaccount-ready
+sed "s#@IMAGE@#$PAUSE#" $SHARE/pod.yaml | kubectl apply -f - || { diagnose; exit 13; }
+kubectl wait --for=condition=Ready pod/course-apparmor-probe --timeout="${POD_WAIT}s" || { diagnose; exit 14; }
+step pod-ready
+CID=$(docker exec $NODE crictl ps --name probe -q)
+PID=$(docker exec $NODE crictl inspect --output go-template --template '{{.info.pid}}' "$CID")
+echo "FACT pod_label=$(docker exec $NODE cat /proc/$PID/attr/current)"
+echo "FACT pod_field=$(kubectl get pod course-apparmor-probe -o jsonpath='{.spec.containers[0].securityContext.appArmorProfile.localhostProfile}')"
+step done
