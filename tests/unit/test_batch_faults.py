@@ -1,5 +1,5 @@
 """Batch faults without a cluster: the per-student lock, two graders on one folder, --resume,
-and the cluster going away mid-batch (its answers faked; the real one is tests/cluster/test_batch_faults.py)."""
+and the cluster going away mid-batch (its answers faked; the real one is tests/cluster/test_batch_faults_cluster.py)."""
 import json
 import shutil
 import subprocess

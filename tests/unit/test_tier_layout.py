@@ -1,0 +1,14 @@
+"""The test tiers' layout: pytest imports a tier's test files by basename (the tier folders are
+not packages), so two tiers with a file of the same name stop the whole run at collection."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def test_no_two_tiers_share_a_test_file_name():
+    names = Counter(path.name for path in TESTS.glob("*/test_*.py")
+                    if not (path.parent / "__init__.py").exists())
+    assert [name for name, count in names.items() if count > 1] == []
