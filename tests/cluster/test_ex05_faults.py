@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import platform
+import time
 
 import pytest
 
@@ -109,18 +110,30 @@ def test_fault_missing_bind_crashes_at_start(run_nginx, namespace):
     assert "bind() to 0.0.0.0:80 failed (1: Operation not permitted)" in _crash_log(namespace)
 
 
+def _runtime_seccomp_rules(namespace: str) -> list[dict]:
+    """The seccomp rules containerd put in the nginx container's runtime spec (``crictl
+    inspect``). The crash-looping container is replaced every few seconds, so the id read
+    from the pod can be gone by the time crictl asks: read it again then."""
+    from labs.runner import run
+
+    for _ in range(10):
+        pod = pods.read_pod("nginx", namespace)
+        status = next(s for s in pod["status"]["containerStatuses"] if s["name"] == "nginx")
+        inspect = run(["docker", "exec", pod["spec"]["nodeName"], "crictl", "inspect",
+                       status["containerID"].split("://")[1]], check=False)
+        if inspect.ok:
+            return json.loads(inspect.stdout)["info"]["runtimeSpec"]["linux"]["seccomp"]["syscalls"]
+        time.sleep(1)
+    raise AssertionError(f"crictl inspect kept failing: {inspect.stderr}")
+
+
 def test_fault_legacy_name_key_is_dropped_by_containerd(run_nginx, namespace):
     """The rule names listen, yet nginx fails on listen(): the runtime spec has no syscall in it."""
     outcome = run_nginx(_legacy_rule(SOLUTION, "listen"), "legacyname")
     assert not outcome.ok and outcome.reason in ("CrashLoopBackOff", "Error"), str(outcome)
     assert "listen() to 0.0.0.0:80" in _crash_log(namespace)
     assert "(1: Operation not permitted)" in _crash_log(namespace)
-    pod = pods.read_pod("nginx", namespace)
-    status = next(s for s in pod["status"]["containerStatuses"] if s["name"] == "nginx")
-    from labs.runner import run
-    inspect = run(["docker", "exec", pod["spec"]["nodeName"], "crictl", "inspect",
-                   status["containerID"].split("://")[1]])
-    rules = json.loads(inspect.stdout)["info"]["runtimeSpec"]["linux"]["seccomp"]["syscalls"]
+    rules = _runtime_seccomp_rules(namespace)
     assert not any("listen" in (r.get("names") or []) for r in rules)
     assert any(not r.get("names") for r in rules), rules
 
