@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +47,8 @@ LAB_IMAGE = f"{NGINX_IMAGE}:latest"
 TOKEN_LABEL = "course.seccomp-lab/grader-token"
 SECCOMP_NODE_DIR = NODE_PROFILES_DIR
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: how long the preflight waits for the nodes' status to list a just-loaded lab image
+IMAGE_STATUS_WAIT = 30
 _DENIED = re.compile(r"operation not permitted|permission denied", re.I)
 
 
@@ -68,8 +71,15 @@ def _images_present(config: str) -> None:
     from labs.pods import core_api
 
     api = core_api(config)
-    nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
-    lacking = nodes_lacking(nodes, LAB_IMAGE)
+    # the kubelet refreshes the images in its node status every few seconds: an image that
+    # `kind load` (or a lesson's start) has just imported shows up late, so ask again a while
+    deadline = time.monotonic() + IMAGE_STATUS_WAIT
+    while True:
+        nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
+        lacking = nodes_lacking(nodes, LAB_IMAGE)
+        if not lacking or time.monotonic() > deadline:
+            break
+        time.sleep(3)
     if lacking:
         raise EnvironmentProblem(f"the cluster's node(s) {', '.join(lacking)} do not have the lab image {LAB_IMAGE}",
                                  fix=registry_step(LAB_IMAGE))

@@ -97,6 +97,23 @@ def test_nodes_lacking_reads_the_kubelets_image_list():
     assert nodes_lacking(nodes, "course/nginx:latest") == ["b", "c"]
 
 
+def test_a_node_whose_reported_image_list_is_full_is_not_called_lacking():
+    """The kubelet reports only its 50 largest images: the lab image may be the 51st (seen)."""
+    full = [{"names": [f"docker.io/library/big{i}:1"]} for i in range(50)]
+    nodes = [{"metadata": {"name": "full"}, "status": {"images": full}},
+             {"metadata": {"name": "short"}, "status": {"images": full[:49]}}]
+    assert nodes_lacking(nodes, "course/nginx:latest") == ["short"]
+
+
+def test_an_image_with_a_full_set_of_names_may_hide_the_lab_image():
+    """The kubelet reports five names per image: pushes to registries add names (seen live)."""
+    many = [{"names": [f"127.0.0.1:{port}/course/nginx@sha256:00" for port in range(5)]}]
+    few = [{"names": ["127.0.0.1:1/course/nginx@sha256:00"]}]
+    nodes = [{"metadata": {"name": "many"}, "status": {"images": many}},
+             {"metadata": {"name": "few"}, "status": {"images": few}}]
+    assert nodes_lacking(nodes, "course/nginx:latest") == ["few"]
+
+
 def test_agent_manifest_mounts_only_the_seccomp_folder_and_securityfs(monkeypatch):
     monkeypatch.setenv("COURSE_IMAGE_PREFIX", "reg.example/")
     ds = agent_manifest(requests={"cpu": "64"})
