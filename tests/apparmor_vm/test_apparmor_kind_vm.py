@@ -87,6 +87,7 @@ def kind_vm(vm_image, tmp_path_factory, announce):
     shutil.copy(shipped_profile("course-nginx-deny-write"), share / "profile")
     (share / "pod.yaml").write_text(POD)
     shutil.copy(GUEST / "kind_node.sh", share / "guest.sh")
+    shutil.copy(GUEST / "docker_up.sh", share / "docker_up.sh")
     shutil.copy(GUEST / "node_watch.py", share / "node_watch.py")
     announce(f"booting the VM for kind (timeout {KIND_BOOT}s; kind --wait "
              f"{KIND_GUEST_LIMITS['KIND_WAIT']}s, pod {KIND_GUEST_LIMITS['POD_WAIT']}s)")
