@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CapabilityMissing, CommandError, EnvironmentProblem, LabTimeout
@@ -44,6 +44,8 @@ __all__ = [
     "build_vm_image",
     "build_docker_disk",
     "boot_vm",
+    "VmHung",
+    "HUNG_AFTER",
     "DEBOOTSTRAP_TIMEOUT",
     "MKFS_TIMEOUT",
     "BAKE_TIMEOUT",
@@ -57,6 +59,12 @@ RECIPE_FILES = ("init.sh", "packages.txt")
 BUILD_VERSION = "1"
 SUITE = "bookworm"
 EXIT_MARK = re.compile(r"COURSE-VM-EXIT (\d+)")
+#: the guest kernel's soft-lockup watchdog: a CPU that has not scheduled for N seconds
+SOFT_LOCKUP = re.compile(r"soft lockup - CPU#\d+ stuck for (\d+)s")
+#: A guest CPU stuck this long is hung, not slow: the watchdog counts time the CPU never
+#: scheduled, however slow the emulation. Seen under TCG (about 1 boot in 20): two runc
+#: processes spinning on both vCPUs from 130 s of uptime until the 1500 s boot timeout.
+HUNG_AFTER = 180
 #: The docker disk's file system label; the guest mounts ``LABEL=course-docker`` at /var/lib/docker.
 DOCKER_DISK_LABEL = "course-docker"
 #: Bump when :func:`build_docker_disk` changes what it writes.
@@ -85,9 +93,16 @@ class VmImage(Result):
     built_seconds: float = 0.0  # 0 when the cached image was reused
 
 
+class VmHung(CommandError):
+    """The guest kernel reported a CPU stuck (soft lockup): the boot will not finish."""
+
+
 @dataclass
 class VmRun(Result):
-    """One boot: the guest script's exit status, its log, the console and the audit log."""
+    """One boot: the guest script's exit status, its log, the console and the audit log.
+
+    ``hung_boots`` holds the console tail of each earlier attempt that hung (empty when the
+    first boot finished): a retried boot is never silent."""
 
     exit_status: int
     seconds: float
@@ -95,6 +110,7 @@ class VmRun(Result):
     console: str
     audit_log: str
     share: str
+    hung_boots: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -369,7 +385,7 @@ class _Follower:
 
 
 def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_mb: int = 1024,
-            cpus: int = 2, timeout: float = 900, progress=None,
+            cpus: int = 2, timeout: float = 900, progress=None, attempts: int = 1,
             follow: tuple[str, ...] = ("guest.log",), read_only: dict[str, Path] | None = None) -> VmRun:
     """Boot the guest, run ``share/guest.sh`` in it (as root), return what it left behind.
 
@@ -380,18 +396,54 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     ``disks`` are extra raw disk images (``/dev/vdb``,
     ...), attached with throw-away overlays like the root disk. No network device is attached.
     ``progress`` (a callable) gets each new line of the ``follow`` files while the guest runs
-    (polled every 2 s), prefixed with the file's name: a slow run shows where it is. Raises
-    :class:`CommandError` (returncode None) when the guest is still running after ``timeout``.
+    (polled every 2 s), prefixed with the file's name: a slow run shows where it is.
+
+    A boot whose kernel reports a CPU stuck for :data:`HUNG_AFTER` seconds is stopped at once,
+    and so is one still running after ``timeout``. A hung boot (also a timed-out one whose
+    console shows a soft lockup) is booted again, with the share as it was, while ``attempts``
+    allow; the returned run's ``hung_boots`` keeps each hung console's tail. Raises
+    :class:`VmHung` or :class:`CommandError` (returncode None) when no attempt finished.
     """
     require_tool("qemu-system-x86_64")
     if not (share / "guest.sh").exists():
         raise EnvironmentProblem(f"{share}/guest.sh is missing", fix="write the guest script first")
+    args = _qemu_args(image, share, disks, memory_mb, cpus, read_only)
+    before = set(share.rglob("*"))
+    hung_boots: list[str] = []
+    for attempt in range(1, attempts + 1):
+        try:
+            returncode, stdout, stderr, seconds = _boot_once(args, share, timeout, _Follower(share, follow, progress))
+            break
+        except VmHung as exc:
+            if attempt == attempts:
+                raise
+            hung_boots.append(exc.output[-3000:])
+            if progress is not None:
+                progress(f"the guest hung ({exc.message.splitlines()[0][:120]}...): booting it again "
+                         f"(attempt {attempt + 1} of {attempts})")
+            _restore_share(share, before)
+    marks = EXIT_MARK.findall(stdout)
+    if not marks:
+        raise LabTimeout(f"the AppArmor VM stopped without reporting a result (qemu exit "
+                         f"{returncode}); console tail:\n{stdout[-3000:]}{stderr[-1000:]}",
+                         fix="read the console tail: a kernel panic or a missing 9p module is the usual cause")
+
+    def read(name: str) -> str:
+        path = share / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    return VmRun(int(marks[-1]), seconds, read("guest.log"), stdout, read("audit.log"), str(share),
+                 hung_boots)
+
+
+def _qemu_args(image: VmImage, share: Path, disks: tuple[str, ...], memory_mb: int, cpus: int,
+               read_only: dict[str, Path] | None) -> list[str]:
     cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/course-init apparmor=1 security=apparmor"
                " audit=1 panic=-1 quiet loglevel=3")
     # cache=unsafe: the overlays are thrown away, so the guest's fsyncs (etcd's) need not reach
     # the host's disk
     drive = "format=raw,if=virtio,snapshot=on,cache=unsafe"
-    args = [
+    return [
         "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory_mb), "-smp", str(cpus),
         "-nographic", "-no-reboot", "-nic", "none",
         "-kernel", image.kernel, "-initrd", image.initrd, "-append", cmdline,
@@ -401,16 +453,35 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
         *[arg for tag, path in (read_only or {}).items()
           for arg in ("-virtfs", f"local,path={path},mount_tag={tag},security_model=none,readonly=on,id={tag}")],
     ]
+
+
+def longest_soft_lockup(console: str) -> int:
+    """The longest time (s) the guest kernel reported a CPU stuck, 0 when it reported none."""
+    return max((int(s) for s in SOFT_LOCKUP.findall(console)), default=0)
+
+
+def _boot_once(args: list[str], share: Path, timeout: float, follower: "_Follower") -> tuple[int, str, str, float]:
+    """Run QEMU until it exits; stop it on a hang (:class:`VmHung`) or after ``timeout``."""
     command = " ".join(args)
     started = time.monotonic()
-    follower = _Follower(share, follow, progress)
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    readers = [threading.Thread(target=lambda s=stream, n=name: chunks[n].extend(iter(lambda: s.read(4096), b"")),
+    readers = [threading.Thread(target=lambda s=stream, n=name: chunks[n].extend(iter(lambda: s.read1(4096), b"")),
                                 daemon=True)
                for name, stream in (("stdout", proc.stdout), ("stderr", proc.stderr))]
     for reader in readers:
         reader.start()
+
+    def stop(error: type[CommandError], message: str) -> CommandError:
+        proc.kill()
+        proc.wait()
+        for reader in readers:
+            reader.join(timeout=10)
+        console = b"".join(chunks["stdout"] + chunks["stderr"]).decode(errors="replace")
+        if error is CommandError and longest_soft_lockup(console):
+            error = VmHung
+        return error(command, None, console, fix=message)
+
     try:
         while True:
             try:
@@ -418,14 +489,12 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
                 break
             except subprocess.TimeoutExpired:
                 follower.poll()
+            recent = b"".join(chunks["stdout"][-4:]).decode(errors="replace")
+            if longest_soft_lockup(recent) >= HUNG_AFTER:
+                raise stop(VmHung, f"the guest kernel reported a CPU stuck for {HUNG_AFTER}s or more "
+                                   "(soft lockup): the boot was stopped; see the console output above")
             if time.monotonic() - started > timeout:
-                proc.kill()
-                proc.wait()
-                for reader in readers:
-                    reader.join(timeout=10)
-                console = b"".join(chunks["stdout"] + chunks["stderr"]).decode(errors="replace")
-                raise CommandError(command, None, console,
-                                   fix=f"the VM did not finish in {timeout:.0f}s; see the console output above")
+                raise stop(CommandError, f"the VM did not finish in {timeout:.0f}s; see the console output above")
     finally:
         if proc.poll() is None:   # interrupted (pytest-timeout, Ctrl-C): never leave QEMU behind
             proc.kill()
@@ -433,17 +502,15 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     for reader in readers:
         reader.join(timeout=10)
     follower.poll()
-    seconds = round(time.monotonic() - started, 1)
     stdout = b"".join(chunks["stdout"]).decode(errors="replace")
     stderr = b"".join(chunks["stderr"]).decode(errors="replace")
-    marks = EXIT_MARK.findall(stdout)
-    if not marks:
-        raise LabTimeout(f"the AppArmor VM stopped without reporting a result (qemu exit "
-                         f"{proc.returncode}); console tail:\n{stdout[-3000:]}{stderr[-1000:]}",
-                         fix="read the console tail: a kernel panic or a missing 9p module is the usual cause")
+    return proc.returncode, stdout, stderr, round(time.monotonic() - started, 1)
 
-    def read(name: str) -> str:
-        path = share / name
-        return path.read_text(errors="replace") if path.exists() else ""
 
-    return VmRun(int(marks[-1]), seconds, read("guest.log"), stdout, read("audit.log"), str(share))
+def _restore_share(share: Path, before: set[Path]) -> None:
+    """Remove what a hung guest added to the share, so the next boot starts as the first did."""
+    for path in sorted(set(share.rglob("*")) - before, key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

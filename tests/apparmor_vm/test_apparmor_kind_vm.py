@@ -19,7 +19,7 @@ import yaml
 
 from labs.apparmor import shipped_profile
 from labs.apparmor.node_image import ensure_apparmor_node_image
-from labs.apparmor.vm import boot_vm, build_docker_disk
+from labs.apparmor.vm import build_docker_disk
 from labs.cluster.configs import get_config
 from labs.paths import tools_dir
 from labs.cluster.versions import NODE_IMAGE
@@ -66,7 +66,7 @@ def tcg_kind_config(node_image: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def kind_vm(vm_image, tmp_path_factory, announce):
+def kind_vm(vm_image, tmp_path_factory, announce, boot):
     if not image_exists(BASE):
         pytest.skip(f"the offline node image {BASE} is not built on this machine (make node-image)")
     kind = tools_dir() / "kind"
@@ -91,8 +91,8 @@ def kind_vm(vm_image, tmp_path_factory, announce):
     shutil.copy(GUEST / "node_watch.py", share / "node_watch.py")
     announce(f"booting the VM for kind (timeout {KIND_BOOT}s; kind --wait "
              f"{KIND_GUEST_LIMITS['KIND_WAIT']}s, pod {KIND_GUEST_LIMITS['POD_WAIT']}s)")
-    vm = boot_vm(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=KIND_BOOT,
-                 progress=announce, follow=("guest.log", "kind.log", "node-watch.log"))
+    vm = boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=KIND_BOOT,
+                 follow=("guest.log", "kind.log", "node-watch.log"))
     timings["boot_to_done_s"] = vm.seconds
 
     def read(name: str) -> str:

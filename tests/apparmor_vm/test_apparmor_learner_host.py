@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from labs.apparmor.node_image import ensure_apparmor_node_image
-from labs.apparmor.vm import boot_vm, build_docker_disk
+from labs.apparmor.vm import build_docker_disk
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES
@@ -63,7 +63,7 @@ WRONG = {
 
 
 @pytest.fixture(scope="module")
-def host(vm_image, tmp_path_factory, announce):
+def host(vm_image, tmp_path_factory, announce, boot):
     """Boot the learner host once; return its results.json with the host's timings added."""
     missing = [tool for tool in ("kind", "kubectl") if not (tools_dir() / tool).exists()]
     if missing:
@@ -87,8 +87,8 @@ def host(vm_image, tmp_path_factory, announce):
     for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py"):
         shutil.copy(GUEST / name, share / name)
     announce(f"booting the learner host (timeout {LEARNER_BOOT}s; guest waits {GUEST_LIMITS})")
-    vm = boot_vm(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=LEARNER_BOOT,
-                 progress=announce, follow=("guest.log", "node-watch.log"),
+    vm = boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=LEARNER_BOOT,
+                 follow=("guest.log", "node-watch.log"),
                  read_only={"src": REPO_ROOT})
     timings["boot_to_done_s"] = vm.seconds
     results_file = share / "results.json"
