@@ -7,18 +7,14 @@ seconds with ``apparmor=1 security=apparmor``.
 
 The image is built once per recipe (``clusters/apparmor-vm/``) with debootstrap and cached
 under ``$COURSE_CACHE_DIR`` (default ``~/.cache/seccomp-course``)/``apparmor-vm/<hash>``.
-Docker images the guest needs (the AppArmor kind node) are not loaded at boot: ``docker load``
-of the 880 MB node image took 200 s under emulation. :func:`build_docker_disk` loads them on
-the host into a private Docker data-root (a second dockerd, stopped afterwards) and writes
-that data-root into a second disk image, cached by the images' ids; the guest mounts it at
-``/var/lib/docker``. Each boot uses throw-away overlays (``snapshot=on``): the cached disks
-never change. The guest has no network device; scripts go in and results come out through a
+Docker images the guest needs (the AppArmor kind node) come on a second disk baked on the
+host (labs.apparmor.docker_disk). Each boot uses throw-away overlays (``snapshot=on``): the
+cached disks never change. The guest has no network device; scripts go in and results come out through a
 9p share.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -30,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CapabilityMissing, CommandError, EnvironmentProblem, LabTimeout
-from ..images import apt_mirror, image_id
+from ..images import apt_mirror
 from ..results import Result
 from ..runner import require_tool, run
 
@@ -38,17 +34,15 @@ __all__ = [
     "RECIPE_DIR",
     "VmImage",
     "VmRun",
-    "DockerDisk",
     "cache_dir",
+    "publish_build",
     "recipe_hash",
     "build_vm_image",
-    "build_docker_disk",
     "boot_vm",
     "VmHung",
     "HUNG_AFTER",
     "DEBOOTSTRAP_TIMEOUT",
     "MKFS_TIMEOUT",
-    "BAKE_TIMEOUT",
     "VM_IMAGE_TIMEOUT",
 ]
 
@@ -65,10 +59,6 @@ SOFT_LOCKUP = re.compile(r"soft lockup - CPU#\d+ stuck for (\d+)s")
 #: scheduled, however slow the emulation. Seen under TCG (about 1 boot in 20): two runc
 #: processes spinning on both vCPUs from 130 s of uptime until the 1500 s boot timeout.
 HUNG_AFTER = 180
-#: The docker disk's file system label; the guest mounts ``LABEL=course-docker`` at /var/lib/docker.
-DOCKER_DISK_LABEL = "course-docker"
-#: Bump when :func:`build_docker_disk` changes what it writes.
-DOCKER_DISK_VERSION = "1"
 
 # Timeouts (seconds) of the slow steps, for a 2-core machine about 3x slower than the one
 # they were measured on (clusters/apparmor-vm/README.md has the measured times). Callers that
@@ -77,8 +67,6 @@ DOCKER_DISK_VERSION = "1"
 DEBOOTSTRAP_TIMEOUT = 900
 MKFS_TIMEOUT = 300
 VM_IMAGE_TIMEOUT = DEBOOTSTRAP_TIMEOUT + MKFS_TIMEOUT
-#: the whole bake: start a private dockerd, ``docker save | docker load`` each image, mkfs
-BAKE_TIMEOUT = 900
 
 
 @dataclass
@@ -177,7 +165,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
         log("mkfs.ext4 -d (root disk image) ...")
         run(["mkfs.ext4", "-q", "-F", "-L", "course-root", "-d", str(root),
              str(out / "rootfs.img"), "3G"], timeout=MKFS_TIMEOUT)
-        _publish(out, directory)
+        publish_build(out, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
@@ -186,7 +174,7 @@ def build_vm_image(*, force: bool = False, log=print) -> VmImage:
                    str(paths["rootfs.img"]), digest, built_seconds=seconds)
 
 
-def _publish(built: Path, directory: Path) -> None:
+def publish_build(built: Path, directory: Path) -> None:
     """Move a finished build into its cache folder; builds of older recipes or images are never
     used again, so their folders go (a ``build-*`` folder may be another run's work)."""
     shutil.rmtree(directory, ignore_errors=True)
@@ -202,161 +190,6 @@ def _single(matches) -> Path:
         raise EnvironmentProblem(f"expected one kernel file in the VM's /boot, found {found}",
                                  fix="delete the VM cache directory and rebuild")
     return found[0]
-
-
-@dataclass
-class DockerDisk(Result):
-    """A disk image holding a Docker data-root with ``images`` already loaded."""
-
-    path: str
-    images: list[str]
-    key: str
-    built_seconds: float = 0.0  # 0 when the cached disk was reused
-
-
-def _dockerd_version() -> str:
-    return run(["dockerd", "--version"], timeout=60).stdout.strip()
-
-
-def docker_disk_key(image_ids: list[str]) -> str:
-    """Hash of what the disk holds: the images' ids, the dockerd that wrote it, the steps."""
-    digest = hashlib.sha256(DOCKER_DISK_VERSION.encode() + b"\0" + _dockerd_version().encode())
-    for ident in image_ids:
-        digest.update(b"\0" + ident.encode())
-    return digest.hexdigest()[:16]
-
-
-def build_docker_disk(images: list[str], *, force: bool = False, log=print,
-                      timeout: float = BAKE_TIMEOUT) -> DockerDisk:
-    """Build (or reuse) an ext4 disk image whose root is a Docker data-root holding ``images``.
-
-    A private dockerd (own ``--data-root``, ``--exec-root``, socket and config file; no bridge,
-    no iptables, so the host's networking is untouched) loads the images from the host's
-    engine with ``docker save | docker load``; it is stopped before ``mkfs.ext4 -d`` copies its
-    data-root into the disk (no loop device, no mount). Only ``image/`` and ``overlay2/`` are
-    kept: the guest's dockerd creates its networks, containers and volumes itself. The guest's
-    Docker must use the same storage driver (overlay2) and read this dockerd's layout; the key
-    includes ``dockerd --version``, and the guest checks that every image is present.
-    """
-    ids = []
-    for ref in images:
-        ident = image_id(ref)
-        if ident is None:
-            raise EnvironmentProblem(f"the image {ref} is missing on this host",
-                                     fix="build it first (`make node-image`)")
-        ids.append(ident)
-    key = docker_disk_key(ids)
-    directory = cache_dir() / "apparmor-vm-docker" / key
-    disk = directory / "docker.img"
-    if not force and disk.exists():
-        log(f"docker disk with {', '.join(images)} present: {disk}")
-        return DockerDisk(str(disk), list(images), key)
-    if os.geteuid() != 0:
-        raise CapabilityMissing("baking the AppArmor VM's docker disk needs root (a second dockerd)",
-                                fix="run `sudo make test-apparmor-vm` once; later runs reuse the cache")
-    for tool in ("unshare", "dockerd", "docker", "mkfs.ext4"):
-        require_tool(tool)
-    started = time.monotonic()
-    deadline = started + timeout
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    for stale in directory.parent.glob("build-*"):   # left by a run that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix="build-", dir=directory.parent))
-    # a unix socket path must stay under 108 bytes: the exec root lives in /tmp
-    exec_root = Path(tempfile.mkdtemp(prefix="course-bake-"))
-    data_root = work / "data-root"
-    sock = f"unix://{exec_root}/docker.sock"
-    config = exec_root / "daemon.json"
-    config.write_text("{}\n")   # not the host's /etc/docker/daemon.json (hosts, runtimes, ...)
-    daemon_log = work / "dockerd.log"
-    try:
-        log(f"baking {', '.join(images)} into a Docker data-root (private dockerd, "
-            f"timeout {timeout:.0f}s) ...")
-        with daemon_log.open("wb") as out:
-            # its own network namespace: a dockerd started with --bridge=none deletes the
-            # default bridge docker0 it finds (moby removes the "old" default bridge), and in
-            # the host's namespace that was the host engine's docker0 (seen: every later
-            # `docker run` failed with "could not find bridge docker0")
-            daemon = subprocess.Popen(
-                ["unshare", "--net", "dockerd", "--config-file", str(config), "--data-root", str(data_root),
-                 "--exec-root", str(exec_root / "exec"), "--pidfile", str(exec_root / "dockerd.pid"),
-                 "--host", sock, "--bridge=none", "--iptables=false", "--ip-masq=false",
-                 "--storage-driver=overlay2", "--containerd-namespace=course-bake",
-                 "--containerd-plugins-namespace=course-bake-plugins"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            _wait_for_private_dockerd(daemon, sock, daemon_log, min(deadline, time.monotonic() + 120))
-            for ref in images:
-                _save_load(ref, sock, deadline)
-                log(f"loaded {ref} after {time.monotonic() - started:.0f}s")
-            driver = run(["docker", "-H", sock, "info", "--format", "{{.Driver}}"], timeout=60).stdout.strip()
-            if driver != "overlay2":
-                raise EnvironmentProblem(f"the private dockerd used the storage driver {driver!r}",
-                                         fix="the cache directory must be on ext4 or xfs (set COURSE_CACHE_DIR)")
-        finally:
-            _stop(daemon, grace=60)
-        for name in os.listdir(data_root):
-            if name not in ("image", "overlay2"):
-                path = data_root / name
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-        used = int(run(["du", "-sb", str(data_root)], timeout=300).stdout.split()[0])
-        size_mb = used // 2**20 + 8192   # room for the kind node's /var volume and its writes
-        log(f"mkfs.ext4 -d (docker disk, {used // 2**20} MB used, {size_mb} MB sparse) ...")
-        out_dir = work / "disk"
-        out_dir.mkdir()
-        run(["mkfs.ext4", "-q", "-F", "-L", DOCKER_DISK_LABEL, "-d", str(data_root),
-             str(out_dir / "docker.img"), f"{size_mb}M"],
-            timeout=max(30.0, deadline - time.monotonic()))
-        (out_dir / "images.json").write_text(json.dumps(dict(zip(images, ids)), indent=1) + "\n")
-        _publish(out_dir, directory)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(exec_root, ignore_errors=True)
-    seconds = round(time.monotonic() - started, 1)
-    log(f"docker disk built in {seconds}s: {disk}")
-    return DockerDisk(str(disk), list(images), key, built_seconds=seconds)
-
-
-def _wait_for_private_dockerd(daemon: subprocess.Popen, sock: str, daemon_log: Path, deadline: float) -> None:
-    while not run(["docker", "-H", sock, "version"], check=False, timeout=30).ok:
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            raise EnvironmentProblem(
-                "the private dockerd for the docker disk did not start; its log:\n"
-                + daemon_log.read_text(errors="replace")[-2000:],
-                fix="read the log above; the cache directory must be on ext4 or xfs (COURSE_CACHE_DIR)")
-        time.sleep(1)
-
-
-def _save_load(ref: str, sock: str, deadline: float) -> None:
-    """``docker save ref | docker -H sock load`` with one deadline for both ends."""
-    command = f"docker save {ref} | docker -H {sock} load"
-    save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    load = subprocess.Popen(["docker", "-H", sock, "load"], stdin=save.stdout,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    save.stdout.close()   # load owns the pipe now; save gets SIGPIPE if load dies
-    try:
-        out, _ = load.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        save_err = save.communicate(timeout=60)[1]
-    except subprocess.TimeoutExpired:
-        raise CommandError(command, None, "", fix="loading the image took too long") from None
-    finally:
-        for proc in (save, load):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    if save.returncode or load.returncode:
-        raise CommandError(command, save.returncode or load.returncode,
-                           save_err.decode(errors="replace") + out.decode(errors="replace"))
-
-
-def _stop(proc: subprocess.Popen, grace: float) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class _Follower:

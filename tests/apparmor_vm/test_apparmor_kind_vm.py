@@ -1,7 +1,7 @@
 """The AppArmor kind node on a kernel WITH AppArmor: kind inside the QEMU guest (slow).
 
 The node image built from clusters/apparmor/node-image is baked on the host into a docker
-disk (labs.apparmor.vm.build_docker_disk, cached by the image's id), so the guest's Docker
+disk (labs.apparmor.docker_disk.build_docker_disk, cached by the image's id), so the guest's Docker
 starts with it present instead of spending minutes in ``docker load``. kind creates the
 cluster, a shipped profile is loaded on the node and a pod asks for it through
 ``securityContext.appArmorProfile``; the container's process must carry the profile.
@@ -19,7 +19,7 @@ import yaml
 
 from labs.apparmor import shipped_profile
 from labs.apparmor.node_image import ensure_apparmor_node_image
-from labs.apparmor.vm import build_docker_disk
+from labs.apparmor.docker_disk import build_docker_disk
 from labs.cluster.configs import get_config
 from labs.paths import tools_dir
 from labs.cluster.versions import NODE_IMAGE
@@ -88,7 +88,8 @@ def kind_vm(vm_image, tmp_path_factory, announce, boot):
     (share / "pod.yaml").write_text(POD)
     shutil.copy(GUEST / "kind_node.sh", share / "guest.sh")
     shutil.copy(GUEST / "docker_up.sh", share / "docker_up.sh")
-    shutil.copy(GUEST / "node_watch.py", share / "node_watch.py")
+    for name in ("node_watch.py", "node_watch.sh"):
+        shutil.copy(GUEST / name, share / name)
     announce(f"booting the VM for kind (timeout {KIND_BOOT}s; kind --wait "
              f"{KIND_GUEST_LIMITS['KIND_WAIT']}s, pod {KIND_GUEST_LIMITS['POD_WAIT']}s)")
     vm = boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=KIND_BOOT,

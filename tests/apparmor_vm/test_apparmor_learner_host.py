@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from labs.apparmor.node_image import ensure_apparmor_node_image
-from labs.apparmor.vm import build_docker_disk
+from labs.apparmor.docker_disk import build_docker_disk
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES
@@ -84,20 +84,23 @@ def host(vm_image, tmp_path_factory, announce, boot):
     (share / "limits.json").write_text(json.dumps({**GUEST_LIMITS, "tcg_patches": TCG_PATCHES,
                                                    "static_pod_patches": STATIC_POD_PATCHES}))
     shutil.copy(GUEST / "learner_host.sh", share / "guest.sh")
-    for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py"):
+    for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py", "node_watch.sh"):
         shutil.copy(GUEST / name, share / name)
     announce(f"booting the learner host (timeout {LEARNER_BOOT}s; guest waits {GUEST_LIMITS})")
     vm = boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=LEARNER_BOOT,
                  follow=("guest.log", "node-watch.log"),
                  read_only={"src": REPO_ROOT})
     timings["boot_to_done_s"] = vm.seconds
+    diag = "".join((share / name).read_text(errors="replace")[-4000:] for name in ("node-watch.log", "node-diag.log")
+                   if (share / name).exists())
     results_file = share / "results.json"
-    assert results_file.exists(), f"the guest wrote no results (exit {vm.exit_status}):\n{vm.guest_log[-4000:]}"
+    assert results_file.exists(), f"the guest wrote no results (exit {vm.exit_status}):\n{vm.guest_log[-4000:]}\n{diag}"
     results = json.loads(results_file.read_text())
     shell_steps = {m[0]: float(m[1]) for m in re.findall(r"^STEP (\S+) ([\d.]+)$", vm.guest_log, re.M)}
     results["timings"] = {**timings, "guest_uptime_at": shell_steps, "python_steps_s": results["seconds"]}
     announce(f"learner host timings: {json.dumps(results['timings'])}")
     results["guest_log"] = vm.guest_log
+    results["node_diag"] = diag
     return results
 
 
@@ -107,7 +110,7 @@ def facts(host):
     def get(name: str) -> dict:
         if name not in host["steps"]:
             pytest.fail(f"guest step {name} did not run (an earlier step it needs failed):\n"
-                        f"{host['guest_log'][-3000:]}")
+                        f"{host['guest_log'][-3000:]}\n{host['node_diag']}")
         value = host["steps"][name]
         if isinstance(value, dict) and "error" in value:
             pytest.fail(f"guest step {name} crashed:\n{value['error']}\n{host['guest_log'][-2000:]}")

@@ -11,24 +11,7 @@ KIND_WAIT=900
 POD_WAIT=600
 . $SHARE/limits
 kubectl() { docker exec -i $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-# every 60 s while kind runs: the node's containers, state and restart count (node-watch.log)
-watch_node() {
-    while sleep 60; do
-        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
-        echo "$(cut -d' ' -f1 /proc/uptime) kubelet: $(docker exec $NODE sh -c 'systemctl is-active kubelet; journalctl -u kubelet -n 1 --no-pager -o cat' 2>&1 | tr '\n' ' ' | cut -c1-240)"
-    done >>$SHARE/node-watch.log 2>&1
-}
-diagnose() {
-    {
-        echo "== docker ps -a"; docker ps -a
-        echo "== node console (tail)"; docker logs -t $NODE 2>&1 | tail -60
-        echo "== crictl ps -a"; docker exec $NODE crictl ps -a
-        echo "== kubelet (tail)"; docker exec $NODE journalctl -u kubelet --no-pager | tail -60
-        echo "== containerd (tail)"; docker exec $NODE journalctl -u containerd --no-pager | tail -30
-        echo "== pods"; kubectl get pods -A -o wide
-        echo "== dockerd (tail)"; tail -20 /tmp/dockerd.log
-    } >$SHARE/node-diag.log 2>&1
-}
+. $SHARE/node_watch.sh  # watch_node, diagnose
 . $SHARE/docker_up.sh   # cgroup v1, modules, the docker disk, containerd, dockerd
 IMAGE=$(cat $SHARE/node-image)
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then

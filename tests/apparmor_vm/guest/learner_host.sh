@@ -2,7 +2,8 @@
 # Runs INSIDE the AppArmor VM: make it a learner's Debian laptop (Docker on the baked disk, the
 # project and its virtualenv from the host's read-only share), then run learner_host.py with
 # Debian's python3. "STEP <name> <uptime>" lines mark the shell's steps for the host test;
-# node-watch.log gets the kind node's containers every 60 s while Python runs.
+# node-watch.log gets the kind node's containers every 60 s while Python runs, node-diag.log
+# the node's state when Python failed.
 SHARE=/mnt/course
 NODE=seccomp-course-control-plane
 . $SHARE/docker_up.sh
@@ -13,15 +14,12 @@ step project-mounted
 export COURSE_ROOT=/mnt/src COURSE_STATE_DIR=/root/course-state COURSE_WORKSPACE=/root/workspace
 export HOME=/root PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$COURSE_STATE_DIR" "$COURSE_WORKSPACE"
-watch_node() {
-    while sleep 60; do
-        echo "$(cut -d' ' -f1 /proc/uptime) $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
-    done >>$SHARE/node-watch.log 2>&1
-}
+. $SHARE/node_watch.sh  # watch_node
 watch_node &
 WATCH=$!
 python3 -u $SHARE/learner_host.py
 status=$?
 kill $WATCH
+[ $status -eq 0 ] || diagnose
 step done
 exit $status
