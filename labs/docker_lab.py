@@ -48,7 +48,7 @@ class LabContainer:
     @classmethod
     def start(cls, image: str, *, seccomp: dict | str | Path | None = None,
               name: str | None = None, publish: dict[int, int] | None = None,
-              command: list[str] | None = None) -> "LabContainer":
+              command: list[str] | None = None) -> LabContainer:
         """Start ``image`` detached. ``publish`` maps container port -> host port on 127.0.0.1
         (0 = any free port). Raises WorkloadFailed when the container could not start or
         exited with an error at once (a profile that blocks start-up does that)."""
@@ -76,7 +76,7 @@ class LabContainer:
                                      "start-up syscall often shows as 'Operation not permitted'")
         return container
 
-    def __enter__(self) -> "LabContainer":
+    def __enter__(self) -> LabContainer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -90,7 +90,7 @@ def apt_mirror(suite: str = BASE_SUITE, sources: list[Path] = APT_SOURCES) -> st
         fix=f"add a Debian mirror for {suite} to your apt sources, or build on a Debian host")
 
 
-def _hash_tree(h: "hashlib._Hash", folder: Path) -> None:
+def _hash_tree(h: hashlib._Hash, folder: Path) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
 

@@ -9,8 +9,9 @@ cluster import this one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import urllib3
 from kubernetes import client as k8s

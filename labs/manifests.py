@@ -20,8 +20,18 @@ from .errors import ManifestError
 from .names import APPARMOR_ANNOTATION_PREFIX, MANAGED_LABEL, SECCOMP_PROFILES_PREFIX
 from .pod_security import PodSecurityReport, PodSecurityViolation, check_pod_security
 from .podspec import TEMPLATE_PATH, containers, find_pod, pod_template, security_contexts, spec_path
-from .profile_settings import (APPARMOR_TYPES, SECCOMP_TYPES, AppArmorSetting, SeccompSetting, apparmor_settings,
-                               apparmor_style, localhost_profile_problem, seccomp_settings, set_apparmor, set_seccomp)
+from .profile_settings import (
+    APPARMOR_TYPES,
+    SECCOMP_TYPES,
+    AppArmorSetting,
+    SeccompSetting,
+    apparmor_settings,
+    apparmor_style,
+    localhost_profile_problem,
+    seccomp_settings,
+    set_apparmor,
+    set_seccomp,
+)
 
 __all__ = [
     "MANAGED_LABEL",

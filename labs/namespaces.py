@@ -11,9 +11,9 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
 
 from .errors import LabTimeout, ManifestError, WorkloadFailed
 from .kube import call, core_api

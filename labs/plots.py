@@ -11,7 +11,6 @@ return a matplotlib Figure that Jupyter shows inline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from matplotlib.figure import Figure
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import collections
 import html
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .audit import AuditCollector, SeccompRecord
 from .cluster import install_seccomp_profile

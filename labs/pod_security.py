@@ -9,8 +9,9 @@ namespaces, host ports, /proc mount), and takes those rules from here by control
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .errors import ManifestError
 from .names import APPARMOR_ANNOTATION_PREFIX

@@ -53,7 +53,7 @@ class PodOutcome(Result):
     commands: list[str] = field(default_factory=list, repr=False)
     applied: str = field(default="", repr=False)
 
-    def raise_for_failure(self) -> "PodOutcome":
+    def raise_for_failure(self) -> PodOutcome:
         """Return self when the pod is fine, else raise WorkloadFailed with reason and events."""
         if not self.ok:
             raise WorkloadFailed(f"pod {self.name} in {self.namespace}: {self.reason}: {self.message}".rstrip(": "),

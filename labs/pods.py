@@ -31,8 +31,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from .errors import LabError, LabTimeout, ManifestError, WorkloadFailed
-from .kube import (PodSecurityRejected, api_client, call, core_api, plain, pod_security_violations,
-                   translate_api_error)
+from .kube import PodSecurityRejected, api_client, call, core_api, plain, pod_security_violations, translate_api_error
 from .manifests import load_manifests, with_managed_label
 from .names import MANAGED_LABEL
 from .paths import REPO_ROOT

@@ -7,7 +7,8 @@ skip what is not a mapping, so they serve untrusted submissions as well as loade
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .errors import ManifestError
 

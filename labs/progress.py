@@ -11,9 +11,9 @@ import html
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 __all__ = ["Step", "step", "format_seconds"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import platform
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import ProfileError
@@ -87,7 +87,7 @@ _MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "a
 _VARIANT_SUFFIXES = ("_time64", "32", "64")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(arch: str) -> dict:
     if arch not in ARCHITECTURES:
         raise ProfileError(f"no syscall table for architecture {arch!r}",
@@ -95,17 +95,17 @@ def _table(arch: str) -> dict:
     return json.loads((DATA / f"syscalls-{arch}.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _numbers(arch: str) -> dict[int, str]:
     return {number: name for name, number in _table(arch)["syscalls"].items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _notes() -> dict:
     return json.loads((DATA / "syscall-notes.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compat() -> dict[str, frozenset[str]]:
     data = json.loads((DATA / "syscalls-compat.json").read_text())
     return {arch: frozenset(data[arch]) for arch in COMPAT_ARCHITECTURES}
@@ -144,7 +144,7 @@ def alias_of(name: str, arch: str) -> str | None:
     return _table(arch)["aliases"].get(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _libseccomp_table() -> dict[str, tuple[str, ...]]:
     data = json.loads((DATA / "libseccomp-syscalls.json").read_text())
     return {name: tuple(arches) for name, arches in data["syscalls"].items()}

@@ -11,8 +11,9 @@ import html
 import inspect
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import ipywidgets as w
 

@@ -266,7 +266,7 @@ def unload_profile_on_nodes(name: str, *, config: str = "default",
                    commands=[f"echo 'profile \"{name}\" {{}}' | docker exec -i {node} apparmor_parser --remove --skip-cache"
                              for node in targets],
                    note="apparmor_parser -R removes the profile with that name (on a real node: "
-                        f"sudo apparmor_parser -R /etc/apparmor.d/<file>).")
+                        "sudo apparmor_parser -R /etc/apparmor.d/<file>).")
 
 
 def load_profile_here(source: str | Path, *, mode: str = "enforce") -> str:

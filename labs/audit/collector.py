@@ -54,7 +54,7 @@ def kernel_audit_status() -> dict[str, int] | None:
         return None
     if len(reply) < 16 + 4 * len(_STATUS_FIELDS) or struct.unpack_from("=H", reply, 4)[0] != AUDIT_GET:
         return None
-    return dict(zip(_STATUS_FIELDS, struct.unpack_from(f"={len(_STATUS_FIELDS)}I", reply, 16)))
+    return dict(zip(_STATUS_FIELDS, struct.unpack_from(f"={len(_STATUS_FIELDS)}I", reply, 16), strict=False))
 
 
 def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> list[str]:
@@ -115,7 +115,7 @@ class AuditCollector:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "AuditCollector":
+    def start(self) -> AuditCollector:
         self._kernel_lost_at_start = (kernel_audit_status() or {}).get("lost")
         self.folder = Path(tempfile.mkdtemp(prefix="course-audit-"))
         self.folder.chmod(0o755)
@@ -143,7 +143,7 @@ class AuditCollector:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
 
-    def __enter__(self) -> "AuditCollector":
+    def __enter__(self) -> AuditCollector:
         return self.start()
 
     def __exit__(self, *exc) -> None:

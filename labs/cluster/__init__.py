@@ -10,13 +10,31 @@
 Command line: ``python -m labs.cluster node-image | ensure [CONFIG] | delete [CONFIG|--all] | status``.
 """
 from .configs import CONFIGS, ClusterConfig, get_config, register_config
-from .lifecycle import (ClusterInfo, ClusterStatus, NodeStatus, cluster_status, delete_all_clusters,
-                        delete_cluster, ensure_cluster, kubeconfig_path, kubectl, load_images,
-                        node_names, wait_until_ready)
+from .lifecycle import (
+    ClusterInfo,
+    ClusterStatus,
+    NodeStatus,
+    cluster_status,
+    delete_all_clusters,
+    delete_cluster,
+    ensure_cluster,
+    kubeconfig_path,
+    kubectl,
+    load_images,
+    node_names,
+    wait_until_ready,
+)
 from .nodeimage import NodeImageBuild, ensure_node_image
+from .nodes import (
+    PROFILES_DIR,
+    NodeCapabilities,
+    install_seccomp_profile,
+    installed_seccomp_profiles,
+    node_capabilities,
+    remove_seccomp_profile,
+    write_node_file,
+)
 from .nodesource import NodeImageChoice, choose_node_image
-from .nodes import (PROFILES_DIR, NodeCapabilities, install_seccomp_profile, installed_seccomp_profiles,
-                    node_capabilities, remove_seccomp_profile, write_node_file)
 from .versions import KIND_VERSION, KUBERNETES_VERSION, NODE_IMAGE, STOCK_NODE_IMAGE
 
 __all__ = [

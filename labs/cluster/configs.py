@@ -11,9 +11,9 @@ with :func:`for_offline_node`'s additions (written to the state folder, never co
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import yaml
 

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ..errors import EnvironmentProblem
-from ..runner import run, require_tool
+from ..runner import require_tool, run
 from .versions import staging_version
 
 __all__ = [

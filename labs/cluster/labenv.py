@@ -48,8 +48,8 @@ def ensure_kubeconfig(config: str = "default") -> Path | None:
     if path.is_file():
         return path
     try:
-        from .lifecycle import cluster_exists, kind
         from .configs import get_config
+        from .lifecycle import cluster_exists, kind
 
         if not cluster_exists(config):
             return None

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ..errors import EnvironmentProblem, LabError, LabTimeout
 from ..images import image_exists, image_id
+from ..paths import tools_dir
 from ..results import Result
 from ..runner import CommandResult, run
 from .configs import CONFIGS, get_config
-from ..paths import tools_dir
 
 __all__ = [
     "NodeStatus",

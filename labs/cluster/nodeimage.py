@@ -21,18 +21,18 @@ import hashlib
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import CommandError, EnvironmentProblem
 from ..images import RECIPE_LABEL, docker_build_env, image_exists, image_id, image_label
 from ..names import MANAGED_LABEL_ARG
+from ..paths import build_dir, tools_dir
 from ..results import Result
 from ..runner import run
 from . import gobuild, rootfs
-from ..paths import build_dir, tools_dir
 from .versions import CRICTL_VERSION, KIND_VERSION, KUBERNETES_VERSION, NODE_IMAGE
 
 __all__ = [

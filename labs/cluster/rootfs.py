@@ -14,9 +14,9 @@ from pathlib import Path
 from ..errors import EnvironmentProblem
 from ..images import RECIPE_LABEL, apt_mirror, image_exists
 from ..names import MANAGED_LABEL_ARG
+from ..paths import NODE_IMAGE_DIR, build_dir
 from ..runner import run
 from .gobuild import module_info
-from ..paths import NODE_IMAGE_DIR, build_dir
 from .versions import KIND_VERSION
 
 __all__ = ["SUITE", "node_packages", "rootfs_hash", "ensure_rootfs_image"]

@@ -48,7 +48,7 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
     Copies left from an earlier call are deleted first, so a rerun measures the nodes as
     they are now.
     """
-    from ..pods import delete_pod, run_pod   # the Kubernetes client: slow to import, so only when used
+    from ..pods import delete_pod, run_pod  # the Kubernetes client: slow to import, so only when used
 
     (pod,) = [d for d in load_manifests(manifest) if d["kind"] == "Pod"]
     result = NodeOutcomes()

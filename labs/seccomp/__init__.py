@@ -8,10 +8,23 @@ one denied syscall), :mod:`.summary` (a compact view of a profile, printed befor
 :mod:`.recording`, :mod:`.provenance`, :mod:`.suggest` (merge runs, why each syscall, argument
 rules). ``python -m labs.seccomp`` is a small CLI for instructors (and ``record`` for anyone).
 """
-from .build import (RUNTIME_STARTUP_REASONS, RUNTIME_STARTUP_SYSCALLS, allow_only_with_argument, audit_profile,
-                    build_profile, write_profile)
-from .compare import (ProfileDiff, RuntimeDefaultComparison, allowed_syscalls, compare_with_runtime_default,
-                      diff_profiles, runtime_default, runtime_default_syscalls)
+from .build import (
+    RUNTIME_STARTUP_REASONS,
+    RUNTIME_STARTUP_SYSCALLS,
+    allow_only_with_argument,
+    audit_profile,
+    build_profile,
+    write_profile,
+)
+from .compare import (
+    ProfileDiff,
+    RuntimeDefaultComparison,
+    allowed_syscalls,
+    compare_with_runtime_default,
+    diff_profiles,
+    runtime_default,
+    runtime_default_syscalls,
+)
 from .explain import DenialExplanation, explain_denial
 from .provenance import PHASES, RecordingDiff, RunRecord, SyscallProvenance, coverage, diff_runs, merge_runs, provenance
 from .record import record_image, runtime_baseline
@@ -19,7 +32,15 @@ from .record_cluster import record_manifest
 from .recording import Recording, load_recording
 from .suggest import Suggestion, apply_suggestions, suggest_arguments
 from .summary import ProfileSummary, profile_summary
-from .validate import ACTIONS, MAX_PROFILE_BYTES, OPERATORS, ProfileWarning, load_profile, profile_problems, profile_warnings
+from .validate import (
+    ACTIONS,
+    MAX_PROFILE_BYTES,
+    OPERATORS,
+    ProfileWarning,
+    load_profile,
+    profile_problems,
+    profile_warnings,
+)
 
 __all__ = [
     "ACTIONS",

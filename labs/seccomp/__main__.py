@@ -18,8 +18,17 @@ from pathlib import Path
 
 from ..errors import LabError, ProfileError
 from ..syscalls import ARCHITECTURES, node_arch
-from . import (build_profile, compare_with_runtime_default, diff_profiles, explain_denial,
-               load_profile, load_recording, record_image, record_manifest, write_profile)
+from . import (
+    build_profile,
+    compare_with_runtime_default,
+    diff_profiles,
+    explain_denial,
+    load_profile,
+    load_recording,
+    record_image,
+    record_manifest,
+    write_profile,
+)
 from .validate import profile_warnings
 
 

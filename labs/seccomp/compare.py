@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from ..results import Result
 from ..syscalls import DATA, all_syscalls, danger
@@ -96,7 +96,7 @@ def diff_profiles(old: dict, new: dict) -> ProfileDiff:
                        new_default=new["defaultAction"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _runtime_default_data() -> str:
     return (DATA / "runtime-default.json").read_text()
 

@@ -10,8 +10,17 @@ import html
 from dataclasses import dataclass, field
 
 from ..results import Result
-from ..syscalls import (describe, danger, is_known, is_syscall_name, suggest, suggest_any, syscall_name, syscall_number,
-                        unknown_syscall_hint)
+from ..syscalls import (
+    danger,
+    describe,
+    is_known,
+    is_syscall_name,
+    suggest,
+    suggest_any,
+    syscall_name,
+    syscall_number,
+    unknown_syscall_hint,
+)
 from .compare import runtime_default
 
 __all__ = ["DenialExplanation", "explain_denial"]

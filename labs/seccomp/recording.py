@@ -71,7 +71,7 @@ class Recording(Result):
         """The merged least-privilege profile (``staging``: same allow-list, LOG default)."""
         return build_profile(self.syscalls(), architectures=self.architectures, staging=staging)
 
-    def diff(self, other: "Recording") -> RecordingDiff:
+    def diff(self, other: Recording) -> RecordingDiff:
         return diff_runs(self.runs, other.runs, old_label=self.target, new_label=other.target)
 
     @property
