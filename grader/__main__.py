@@ -55,10 +55,10 @@ def _preflight(exercise_id: str) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list exercise ids")
+    sub.add_parser("list", help="list exercise ids").set_defaults(handler=_list)
     g = sub.add_parser("grade", help="grade a class: folder of per-student folders/zips, or one zip")
     g.add_argument("submissions", type=Path, nargs="?", help="not needed with --resume")
     g.add_argument("--exercise", choices=list(EXERCISES), help="not needed with --resume")
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="regrade students that already have results")
     g.add_argument("--static-only", action="store_true", help="skip live checks (no cluster needed)")
     g.add_argument("--cleanup", action="store_true", help="remove the node agent when done")
+    g.set_defaults(handler=_grade_class)
     _cluster_options(g)
     one = sub.add_parser("grade-one", help="grade one submission (folder, file or archive)")
     one.add_argument("submission", type=Path)
@@ -77,37 +78,57 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--gradescope", type=Path, help="write Gradescope results.json here")
     one.add_argument("--token", help="name for this run's cluster objects")
     one.add_argument("--static-only", action="store_true")
+    one.set_defaults(handler=_grade_one)
     _cluster_options(one)
     c = sub.add_parser("cleanup", help="remove the node agent (DaemonSet and its namespace)")
     c.add_argument("--config", default="default", help="cluster config (default: default)")
+    c.set_defaults(handler=_cleanup)
     b = sub.add_parser("gradescope-bundle", help="zip a Gradescope autograder for one exercise")
     b.add_argument("--exercise", required=True, choices=list(EXERCISES))
     b.add_argument("--out", required=True, type=Path)
+    b.set_defaults(handler=_bundle)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     _apply_cluster_options(args)
+    return args.handler(args, parser)
 
-    if args.command == "list":
-        for exercise in EXERCISES.values():
-            print(f"{exercise.id}\t{exercise.title}")
-        return 0
-    if args.command == "cleanup":
-        from labs.nodeops.agent import NodeAgent
 
-        print("removed the node agent" if NodeAgent(args.config).remove() else "no node agent was deployed")
-        return 0
-    if args.command == "gradescope-bundle":
-        print(build_gradescope_bundle(args.exercise, args.out))
-        return 0
-    if args.command == "grade-one":
-        report = grade(args.exercise, args.submission, token=args.token, live=not args.static_only)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(args.json, report.to_dict())
-        if args.gradescope:
-            args.gradescope.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(args.gradescope, gradescope_results(report))
-        print(report)
-        return 0
+def _list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    for exercise in EXERCISES.values():
+        print(f"{exercise.id}\t{exercise.title}")
+    return 0
+
+
+def _cleanup(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from labs.nodeops.agent import NodeAgent
+
+    print("removed the node agent" if NodeAgent(args.config).remove() else "no node agent was deployed")
+    return 0
+
+
+def _bundle(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    print(build_gradescope_bundle(args.exercise, args.out))
+    return 0
+
+
+def _grade_one(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    report = grade(args.exercise, args.submission, token=args.token, live=not args.static_only)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(args.json, report.to_dict())
+    if args.gradescope:
+        args.gradescope.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(args.gradescope, gradescope_results(report))
+    print(report)
+    return 0
+
+
+def _grade_class(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Exit 2: the cluster cannot grade live (nothing graded); 3: the cluster went away mid-batch."""
     settings = _batch_settings(args, parser)
     problem = _preflight(settings["exercise_id"]) if settings["live"] else None
     if problem:
