@@ -1,10 +1,12 @@
-"""Build the course's container images without any registry: `python -m labs.images build`.
+"""Build the course's container images: `python -m labs.images build`.
 
-Why debootstrap: no registry is reachable on our machines (and in many workshops), but Debian
-packages are. The base image is a `debootstrap --variant=minbase` tree fed to `docker import`;
-lab images are Dockerfiles in ``labs/images/<name>/`` built FROM it. Every image is tagged and
-labelled with its recipe hash (Dockerfile folder + base recipe), so a rebuild is skipped when
-nothing changed.
+The lab images are Dockerfiles in ``labs/images/<name>/`` built FROM a Debian bookworm base
+(:mod:`labs.image_base` picks it): one already on this machine, else Debian's digest-pinned
+image where a registry answers (macOS and Windows learners need no debootstrap), else a
+`debootstrap --variant=minbase` tree fed to `docker import` (no registry on our machines, but
+Debian packages are). Every image is tagged and labelled with its recipe hash (Dockerfile folder
++ the base's identity), so a rebuild is skipped when nothing changed and an image built on one
+base is never taken for one built on the other.
 """
 from __future__ import annotations
 
@@ -17,7 +19,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import EnvironmentProblem
+from .errors import CommandError, EnvironmentProblem
+from .image_base import (
+    BASE_DEBOOTSTRAP,
+    BASE_SUITE,
+    DEBOOTSTRAP_IDENTITY,
+    SOURCE_ENV,
+    SOURCES,
+    BaseChoice,
+    debian_image,
+    decide_base,
+    registry_identity,
+    requested_base,
+)
 from .names import MANAGED_LABEL_ARG
 from .runner import run
 
@@ -30,12 +44,14 @@ __all__ = [
     "LAB_IMAGES",
     "MANAGED_LABEL",
     "RECIPE_LABEL",
+    "BASE_LABEL",
     "apt_mirror",
     "recipe_hash",
     "image_exists",
     "image_id",
     "image_label",
     "docker_build_env",
+    "choose_base",
     "ensure_base_image",
     "ensure_image",
     "ensure_images",
@@ -53,9 +69,10 @@ LAB_IMAGES = {NGINX_IMAGE: "nginx", COLLECTOR_IMAGE: "collector", TOOLS_IMAGE: "
 #: the managed label as ``docker --label`` takes it (kept for tests/apparmor_vm; use labs.names)
 MANAGED_LABEL = MANAGED_LABEL_ARG
 RECIPE_LABEL = "course.seccomp-lab/recipe"
-#: the base recipe; changing it changes every image's hash
-BASE_SUITE = "bookworm"
-BASE_DEBOOTSTRAP = ("--variant=minbase", "--components=main")
+#: which base a lab image was built FROM (labs.image_base: the debootstrap recipe or a digest)
+BASE_LABEL = "course.seccomp-lab/base"
+#: a pull of debian:bookworm is about 50 MB; no answer within this is no registry
+PULL_TIMEOUT = 600
 
 APT_SOURCES = [Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list")]
 
@@ -95,11 +112,12 @@ def _hash_tree(h: hashlib._Hash, folder: Path) -> None:
         h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
 
 
-def recipe_hash(name: str | None = None) -> str:
-    """12 hex digits naming the recipe of the base image (name=None) or of a lab image."""
-    h = hashlib.sha256(f"{BASE_SUITE} {' '.join(BASE_DEBOOTSTRAP)}".encode())
+def recipe_hash(name: str | None = None, base: str = DEBOOTSTRAP_IDENTITY) -> str:
+    """12 hex digits naming the recipe of the base (name=None) or of lab image ``name`` built
+    FROM the base whose identity is ``base`` (labs.image_base)."""
+    h = hashlib.sha256(base.encode())
     if name is not None:
-        h.update(recipe_hash().encode())
+        h.update(recipe_hash(None, base).encode())
         _hash_tree(h, IMAGES_DIR / LAB_IMAGES[name])
     return h.hexdigest()[:12]
 
@@ -153,7 +171,9 @@ def ensure_base_image() -> str:
         return tag
     if os.geteuid() != 0:
         raise EnvironmentProblem("building the base image needs root (debootstrap)",
-                                 fix="run `sudo make images` once; later builds reuse it")
+                                 fix="run `sudo make images` once (later builds reuse it); without root or "
+                                     "debootstrap (macOS, Windows), let Docker reach a registry: the base is then "
+                                     f"pulled ({SOURCE_ENV}=registry, COURSE_REGISTRY=a mirror)")
     mirror = apt_mirror()
     with tempfile.TemporaryDirectory(prefix="course-base-") as tmp:
         root = Path(tmp) / "root"
@@ -176,33 +196,78 @@ def ensure_base_image() -> str:
     return tag
 
 
-def ensure_image(name: str, *, base: str | None = None) -> str:
-    """Build lab image ``name`` (a key of LAB_IMAGES) unless its recipe hash is present;
-    returns the hash-tagged reference. ``name`` itself (":latest") points to it too."""
-    digest = recipe_hash(name)
-    tag = f"{name}:{digest}"
+def _pull(ref: str) -> tuple[bool, str]:
+    """``docker pull``: (ok, the engine's last word); no registry is an answer, not an exception."""
+    try:
+        result = run(["docker", "pull", ref], check=False, timeout=PULL_TIMEOUT)
+    except CommandError:
+        return False, f"no complete answer within {PULL_TIMEOUT}s"
+    lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return result.ok, lines[-1] if lines else f"docker pull exited {result.returncode}"
+
+
+def _all_built(names: list[str], identity: str, prefix: str) -> bool:
+    return all(image_exists(f"{prefix}{name}:{recipe_hash(name, identity)}") for name in names)
+
+
+def choose_base(names: list[str] | None = None, *, source: str | None = None, prefix: str = "") -> BaseChoice:
+    """The base lab images ``names`` build FROM: one on this machine (the base itself, or every
+    image already built on it), else debian:bookworm pulled by digest, else debootstrap."""
+    names = names or list(LAB_IMAGES)
+    requested = requested_base(source)
+    debian = debian_image()
     started = time.monotonic()
-    if not image_exists(tag):
-        base = base or ensure_base_image()
-        run(["docker", "build", "--build-arg", f"BASE={base}",
+
+    def pull() -> tuple[bool, str]:
+        _progress(f"pulling {debian} (about 50 MB)", started)
+        ok, detail = _pull(debian)
+        _progress(f"pull {'done' if ok else 'failed'}: {detail}", started)
+        return ok, detail
+
+    chosen, reason = decide_base(
+        requested,
+        debootstrap_present=image_exists(f"course/base:{recipe_hash()}")
+        or _all_built(names, DEBOOTSTRAP_IDENTITY, prefix),
+        registry_present=image_exists(debian) or _all_built(names, registry_identity(), prefix),
+        pull=pull)
+    if chosen == "registry":
+        return BaseChoice("registry", debian, registry_identity(), reason)
+    return BaseChoice("debootstrap", f"course/base:{recipe_hash()}", DEBOOTSTRAP_IDENTITY, reason)
+
+
+def ensure_image(name: str, base: BaseChoice | None = None, *, prefix: str = "") -> str:
+    """Build lab image ``name`` (a key of LAB_IMAGES) FROM ``base`` unless its recipe hash is
+    present; returns the hash-tagged reference, and ``name`` (":latest") points to it too.
+    ``prefix`` goes before every name this makes (tests build beside the course's images)."""
+    base = base or choose_base([name], prefix=prefix)
+    digest = recipe_hash(name, base.identity)
+    repository = prefix + name
+    tag = f"{repository}:{digest}"
+    started = time.monotonic()
+    if image_exists(tag):
+        _progress(f"{tag} present", started)
+    else:
+        base_ref = ensure_base_image() if base.source == "debootstrap" else base.image
+        run(["docker", "build", "--build-arg", f"BASE={base_ref}",
              "--label", MANAGED_LABEL, "--label", f"{RECIPE_LABEL}={digest}",
+             "--label", f"{BASE_LABEL}={base.identity}",
              "-t", tag, str(IMAGES_DIR / LAB_IMAGES[name])],
             env=docker_build_env(), timeout=1800,
             fix="check the build output above; apt-get inside the build needs the Debian mirror")
-        _drop_old_recipes(name, digest)
-        _progress(f"built {tag}", started)
-    else:
-        _progress(f"{tag} present", started)
-    run(["docker", "tag", tag, name])
+        _drop_old_recipes(repository, digest)
+        _progress(f"built {tag} FROM {base_ref}", started)
+    run(["docker", "tag", tag, repository])
     return tag
 
 
-def ensure_images(names: list[str] | None = None) -> dict[str, str]:
-    """Make sure the base and the lab images exist; returns name -> hash-tagged reference."""
+def ensure_images(names: list[str] | None = None, *, source: str | None = None,
+                  prefix: str = "") -> dict[str, str]:
+    """Make sure the lab images exist (and their base, when one is missing); returns name ->
+    hash-tagged reference."""
     wanted = names or list(LAB_IMAGES)
-    missing = [n for n in wanted if not image_exists(f"{n}:{recipe_hash(n)}")]
-    base = ensure_base_image() if missing else None
-    return {name: ensure_image(name, base=base) for name in wanted}
+    base = choose_base(wanted, source=source, prefix=prefix)
+    _progress(f"base: {base.source}, {base.reason}", time.monotonic())
+    return {name: ensure_image(name, base, prefix=prefix) for name in wanted}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the base and lab images (skips built recipes)")
     build.add_argument("names", nargs="*", help=f"only these images ({', '.join(LAB_IMAGES.values())})")
-    sub.add_parser("list", help="print each image and its recipe hash")
+    build.add_argument("--base", choices=SOURCES, help=f"where the base comes from (default ${SOURCE_ENV} or auto)")
+    sub.add_parser("list", help="print each image and its recipe hash (on the debootstrap base)")
     args = parser.parse_args(argv)
     if args.command == "list":
         print(f"{BASE_IMAGE}\t{recipe_hash()}")
@@ -223,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown image(s) {', '.join(sorted(unknown))}; choose from {', '.join(by_folder)}")
     started = time.monotonic()
-    ensure_images(names or None)
+    ensure_images(names or None, source=args.base)
     _progress("all images ready", started)
     return 0
 
