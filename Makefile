@@ -58,7 +58,7 @@ $(VENV)/.installed: requirements.txt
 engine: venv  ## make sure a Docker engine answers (installs it where that is safe)
 	$(PY) -m labs.host ensure-engine
 
-images: engine  ## build the lab images (debootstrap base, cached by recipe hash)
+images: engine  ## build the lab images (on debian:bookworm where a registry answers, else debootstrap; cached by recipe hash)
 	$(PY) -m labs.images build
 
 node-image: engine  ## kind's release image where a registry answers, else the offline build (cached)
