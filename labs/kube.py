@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import urllib3
 from kubernetes import client as k8s
@@ -22,8 +22,8 @@ from .errors import EnvironmentProblem, LabError, ManifestError, WorkloadFailed
 from .paths import kubeconfig_file
 from .pod_fixes import FIXES
 
-__all__ = ["api_client", "core_api", "apps_api", "call", "plain", "translate_api_error", "pod_security_violations",
-           "PodSecurityRejected"]
+__all__ = ["ClusterLike", "api_client", "core_api", "apps_api", "call", "plain", "translate_api_error",
+           "pod_security_violations", "PodSecurityRejected"]
 
 
 class PodSecurityRejected(ManifestError):
@@ -36,18 +36,26 @@ class PodSecurityRejected(ManifestError):
         super().__init__(message, FIXES["PodSecurityRejected"])
 
 
+class ClusterLike(Protocol):
+    """What this module needs of a :class:`labs.cluster.Cluster` (it sits below labs.cluster)."""
+
+    config: str
+    kubeconfig: Path
+
+
 _CLIENTS: dict[tuple[str, int], k8s.ApiClient] = {}
 
 
-def _kubeconfig(config: str) -> Path:
-    path = kubeconfig_file(config)
+def _kubeconfig(config: ClusterLike | str) -> Path:
+    """The kubeconfig of a Cluster, or of a config name (the form callers are leaving)."""
+    name, path = (config, kubeconfig_file(config)) if isinstance(config, str) else (config.config, config.kubeconfig)
     if not path.exists():
-        raise EnvironmentProblem(f"no kubeconfig for the {config!r} cluster at {path}: the cluster does not exist",
+        raise EnvironmentProblem(f"no kubeconfig for the {name!r} cluster at {path}: the cluster does not exist",
                                  fix="create it with `make cluster` (or labs.cluster.ensure_cluster())")
     return path
 
 
-def api_client(config: str = "default", *, fresh: bool = False) -> k8s.ApiClient:
+def api_client(config: ClusterLike | str = "default", *, fresh: bool = False) -> k8s.ApiClient:
     """An ApiClient for the course cluster, reused until its kubeconfig changes.
 
     ``fresh=True`` returns a private one (exec streams patch the client they use)."""
@@ -63,12 +71,12 @@ def api_client(config: str = "default", *, fresh: bool = False) -> k8s.ApiClient
     return _CLIENTS[key]
 
 
-def core_api(config: str = "default") -> k8s.CoreV1Api:
+def core_api(config: ClusterLike | str = "default") -> k8s.CoreV1Api:
     """The CoreV1Api of the course cluster (pods, events, namespaces, logs)."""
     return k8s.CoreV1Api(api_client(config))
 
 
-def apps_api(config: str = "default") -> k8s.AppsV1Api:
+def apps_api(config: ClusterLike | str = "default") -> k8s.AppsV1Api:
     """The AppsV1Api of the course cluster (DaemonSets, Deployments)."""
     return k8s.AppsV1Api(api_client(config))
 
@@ -137,6 +145,6 @@ def call(what: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
                                      "start it with `make cluster`") from None
 
 
-def plain(obj: Any, config: str) -> dict:
+def plain(obj: Any, config: ClusterLike | str) -> dict:
     """A client object as the JSON dict the API sent (camelCase keys)."""
     return api_client(config).sanitize_for_serialization(obj)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import CapabilityMissing, LabError
 from ..nodeops import node_ops, on_cluster
+from ..nodeops.base import NodeCluster
 from ..results import Applied, Result
 from ..runner import run
 from .policy import require_safe_profile
@@ -199,7 +200,7 @@ def _unload(node: str | None, name: str) -> None:
         raise parser_error(result.stdout + result.stderr, f"removing {name} on {_where(node)}")
 
 
-def _nodes(config: str, nodes: Iterable[str] | None) -> list[str]:
+def _nodes(config: NodeCluster | str, nodes: Iterable[str] | None) -> list[str]:
     if nodes is not None:
         return list(nodes)
     return node_ops(config).nodes()
@@ -227,7 +228,7 @@ def apparmor_load_commands(filename: str, nodes: list[str], mode: str = "enforce
             for node in nodes or ["<node>"]]
 
 
-def load_profile_on_nodes(source: str | Path, *, config: str = "default",
+def load_profile_on_nodes(source: str | Path, *, config: NodeCluster | str = "default",
                           nodes: Iterable[str] | None = None, mode: str = "enforce") -> Applied:
     """Check ``source`` locally, then load it on every node (or ``nodes``); return node names
     (a list that, in Jupyter, also shows the profile text and the equivalent apparmor_parser
@@ -255,7 +256,7 @@ def load_profile_on_nodes(source: str | Path, *, config: str = "default",
              f"appArmorProfile: {{type: Localhost, localhostProfile: {name}}}.")
 
 
-def unload_profile_on_nodes(name: str, *, config: str = "default",
+def unload_profile_on_nodes(name: str, *, config: NodeCluster | str = "default",
                             nodes: Iterable[str] | None = None) -> Applied:
     """Remove the profile ``name`` from every node's kernel; absent profiles are fine."""
     targets = _nodes(config, nodes)

@@ -17,6 +17,7 @@ from ..paths import tools_dir
 from ..results import Result
 from ..runner import CommandResult, run
 from .configs import CONFIGS, get_config
+from .handle import ClusterRef, NodeStatus, as_cluster, parse_node_rows
 
 __all__ = [
     "NodeStatus",
@@ -37,20 +38,6 @@ __all__ = [
     "delete_all_clusters",
     "load_images",
 ]
-
-KIND_LABEL = "io.x-k8s.kind.cluster"
-ROLE_LABEL = "io.x-k8s.kind.role"
-
-
-@dataclass
-class NodeStatus(Result):
-    """One node container: its Docker state and whether Kubernetes reports it Ready."""
-
-    name: str
-    role: str
-    container_state: str
-    ready: bool | None = None
-
 
 @dataclass
 class ClusterStatus(Result):
@@ -91,44 +78,23 @@ def kind(args: list[str], **kwargs) -> CommandResult:
     return run([_tool("kind"), *args], **kwargs)
 
 
-def kubectl(args: list[str], config: str = "default", **kwargs) -> CommandResult:
-    """Run the course's kubectl against ``config``'s cluster and kubeconfig."""
+def kubectl(args: list[str], config: ClusterRef = "default", **kwargs) -> CommandResult:
+    """Run the course's kubectl against the cluster's own kubeconfig."""
     return run([_tool("kubectl"), "--kubeconfig", str(kubeconfig_path(config)), *args], **kwargs)
 
 
-def kubeconfig_path(config: str = "default") -> Path:
-    """The kubeconfig file of ``config``'s cluster (it may not exist yet)."""
-    return get_config(config).kubeconfig
+def kubeconfig_path(config: ClusterRef = "default") -> Path:
+    """The cluster's kubeconfig file (it may not exist yet)."""
+    return as_cluster(config).kubeconfig
 
 
-def cluster_exists(config: str = "default") -> bool:
-    return get_config(config).cluster_name in kind(["get", "clusters"]).stdout.split()
+def cluster_exists(config: ClusterRef = "default") -> bool:
+    return as_cluster(config).name in kind(["get", "clusters"]).stdout.split()
 
 
-def parse_node_rows(text: str) -> list[NodeStatus]:
-    """``docker ps --format '{{.Names}}\\t{{.State}}\\t<role label>'`` rows -> NodeStatus."""
-    nodes = []
-    for line in text.splitlines():
-        if line.strip():
-            name, state, role = (line.split("\t") + ["", ""])[:3]
-            nodes.append(NodeStatus(name=name, role=role, container_state=state))
-    return sorted(nodes, key=lambda n: n.name)
-
-
-def _node_containers(config: str) -> list[NodeStatus]:
-    name = get_config(config).cluster_name
-    out = run(["docker", "ps", "-a", "--filter", f"label={KIND_LABEL}={name}", "--format",
-               f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{ROLE_LABEL}"}}}}']).stdout
-    return parse_node_rows(out)
-
-
-def node_names(config: str = "default") -> list[str]:
+def node_names(config: ClusterRef = "default") -> list[str]:
     """Names of the cluster's node containers (what ``docker exec`` needs), sorted."""
-    names = [n.name for n in _node_containers(config)]
-    if not names:
-        raise EnvironmentProblem(f"the {config!r} cluster has no nodes",
-                                 fix=f"create it: python -m labs.cluster ensure {config}")
-    return names
+    return as_cluster(config).nodes()
 
 
 def node_readiness(nodes_json: dict) -> dict[str, tuple[bool, str]]:
@@ -151,42 +117,43 @@ def pods_not_running(pods_json: dict) -> list[str]:
     return waiting
 
 
-def wait_until_ready(config: str = "default", timeout: float = 240) -> None:
+def wait_until_ready(config: ClusterRef = "default", timeout: float = 240) -> None:
     """Wait until every node is Ready and every kube-system pod runs; LabTimeout says which not."""
+    cluster = as_cluster(config)
     deadline = time.monotonic() + timeout
-    expected = set(node_names(config))
+    expected = set(cluster.nodes())
     problem = "the API server did not answer"
     while time.monotonic() < deadline:
-        nodes = kubectl(["get", "nodes", "-o", "json"], config, check=False, timeout=30)
+        nodes = kubectl(["get", "nodes", "-o", "json"], cluster, check=False, timeout=30)
         if nodes.ok:
             readiness = node_readiness(json.loads(nodes.stdout))
             not_ready = [f"{n} ({readiness.get(n, (False, 'not registered'))[1]})"
                          for n in sorted(expected) if not readiness.get(n, (False,))[0]]
             problem = f"nodes not Ready: {', '.join(not_ready)}"
             if not not_ready:
-                pods = kubectl(["get", "pods", "-n", "kube-system", "-o", "json"], config,
+                pods = kubectl(["get", "pods", "-n", "kube-system", "-o", "json"], cluster,
                                check=False, timeout=30)
                 waiting = pods_not_running(json.loads(pods.stdout)) if pods.ok else ["(no answer)"]
                 problem = f"kube-system pods not running: {', '.join(waiting)}"
                 if pods.ok and not waiting:
                     return
         time.sleep(2)
-    node = sorted(expected)[0]
-    raise LabTimeout(f"the {config!r} cluster was not ready after {timeout:.0f}s: {problem}",
+    node, name = sorted(expected)[0], cluster.config
+    raise LabTimeout(f"the {name!r} cluster was not ready after {timeout:.0f}s: {problem}",
                      fix=f"read the kubelet log: docker exec {node} journalctl -u kubelet --no-pager | tail -50; "
-                         f"then recreate: python -m labs.cluster delete {config} && python -m labs.cluster ensure {config}")
+                         f"then recreate: python -m labs.cluster delete {name} && python -m labs.cluster ensure {name}")
 
 
-def cluster_status(config: str = "default") -> ClusterStatus:
+def cluster_status(config: ClusterRef = "default") -> ClusterStatus:
     """Exists? Which nodes, in which Docker state, Ready or not (a Result for notebooks)."""
-    cfg = get_config(config)
-    nodes = _node_containers(config)
-    status = ClusterStatus(config, cfg.cluster_name, bool(nodes), str(cfg.kubeconfig), nodes)
+    cluster = as_cluster(config)
+    nodes = cluster.node_containers()
+    status = ClusterStatus(cluster.config, cluster.name, bool(nodes), str(cluster.kubeconfig), nodes)
     if not nodes:
         return status
     status.node_image = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
-    if cfg.kubeconfig.is_file() and all(n.container_state == "running" for n in nodes):
-        answer = kubectl(["get", "nodes", "-o", "json"], config, check=False, timeout=30)
+    if cluster.kubeconfig.is_file() and all(n.container_state == "running" for n in nodes):
+        answer = kubectl(["get", "nodes", "-o", "json"], cluster, check=False, timeout=30)
         if answer.ok:
             readiness = node_readiness(json.loads(answer.stdout))
             for node in nodes:
@@ -203,17 +170,17 @@ def _built_from_outdated_image(node: str, image: str) -> bool:
     return running != current
 
 
-def _restart(config: str, cfg, nodes, timeout: float) -> str:
+def _restart(cluster, nodes, timeout: float) -> str:
     """Start the stopped nodes of an existing cluster, wait until Ready; returns its image."""
     stopped = [n.name for n in nodes if n.container_state != "running"]
     if stopped:
         run(["docker", "start", *stopped])
-    kind(["export", "kubeconfig", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)])
-    wait_until_ready(config, timeout=timeout)
+    kind(["export", "kubeconfig", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig)])
+    wait_until_ready(cluster, timeout=timeout)
     return run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
 
 
-def ensure_cluster(config: str = "default", *, timeout: float = 240, create_timeout: float = 900) -> ClusterInfo:
+def ensure_cluster(config: ClusterRef = "default", *, timeout: float = 240, create_timeout: float = 900) -> ClusterInfo:
     """Create ``config``'s cluster, or reuse it (starting stopped nodes); wait until Ready.
 
     ``create_timeout`` bounds ``kind create`` (kubeadm init included), ``timeout`` the wait for
@@ -223,43 +190,43 @@ def ensure_cluster(config: str = "default", *, timeout: float = 240, create_time
     on an outdated node image, or one that does not come back after a restart (a reboot, a
     killed engine), is re-created rather than left half-working.
     """
-    cfg = get_config(config)
+    cluster = as_cluster(config)
+    cfg = get_config(cluster.config)
     started = time.monotonic()
     image = cfg.ensure_node_image()
-    nodes = _node_containers(config)
+    nodes = cluster.node_containers()
     if nodes and _built_from_outdated_image(nodes[0].name, image):
-        print(f"cluster {cfg.cluster_name} runs an outdated node image: re-creating it", flush=True)
-        delete_cluster(config)
+        print(f"cluster {cluster.name} runs an outdated node image: re-creating it", flush=True)
+        delete_cluster(cluster)
         nodes = []
     if nodes:
         try:
-            running = _restart(config, cfg, nodes, timeout=min(timeout, 120))
-            return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), running,
+            running = _restart(cluster, nodes, timeout=min(timeout, 120))
+            return ClusterInfo(cluster.config, cluster.name, str(cluster.kubeconfig), cluster.nodes(), running,
                                False, round(time.monotonic() - started, 1))
         except LabError as exc:
-            print(f"cluster {cfg.cluster_name} did not come back ({exc.message.splitlines()[0]}): "
+            print(f"cluster {cluster.name} did not come back ({exc.message.splitlines()[0]}): "
                   "re-creating it", flush=True)
-            delete_cluster(config)
-    kind(["create", "cluster", "--name", cfg.cluster_name, "--image", image,
-          "--config", str(cfg.kind_config_file(image)), "--kubeconfig", str(cfg.kubeconfig)],
+            delete_cluster(cluster)
+    kind(["create", "cluster", "--name", cluster.name, "--image", image,
+          "--config", str(cfg.kind_config_file(image)), "--kubeconfig", str(cluster.kubeconfig)],
          timeout=create_timeout,
          fix=f"read the output above; kind removed the half-made nodes. Retry with "
-             f"`python -m labs.cluster ensure {config}`; `kind export logs --name {cfg.cluster_name}` "
+             f"`python -m labs.cluster ensure {cluster.config}`; `kind export logs --name {cluster.name}` "
              "collects node logs")
-    wait_until_ready(config, timeout=timeout)
-    return ClusterInfo(config, cfg.cluster_name, str(cfg.kubeconfig), node_names(config), image,
+    wait_until_ready(cluster, timeout=timeout)
+    return ClusterInfo(cluster.config, cluster.name, str(cluster.kubeconfig), cluster.nodes(), image,
                        True, round(time.monotonic() - started, 1))
 
 
-def delete_cluster(config: str = "default") -> None:
-    """Delete ``config``'s cluster, its kubeconfig and generated kind config (nothing else);
-    no-op if absent."""
-    cfg = get_config(config)
-    if cluster_exists(config):
-        kind(["delete", "cluster", "--name", cfg.cluster_name, "--kubeconfig", str(cfg.kubeconfig)],
+def delete_cluster(config: ClusterRef = "default") -> None:
+    """Delete the cluster, its kubeconfig and generated kind config (nothing else); no-op if absent."""
+    cluster = as_cluster(config)
+    if cluster_exists(cluster):
+        kind(["delete", "cluster", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig)],
              timeout=300)
-    cfg.kubeconfig.unlink(missing_ok=True)
-    cfg.generated_kind_config.unlink(missing_ok=True)
+    cluster.kubeconfig.unlink(missing_ok=True)
+    get_config(cluster.config).generated_kind_config.unlink(missing_ok=True)
 
 
 def delete_all_clusters() -> list[str]:
@@ -272,7 +239,7 @@ def delete_all_clusters() -> list[str]:
     return deleted
 
 
-def load_images(images: list[str], config: str = "default") -> list[str]:
+def load_images(images: list[str], config: ClusterRef = "default") -> list[str]:
     """Copy local Docker images into every node's containerd (``kind load``, works offline).
 
     Pods must then use ``imagePullPolicy: Never`` or ``IfNotPresent``: no registry is asked.
@@ -281,5 +248,5 @@ def load_images(images: list[str], config: str = "default") -> list[str]:
     if missing:
         raise EnvironmentProblem(f"image(s) not in the local Docker engine: {', '.join(missing)}",
                                  fix="build the course images first: `make images`")
-    kind(["load", "docker-image", "--name", get_config(config).cluster_name, *images], timeout=900)
+    kind(["load", "docker-image", "--name", as_cluster(config).name, *images], timeout=900)
     return list(images)

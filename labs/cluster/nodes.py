@@ -15,8 +15,9 @@ from ..errors import LabError
 from ..names import KUBELET_SECCOMP_DIR as SECCOMP_ROOT
 from ..names import NODE_PROFILES_DIR as PROFILES_DIR
 from ..names import localhost_profile
-from ..nodeops import current_config, node_ops, on_cluster
+from ..nodeops import current_cluster, on_cluster
 from ..results import Applied, Result
+from .handle import ClusterRef, as_cluster
 
 __all__ = [
     "SECCOMP_ROOT",
@@ -52,7 +53,7 @@ class NodeCapabilities(Result):
 def write_node_file(node: str, path: str, content: str | bytes) -> None:
     """Write ``content`` to ``path`` on ``node`` (parent folders created), through stdin, on the
     cluster of the surrounding :func:`labs.nodeops.on_cluster` (default: the default cluster)."""
-    node_ops(current_config()).write_file(node, path, content)
+    as_cluster(current_cluster()).node_ops().write_file(node, path, content)
 
 
 def _check_filename(filename: str) -> None:
@@ -74,7 +75,7 @@ def seccomp_install_commands(filename: str, nodes: list[str], ops=None) -> list[
     return commands
 
 
-def install_seccomp_profile(filename: str, profile: dict, *, config: str = "default",
+def install_seccomp_profile(filename: str, profile: dict, *, config: ClusterRef = "default",
                             nodes: list[str] | None = None) -> Applied:
     """Write ``profile`` as PROFILES_DIR/<filename> on every node (or ``nodes``).
 
@@ -87,9 +88,10 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: str = "defa
         raise LabError("a seccomp profile must be a dict (the parsed JSON)",
                        fix="load it first: labs.seccomp.load_profile(path)")
     text = json.dumps(profile, indent=2) + "\n"
-    ops = node_ops(config) if nodes is None else None
+    cluster = as_cluster(config)
+    ops = cluster.node_ops() if nodes is None else None
     targets = list(nodes) if nodes is not None else ops.nodes()
-    with on_cluster(config):
+    with on_cluster(cluster):
         for node in targets:
             write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
     return Applied(
@@ -101,11 +103,11 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: str = "defa
              "to that path on every node (scp, a DaemonSet, or the Security Profiles Operator).")
 
 
-def remove_seccomp_profile(filename: str, *, config: str = "default",
+def remove_seccomp_profile(filename: str, *, config: ClusterRef = "default",
                            nodes: list[str] | None = None) -> Applied:
     """Delete PROFILES_DIR/<filename> from every node (or ``nodes``); absent files are fine."""
     _check_filename(filename)
-    ops = node_ops(config)
+    ops = as_cluster(config).node_ops()
     targets = list(nodes) if nodes is not None else ops.nodes()
     commands = [ops.remove_file(node, f"{PROFILES_DIR}/{filename}") for node in targets]
     return Applied(targets, action=f"removed {PROFILES_DIR}/{filename} from {len(targets)} node(s)",
@@ -114,9 +116,9 @@ def remove_seccomp_profile(filename: str, *, config: str = "default",
                         "file fail with CreateContainerError until it is back.")
 
 
-def installed_seccomp_profiles(node: str, config: str = "default") -> list[str]:
+def installed_seccomp_profiles(node: str, config: ClusterRef = "default") -> list[str]:
     """File names in the node's PROFILES_DIR, sorted (empty when the folder does not exist)."""
-    return node_ops(config).list_dir(node, PROFILES_DIR)
+    return as_cluster(config).node_ops().list_dir(node, PROFILES_DIR)
 
 
 def parse_capabilities(node: str, text: str) -> NodeCapabilities:
@@ -142,8 +144,8 @@ def parse_capabilities(node: str, text: str) -> NodeCapabilities:
     )
 
 
-def node_capabilities(config: str = "default", nodes: list[str] | None = None) -> list[NodeCapabilities]:
+def node_capabilities(config: ClusterRef = "default", nodes: list[str] | None = None) -> list[NodeCapabilities]:
     """Probe each node: seccomp in the kernel, AppArmor LSM, and whether containerd will apply
     AppArmor profiles (it silently does not when any of its conditions is missing)."""
-    ops = node_ops(config)
+    ops = as_cluster(config).node_ops()
     return [parse_capabilities(node, ops.probe(node)) for node in (list(nodes) if nodes is not None else ops.nodes())]

@@ -8,9 +8,9 @@
 - :mod:`.images`: lab image names on a cluster that pulls from a registry (``--image-prefix``)
 """
 from .base import APPARMOR_DIR, PROFILES_DIR, SECCOMP_ROOT, NodeOps, check_token
-from .choose import MODES, NODE_OPS_ENV, choose_mode, current_config, forget, node_ops, on_cluster
+from .choose import MODES, NODE_OPS_ENV, choose_mode, current_cluster, forget, node_ops, on_cluster
 from .images import IMAGE_PREFIX_ENV, image_prefix, image_ref, pull_policy, registry_step
 
 __all__ = ["APPARMOR_DIR", "PROFILES_DIR", "SECCOMP_ROOT", "NodeOps", "check_token",
            "IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "registry_step",
-           "MODES", "NODE_OPS_ENV", "choose_mode", "current_config", "forget", "node_ops", "on_cluster"]
+           "MODES", "NODE_OPS_ENV", "choose_mode", "current_cluster", "forget", "node_ops", "on_cluster"]

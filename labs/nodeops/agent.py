@@ -20,7 +20,7 @@ from ..errors import CommandError, EnvironmentProblem, LabError, WorkloadFailed
 from ..images import NGINX_IMAGE
 from ..pod_status import pod_outcome
 from ..runner import CommandResult
-from .base import NodeOps
+from .base import NodeCluster, NodeOps
 from .images import image_prefix, image_ref, pull_policy, registry_step
 
 __all__ = ["AGENT_NAMESPACE", "AGENT_LABEL", "NodeAgent", "NodeAgentUnavailable", "agent_manifest",
@@ -153,9 +153,9 @@ class NodeAgent(NodeOps):
 
     mode = "agent"
 
-    def __init__(self, config: str = "default", *, namespace: str = AGENT_NAMESPACE,
+    def __init__(self, cluster: NodeCluster | str = "default", *, namespace: str = AGENT_NAMESPACE,
                  requests: dict[str, str] | None = None):
-        super().__init__(config)
+        super().__init__(cluster)
         self.namespace = namespace
         self.requests = requests
         self._pods: dict[str, str] | None = None
@@ -163,7 +163,7 @@ class NodeAgent(NodeOps):
     def _api(self):
         from ..pods import core_api
 
-        return core_api(self.config)
+        return core_api(self.cluster)
 
     def nodes(self) -> list[str]:
         items = self._api().list_node(_request_timeout=30).items
@@ -184,8 +184,8 @@ class NodeAgent(NodeOps):
         from ..pods import apply_manifest
 
         manifest = agent_manifest(requests=self.requests)
-        create_namespace(self.namespace, labels={AGENT_LABEL: "true"}, config=self.config, exist_ok=True)
-        apply_manifest(copy.deepcopy(manifest), self.namespace, self.config)
+        create_namespace(self.namespace, labels={AGENT_LABEL: "true"}, config=self.cluster, exist_ok=True)
+        apply_manifest(copy.deepcopy(manifest), self.namespace, self.cluster)
         spec = manifest["spec"]["template"]["spec"]
         return spec.get("tolerations") or [], spec["containers"][0]["image"]
 
@@ -219,13 +219,13 @@ class NodeAgent(NodeOps):
         from ..pods import delete_pod
 
         for pod in pods:
-            delete_pod(pod, self.namespace, self.config, wait=True, timeout=60, grace_period=0)
+            delete_pod(pod, self.namespace, self.cluster, wait=True, timeout=60, grace_period=0)
 
     def pod_for(self, node: str) -> str:
         if self._pods is None or node not in self._pods:
             self.ensure()
         if node not in self._pods:
-            raise LabError(f"{node} is not a node of the {self.config!r} cluster",
+            raise LabError(f"{node} is not a node of the {str(self.cluster)!r} cluster",
                            fix=f"nodes: {', '.join(sorted(self._pods))}")
         return self._pods[node]
 
@@ -236,13 +236,13 @@ class NodeAgent(NodeOps):
         command = stdin_as_argument(args, input)
         try:
             result = exec_in_pod(self.pod_for(node), self.namespace, command, container="agent",
-                                 config=self.config, timeout=timeout)
+                                 config=self.cluster, timeout=timeout)
         except WorkloadFailed as exc:
             if exc.reason != "NotFound":
                 raise
             self._pods = None   # the agent pod was replaced: find the new one once
             result = exec_in_pod(self.pod_for(node), self.namespace, command, container="agent",
-                                 config=self.config, timeout=timeout)
+                                 config=self.cluster, timeout=timeout)
         done = CommandResult(self.shown(node, args), result.returncode, result.stdout, result.stderr)
         if check and not done.ok:
             raise CommandError(done.command, done.returncode, done.stdout + done.stderr,
@@ -260,4 +260,4 @@ class NodeAgent(NodeOps):
         from ..namespaces import delete_namespace
 
         self._pods = None
-        return delete_namespace(self.namespace, self.config)
+        return delete_namespace(self.namespace, self.cluster)

@@ -8,12 +8,14 @@ the same strings either way, so they are built here once and tested without a cl
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Protocol
 
 from ..errors import LabError
 from ..names import KUBELET_SECCOMP_DIR, NODE_PROFILES_DIR
 from ..runner import CommandResult
 
-__all__ = ["SECCOMP_ROOT", "PROFILES_DIR", "APPARMOR_DIR", "CAPABILITY_PROBE", "NodeOps",
+__all__ = ["SECCOMP_ROOT", "PROFILES_DIR", "APPARMOR_DIR", "CAPABILITY_PROBE", "NodeCluster", "NodeOps",
            "write_file_command", "list_dir_command", "sweep_command", "parse_listing", "parse_swept", "check_token"]
 
 #: the kubelet's seccomp root and the course's profile folder in it (names kept for callers)
@@ -84,14 +86,26 @@ def parse_swept(text: str) -> dict[str, list[str]]:
     return found
 
 
+class NodeCluster(Protocol):
+    """What node operations need of a :class:`labs.cluster.Cluster` (labs.cluster imports this
+    package, so it is handed in, never imported): its API kubeconfig and its kind node containers."""
+
+    config: str
+    kubeconfig: Path
+
+    def nodes(self) -> list[str]: ...
+
+    def node_containers(self) -> list: ...
+
+
 class NodeOps:
     """The node operations of one cluster. Subclasses implement :meth:`nodes`, :meth:`run`
     (a command on a node, stdin optional) and :meth:`shown` (that command as a person types it)."""
 
     mode = "base"
 
-    def __init__(self, config: str = "default"):
-        self.config = config
+    def __init__(self, cluster: NodeCluster | str = "default"):
+        self.cluster = cluster
 
     def nodes(self) -> list[str]:
         raise NotImplementedError

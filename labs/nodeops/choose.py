@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from ..errors import LabError
-from .base import NodeOps
+from .base import NodeCluster, NodeOps
 
-__all__ = ["MODES", "NODE_OPS_ENV", "choose_mode", "node_ops", "on_cluster", "current_config", "forget"]
+__all__ = ["MODES", "NODE_OPS_ENV", "choose_mode", "node_ops", "on_cluster", "current_cluster", "forget"]
 
 MODES = ("auto", "kind", "agent")
 NODE_OPS_ENV = "COURSE_NODE_OPS"
-_CONFIG: ContextVar[str] = ContextVar("course_cluster_config", default="default")
+_CLUSTER: ContextVar[NodeCluster | str | None] = ContextVar("course_cluster", default=None)
 _CHOSEN: dict[tuple[str, str], NodeOps] = {}
 
 
@@ -41,57 +41,61 @@ def choose_mode(requested: str, api_nodes: list[str] | None, local_containers: s
     return "kind", "every node is a kind container on this machine"
 
 
-def _local_containers(config: str) -> set[str] | None:
+def _local_containers(cluster: NodeCluster) -> set[str] | None:
     if shutil.which("docker") is None:
         return None
-    from ..cluster.lifecycle import _node_containers
-
     try:
-        return {n.name for n in _node_containers(config) if n.container_state == "running"}
+        return {n.name for n in cluster.node_containers() if n.container_state == "running"}
     except LabError:
         return None
 
 
-def _api_nodes(config: str) -> list[str] | None:
+def _api_nodes(cluster: NodeCluster) -> list[str] | None:
     try:
         from ..pods import core_api
 
-        return [n.metadata.name for n in core_api(config).list_node(_request_timeout=15).items]
+        return [n.metadata.name for n in core_api(cluster).list_node(_request_timeout=15).items]
     except Exception:  # noqa: BLE001 - no answer is a fact for choose_mode, not an error here
         return None
 
 
-def current_config() -> str:
-    return _CONFIG.get()
+def current_cluster() -> NodeCluster | str | None:
+    """The cluster of the surrounding :func:`on_cluster` (None outside one)."""
+    return _CLUSTER.get()
 
 
 @contextmanager
-def on_cluster(config: str) -> Iterator[str]:
-    """Node helpers that take a node name only (``write_node_file``) act on ``config``'s cluster."""
-    token = _CONFIG.set(config)
+def on_cluster(cluster: NodeCluster | str) -> Iterator[NodeCluster | str]:
+    """Node helpers that take a node name only (``write_node_file``) act on ``cluster``."""
+    token = _CLUSTER.set(cluster)
     try:
-        yield config
+        yield cluster
     finally:
-        _CONFIG.reset(token)
+        _CLUSTER.reset(token)
 
 
-def node_ops(config: str | None = None, mode: str | None = None) -> NodeOps:
-    """The node operations of ``config``'s cluster (chosen once per process and mode)."""
-    config = config or current_config()
+def node_ops(cluster: NodeCluster | str | None = None, mode: str | None = None) -> NodeOps:
+    """The node operations of ``cluster`` (a :class:`labs.cluster.Cluster`; default: the one of the
+    surrounding :func:`on_cluster`, else the default cluster), chosen once per config and mode."""
+    cluster = cluster or current_cluster() or "default"
+    if isinstance(cluster, str):   # a config name, the form callers are leaving: labs.cluster resolves it
+        from ..cluster.handle import as_cluster
+
+        cluster = as_cluster(cluster)
     requested = mode or os.environ.get(NODE_OPS_ENV) or "auto"
-    key = (config, requested)
+    key = (cluster.config, requested)
     if key not in _CHOSEN:
-        local = _local_containers(config) if requested == "auto" else set()
-        api = _api_nodes(config) if requested == "auto" and local else None
+        local = _local_containers(cluster) if requested == "auto" else set()
+        api = _api_nodes(cluster) if requested == "auto" and local else None
         chosen, _why = choose_mode(requested, api, local)
         if chosen == "kind":
             from .kind import KindNodeOps
 
-            _CHOSEN[key] = KindNodeOps(config)
+            _CHOSEN[key] = KindNodeOps(cluster)
         else:
             from .agent import NodeAgent
 
-            _CHOSEN[key] = NodeAgent(config)
+            _CHOSEN[key] = NodeAgent(cluster)
     return _CHOSEN[key]
 
 

@@ -19,9 +19,7 @@ class KindNodeOps(NodeOps):
     mode = "kind"
 
     def nodes(self) -> list[str]:
-        from ..cluster.lifecycle import node_names
-
-        return node_names(self.config)
+        return self.cluster.nodes()
 
     def command(self, node: str, args: list[str]) -> list[str]:
         return ["docker", "exec", "-i", node, *args]

@@ -8,7 +8,6 @@ gets the same scores, check by check; the Gradescope bundle's `run_autograder` d
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from grader.bundle import build_gradescope_bundle
 from grader.context import make_token
 from grader.exercises import get_exercise
 from grader.exercises.common import EXERCISES_DIR
-from labs.cluster import kubeconfig_path
+from labs.cluster import get_cluster, kubeconfig_path
 from labs.nodeops.agent import AGENT_NAMESPACE, NodeAgent
 from labs.nodeops.kind import KindNodeOps
 from labs.pods import core_api
@@ -87,7 +86,7 @@ def outcome(report: dict) -> tuple:
 
 def leftovers(token: str) -> list[str]:
     found = [n.metadata.name for n in core_api().list_namespace().items if n.metadata.name == f"grade-{token}"]
-    kind = KindNodeOps("default")
+    kind = KindNodeOps(get_cluster())
     return found + [f for node in kind.nodes() for f in kind.token_files(token, node)]
 
 

@@ -1,0 +1,85 @@
+"""The cluster object (labs.cluster.Cluster) without a cluster: resolved once from its config,
+the one coercion from a config name, node listing from the engine's answer, node operations
+and kubeconfig handed on. The engine is replaced by a recorder; the config files are real
+files in a temporary folder."""
+from __future__ import annotations
+
+import pytest
+
+from labs.cluster import CONFIGS, Cluster, ClusterConfig, as_cluster, get_cluster, handle, register_config
+from labs.errors import EnvironmentProblem, LabError
+from labs.nodeops import choose
+from labs.nodeops.kind import KindNodeOps
+from labs.runner import CommandResult
+
+
+@pytest.fixture
+def course_config(tmp_path, monkeypatch):
+    """A registered config "t-shape" whose kind file names the cluster course-t."""
+    monkeypatch.setattr(handle, "_CLUSTERS", {})
+    monkeypatch.setitem(CONFIGS, "t-shape", CONFIGS["default"])   # restored after the test
+    file = tmp_path / "t.yaml"
+    file.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: course-t\n")
+    register_config(ClusterConfig("t-shape", file))
+    return file
+
+
+def test_a_config_is_read_once_and_the_object_is_shared(course_config):
+    cluster = get_cluster("t-shape")
+    assert (cluster.config, cluster.name, cluster.kubeconfig.name) == ("t-shape", "course-t", "kubeconfig-t-shape")
+    course_config.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: course-renamed\n")
+    assert get_cluster("t-shape") is cluster and cluster.name == "course-t"   # no re-read at each step
+    handle.forget_clusters()
+    assert get_cluster("t-shape").name == "course-renamed"
+
+
+def test_the_one_coercion_keeps_objects_and_resolves_names(course_config):
+    cluster = get_cluster("t-shape")
+    assert as_cluster(cluster) is cluster
+    assert as_cluster("t-shape") is cluster
+    assert as_cluster(None) is get_cluster("default") and get_cluster().config == "default"
+    with pytest.raises(LabError, match="unknown cluster config 'nope'"):
+        as_cluster("nope")
+
+
+def test_nodes_are_asked_of_the_engine_by_kind_name_each_time(course_config, monkeypatch):
+    calls = []
+    answers = iter(["course-t-worker\trunning\tworker\ncourse-t-control-plane\texited\tcontrol-plane\n", ""])
+
+    def engine(args, **kwargs):
+        calls.append(args)
+        return CommandResult(" ".join(args), 0, next(answers), "")
+
+    monkeypatch.setattr(handle, "run", engine)
+    cluster = get_cluster("t-shape")
+    assert cluster.nodes() == ["course-t-control-plane", "course-t-worker"]
+    assert "label=io.x-k8s.kind.cluster=course-t" in calls[0]
+    with pytest.raises(EnvironmentProblem, match="'t-shape' cluster has no nodes") as raised:
+        cluster.nodes()
+    assert "python -m labs.cluster ensure t-shape" in raised.value.fix
+
+
+def test_node_operations_get_the_object_and_a_name_finds_the_same_ones(course_config, monkeypatch):
+    cluster = get_cluster("t-shape")
+    ops = KindNodeOps(cluster)
+    monkeypatch.setitem(choose._CHOSEN, ("t-shape", "kind"), ops)
+    assert cluster.node_ops("kind") is ops
+    assert choose.node_ops("t-shape", "kind") is ops   # a config name still works during the migration
+    with choose.on_cluster(cluster):
+        assert choose.node_ops(mode="kind") is ops
+    monkeypatch.setattr(Cluster, "nodes", lambda self: [f"{self.name}-control-plane"])
+    assert ops.nodes() == ["course-t-control-plane"]   # kind node ops ask the cluster, not labs.cluster
+
+
+def test_the_api_client_reads_the_objects_kubeconfig(course_config, tmp_path):
+    from labs import kube
+
+    cluster = Cluster("t-shape", "course-t", tmp_path / "absent-kubeconfig")
+    with pytest.raises(EnvironmentProblem, match=r"'t-shape' cluster at .*absent-kubeconfig"):
+        kube.api_client(cluster)
+    (tmp_path / "kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n")
+    found = Cluster("t-shape", "course-t", tmp_path / "kubeconfig")
+    assert found.api_client() is found.api_client()   # made once, kept while the file is unchanged
+    assert found.api_client().configuration.host == "https://127.0.0.1:1"
