@@ -4,6 +4,7 @@
 - :mod:`.syntax`: ``check_profile_syntax`` with the real apparmor_parser (parse only)
 - :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
 - :mod:`.rules`: complain-mode records -> rules and whole profiles (pure)
+- :mod:`.recording`: several complain-mode runs -> one profile, why each rule is there (pure)
 - :mod:`.explain`: one record -> sentence, rule, caution (pure)
 - :mod:`.catalog`: the profiles the course ships, by name
 - :mod:`.vm`: the QEMU guest with the AppArmor LSM used by the verification lane
@@ -20,6 +21,7 @@ from .nodes import (
     unload_profile_on_nodes,
 )
 from .policy import SYSTEM_PROFILE_NAMES, profile_safety_problems, require_safe_profile
+from .recording import AppArmorRecording, AppArmorRun, RuleProvenance, load_apparmor_recording
 from .rules import profile_from_records, record_rule, rules_from_records, unhandled_records
 from .syntax import check_profile_syntax, profile_names
 
@@ -40,6 +42,10 @@ __all__ = [
     "record_rule",
     "unhandled_records",
     "profile_from_records",
+    "AppArmorRecording",
+    "AppArmorRun",
+    "RuleProvenance",
+    "load_apparmor_recording",
     "explain_apparmor_denial",
     "AppArmorDenialExplanation",
     "caution_for_rule",
