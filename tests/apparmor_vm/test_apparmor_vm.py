@@ -83,3 +83,26 @@ def test_runc_applies_the_profile_named_in_the_oci_spec(vm_step):
     assert probe["out"].startswith("course-nginx-deny-write (enforce)"), probe["out"]
     assert "tmp-denied" in lines and "log-allowed" in lines, probe
     assert any(r["name"] == "/tmp/evil" for r in probe["denied"]), probe["denied"]
+
+
+def test_merged_complain_runs_enforce_both_drives_and_name_the_run_behind_each_rule(vm_step):
+    """Two complain-mode runs with different drives, merged by labs.apparmor.AppArmorRecording."""
+    merge = vm_step("merge_complain_runs")
+    for mode in ("report", "export"):
+        assert merge["complain"][mode]["rc"] == 0, merge["complain"][mode]
+        # the merged profile, enforced, lets each run's own actions through
+        assert merge["enforced"][mode]["rc"] == 0, (mode, merge["enforced"][mode], merge["denied"])
+        assert merge["enforced"][mode]["out"].strip() == f"{mode} request-1"
+    assert merge["mode"] == "enforce"
+    for attempt in merge["outside"].values():
+        assert attempt["rc"] != 0 and "Permission denied" in attempt["err"], attempt
+    assert {"/etc/shadow", "/etc/course-merged-evil"} <= {r["name"] for r in merge["denied"]}, merge["denied"]
+    rows = {row["rule"]: row for row in merge["recording"]["provenance"]}
+    # a rule only one run needed names that run, and the phase after its drive started
+    assert rows["/tmp/course-merge/report.txt w,"]["runs"] == ["report"], rows
+    assert set(rows["/tmp/course-merge/report.txt w,"]["phases"]) == {"requests"}
+    assert rows["/etc/hostname r,"]["runs"] == ["export"]
+    assert rows["/usr/lib/os-release r,"]["runs"] == ["report", "export"]
+    assert set(rows["/usr/lib/os-release r,"]["phases"]) == {"startup"}
+    assert "/etc/hostname r,  # export (r)" in merge["profile"]
+    assert merge["recording"]["status"] == "complete"

@@ -15,7 +15,11 @@ SHARE = Path("/mnt/course")
 sys.path.insert(0, str(SHARE / "src"))
 sys.path.insert(0, str(SHARE))
 
+from steps import run_steps, step  # noqa: E402
+
 from labs.apparmor import (  # noqa: E402
+    AppArmorRecording,
+    AppArmorRun,
     apparmor_support,
     check_profile_syntax,
     explain_apparmor_denial,
@@ -26,7 +30,6 @@ from labs.apparmor import (  # noqa: E402
 )
 from labs.audit import parse_audit_text  # noqa: E402
 from labs.runner import run  # noqa: E402
-from steps import run_steps, step  # noqa: E402
 
 AUDIT_LOG = Path("/var/log/audit/audit.log")
 
@@ -170,6 +173,60 @@ def _complain():
         "denied": [r.to_dict() for r in denied],
         "explained": [str(explain_apparmor_denial(r)) for r in denied],
     }
+
+
+MERGE_JOB = """#!/bin/sh
+# One small job, two drives: 'report' lists a directory, 'export' copies the hostname.
+set -e
+cat /etc/os-release > /dev/null
+read request < /tmp/course-merge/go
+case "$1" in
+  report) ls /usr/share/doc > /tmp/course-merge/report.txt ;;
+  export) cat /etc/hostname > /tmp/course-merge/export.txt ;;
+esac
+echo "$1 $request"
+"""
+#: Start the job confined, wait until it blocks opening its FIFO (start-up done), note the time,
+#: write the request. The audit clock is the wall clock, so that time splits the run's phases.
+MERGE_DRIVE = """rm -rf /tmp/course-merge && mkdir /tmp/course-merge && mkfifo /tmp/course-merge/go
+aa-exec -p "$1" -- /opt/course/merge-job.sh "$2" & job=$!
+for i in $(seq 100); do grep -qE 'fifo|partner' /proc/$job/wchan 2>/dev/null && break; sleep 0.1; done
+date +%s.%N > /tmp/course-merge-drive
+timeout 20 sh -c 'echo request-1 > /tmp/course-merge/go'
+wait $job
+"""
+
+
+def drive_merge_job(profile: str, mode: str) -> tuple[dict, float]:
+    result = cmd(["sh", "-c", MERGE_DRIVE, "drive", profile, mode], timeout=45)   # a hang fails the step, not the boot
+    return result, float(Path("/tmp/course-merge-drive").read_text())
+
+
+@step("merge_complain_runs")
+def _merge():
+    """Two complain-mode runs of one job with different drives, merged into one enforced profile."""
+    job = Path("/opt/course/merge-job.sh")
+    job.parent.mkdir(parents=True, exist_ok=True)
+    job.write_text(MERGE_JOB)
+    job.chmod(0o755)
+    runs, complain = [], {}
+    for mode in ("report", "export"):
+        mark = audit_mark()
+        complain[mode], drive = drive_merge_job("course-audit-complain", mode)
+        runs.append(AppArmorRun.from_audit_text(mode, audit_since(mark), drive_started=drive))
+    recording = AppArmorRecording("course-merged", runs, from_profile="course-audit-complain")
+    profile = recording.profile_text()
+    check_profile_syntax(profile)
+    load_profile_here(profile)
+    mark = audit_mark()
+    enforced = {mode: drive_merge_job("course-merged", mode)[0] for mode in ("report", "export")}
+    outside = {"shadow": sh("cat /etc/shadow", "course-merged"),
+               "write_etc": sh("echo x > /etc/course-merged-evil", "course-merged")}
+    denied = [r.to_dict() for r in parse_audit_text(audit_since(mark)).apparmor
+              if r.profile.startswith("course-merged") and r.apparmor == "DENIED"]
+    return {"complain": complain, "recording": recording.to_dict(), "profile": profile,
+            "mode": loaded_profiles().get("course-merged"), "enforced": enforced, "outside": outside,
+            "denied": denied}
 
 
 if __name__ == "__main__":
