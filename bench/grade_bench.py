@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.batch import grade_class  # noqa: E402
+from grader.checks.live import LAB_IMAGE  # noqa: E402
 from grader.exercises.common import EXERCISES_DIR  # noqa: E402
 from labs.cluster import ensure_cluster, load_images  # noqa: E402
-from grader.checks.live import LAB_IMAGE  # noqa: E402
 
 EX = "04-least-privilege-nginx"
 

@@ -13,8 +13,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labs.errors import ProfileError  # noqa: E402
-from labs.seccomp import (build_profile, compare_with_runtime_default, diff_profiles,  # noqa: E402
-                          load_profile, runtime_default_syscalls)
+from labs.seccomp import (  # noqa: E402
+    build_profile,
+    compare_with_runtime_default,
+    diff_profiles,
+    load_profile,
+    runtime_default_syscalls,
+)
 from labs.syscalls import all_syscalls  # noqa: E402
 
 PROFILES = Path(__file__).resolve().parent.parent / "tests" / "data" / "profiles"

@@ -50,7 +50,7 @@ class LocalRegistry:
         self._folder = tempfile.TemporaryDirectory(prefix="course-registry-")
         self._process: subprocess.Popen | None = None
 
-    def start(self) -> "LocalRegistry":
+    def start(self) -> LocalRegistry:
         root = Path(self._folder.name)
         config = root / "config.yml"
         config.write_text("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
@@ -75,7 +75,7 @@ class LocalRegistry:
             self._process.terminate()
             self._process.wait(timeout=30)
 
-    def __enter__(self) -> "LocalRegistry":
+    def __enter__(self) -> LocalRegistry:
         return self.start()
 
     def __exit__(self, *exc) -> None:

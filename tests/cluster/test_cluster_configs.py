@@ -10,8 +10,16 @@ import uuid
 
 import pytest
 
-from labs.cluster import (cluster_status, delete_cluster, ensure_cluster, install_seccomp_profile,
-                          installed_seccomp_profiles, load_images, node_names, remove_seccomp_profile)
+from labs.cluster import (
+    cluster_status,
+    delete_cluster,
+    ensure_cluster,
+    install_seccomp_profile,
+    installed_seccomp_profiles,
+    load_images,
+    node_names,
+    remove_seccomp_profile,
+)
 from labs.manifests import load_manifests
 from labs.pods import exec_in_pod, run_pod
 

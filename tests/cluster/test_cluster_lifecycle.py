@@ -10,10 +10,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labs.cluster import (KUBERNETES_VERSION, NODE_IMAGE, cluster_status, ensure_cluster, get_config,
-                          kubeconfig_path, kubectl, node_capabilities, node_names, write_node_file)
-from labs.cluster.nodeimage import (SKIPPED_COMPONENTS, is_offline_node_image, node_image_hash, parse_image_list,
-                                    recipe_hash)
+from labs.cluster import (
+    KUBERNETES_VERSION,
+    NODE_IMAGE,
+    cluster_status,
+    ensure_cluster,
+    get_config,
+    kubeconfig_path,
+    kubectl,
+    node_capabilities,
+    node_names,
+    write_node_file,
+)
+from labs.cluster.nodeimage import (
+    SKIPPED_COMPONENTS,
+    is_offline_node_image,
+    node_image_hash,
+    parse_image_list,
+    recipe_hash,
+)
 from labs.paths import state_dir, tools_dir
 from labs.runner import run
 

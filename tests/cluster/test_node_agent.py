@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from local_registry import QUIET_TELEMETRY, LocalRegistry, registry_binary
 
 import grader
 from grader.context import make_token
@@ -26,8 +27,6 @@ from grader.exercises.common import EXERCISES_DIR
 from labs.nodeops import choose
 from labs.nodeops.agent import NodeAgent, NodeAgentUnavailable
 from labs.runner import run
-
-from local_registry import QUIET_TELEMETRY, LocalRegistry, registry_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = "04-least-privilege-nginx"

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from local_registry import LocalRegistry
 
-from labs.cluster import (CONFIGS, NODE_IMAGE, ClusterConfig, cluster_status, delete_cluster, ensure_cluster,
-                          get_config, register_config)
+from labs.cluster import (
+    CONFIGS,
+    NODE_IMAGE,
+    ClusterConfig,
+    cluster_status,
+    delete_cluster,
+    ensure_cluster,
+    get_config,
+    register_config,
+)
 from labs.cluster.nodeimage import is_offline_node_image
 from labs.cluster.nodesource import SOURCE_ENV, STOCK_IMAGE_ENV, choose_node_image, decide_source, pull_image
-from labs.paths import CLUSTERS_DIR
 from labs.errors import EnvironmentProblem
 from labs.images import image_exists
+from labs.paths import CLUSTERS_DIR
 from labs.runner import run
-
-from local_registry import LocalRegistry
 
 
 @pytest.fixture(scope="module")

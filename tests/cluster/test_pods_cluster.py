@@ -13,8 +13,7 @@ import pytest
 from labs.audit import AuditCollector
 from labs.errors import LabTimeout, ManifestError, WorkloadFailed
 from labs.manifests import MANAGED_LABEL, load_manifests, set_apparmor, set_seccomp
-from labs.namespaces import (LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespace, owner_token,
-                             sweep_stale_namespaces)
+from labs.namespaces import LAB_NAMESPACE_LABEL, OWNER_ANNOTATION, lab_namespace, owner_token, sweep_stale_namespaces
 from labs.pod_audit import AUDIT_PROFILE_FILE, audit_pod, container_ids
 from labs.pods import (
     PodSecurityRejected,
@@ -27,7 +26,6 @@ from labs.pods import (
     run_pod,
     wait_for_pod,
 )
-
 
 pytestmark = pytest.mark.usefixtures("default_cluster")   # tests/cluster/conftest.py
 

@@ -3,8 +3,7 @@ import json
 
 from labs.docker_lab import LabContainer
 from labs.host import privileged_works
-from labs.images import (BASE_IMAGE, COLLECTOR_IMAGE, LAB_IMAGES, NGINX_IMAGE, RECIPE_LABEL,
-                         TOOLS_IMAGE, recipe_hash)
+from labs.images import BASE_IMAGE, COLLECTOR_IMAGE, LAB_IMAGES, NGINX_IMAGE, RECIPE_LABEL, TOOLS_IMAGE, recipe_hash
 from labs.runner import run
 
 

@@ -6,8 +6,13 @@ from labs.audit import AuditCollector
 from labs.docker_lab import LabContainer
 from labs.errors import WorkloadFailed
 from labs.images import NGINX_IMAGE
-from labs.seccomp import (allow_only_with_argument, audit_profile, build_profile,
-                          compare_with_runtime_default, diff_profiles)
+from labs.seccomp import (
+    allow_only_with_argument,
+    audit_profile,
+    build_profile,
+    compare_with_runtime_default,
+    diff_profiles,
+)
 
 PAGE = "hello from the course nginx"
 CURL = ["curl", "-sS", "http://127.0.0.1/"]

@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
+from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "01-block-mkdir"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
+from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "03-audit"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.learner.learner import (learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one)
+from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "07-apparmor-complain-enforce"
 
@@ -63,8 +63,8 @@ def test_mistake_enforcing_the_recording_unreviewed_gets_the_review_hint(learner
 
 def test_mistake_rules_pasted_into_the_complain_starter_gets_the_flags_hint(learner, tmp_path):
     """The learner pastes reviewed rules into the starter and forgets its complain flag."""
-    from labs import apparmor
     from grader.exercises.common import EXERCISES_DIR
+    from labs import apparmor
 
     sub = copy_submission(learner.submission(EXERCISE), tmp_path / "complain")
     starter = (EXERCISES_DIR / EXERCISE / "starter" / "app.apparmor").read_text()

@@ -15,7 +15,7 @@ from labs import lessons
 from labs.lessons.scale import save_profiles_in_configmap
 from labs.seccomp import audit_profile
 
-from .learner import learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one
+from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "08-cluster-scale"
 

@@ -17,7 +17,7 @@ import yaml
 
 from labs import lessons
 
-from .learner import learner_run, assert_full_marks, assert_partial_with_hint, copy_submission, grade_one
+from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "09-capstone"
 

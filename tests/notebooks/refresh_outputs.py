@@ -25,7 +25,7 @@ def refresh(path: Path) -> None:
         NotebookClient(run, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     run, _ = coalesce_streams(run, {})   # the same post-processing the notebook test applies
-    for kept, executed in zip(stored.cells, run.cells):
+    for kept, executed in zip(stored.cells, run.cells, strict=True):
         if kept.cell_type == "code":
             kept.outputs = executed.outputs if COMPARE_TAG in tags(kept) else []
             kept.execution_count = None

@@ -8,8 +8,17 @@ import pytest
 from nbclient import NotebookClient
 from pytest_notebook.nb_regression import NBRegressionFixture
 
-from .nbtools import DIFF_REPLACE, LESSONS, NOTEBOOKS, blank_check_notebook, diff_ignore, exec_env, \
-    lesson_number, output_text, tags
+from .nbtools import (
+    DIFF_REPLACE,
+    LESSONS,
+    NOTEBOOKS,
+    blank_check_notebook,
+    diff_ignore,
+    exec_env,
+    lesson_number,
+    output_text,
+    tags,
+)
 
 SCORE = re.compile(r"^(\S+): ([\d.]+)/([\d.]+) points", re.M)
 CRASH = ("Traceback (most recent call last)", "itself failed")

@@ -9,7 +9,6 @@ from labs.apparmor import check_profile_syntax, profile_from_records, record_rul
 from labs.apparmor.rules import format_path, unhandled_records
 from labs.audit import AppArmorRecord
 
-
 needs_parser = pytest.mark.skipif(shutil.which("apparmor_parser") is None,
                                   reason="apparmor_parser is not installed (apt-get install apparmor)")
 

@@ -1,8 +1,7 @@
 """labs.audit.parse against recorded audit text: audit.log, syslog, dmesg, collector JSON."""
 import pytest
 
-from labs.audit import (AppArmorRecord, SeccompRecord, lost_notice, parse_audit_line,
-                        parse_audit_text, seccomp_action)
+from labs.audit import AppArmorRecord, SeccompRecord, lost_notice, parse_audit_line, parse_audit_text, seccomp_action
 
 
 def load(data_dir, name):

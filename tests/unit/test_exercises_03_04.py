@@ -13,8 +13,14 @@ import nbformat
 import pytest
 
 from grader.exercises.ex03_audit import QUIET_GAP, phases
-from labs.lessons.evidence import (CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK, LogComparison, NameTable,
-                                   clone_flag_names, names_table)
+from labs.lessons.evidence import (
+    CLONE_NAMESPACE_FLAGS,
+    CLONE_NAMESPACES_MASK,
+    LogComparison,
+    NameTable,
+    clone_flag_names,
+    names_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EX03 = ROOT / "labs" / "exercises" / "03-audit"

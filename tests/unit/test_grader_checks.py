@@ -1,12 +1,17 @@
 """Pure check logic: seccomp rule evaluation, AppArmor rule reading, manifest policy, engine outcomes."""
 import pytest
 
-from grader.checks.apparmor import (deny_write_rules, glob_matches, is_complain,
-                                    uncovered_records)
 from grader.checks import live
-from grader.checks.seccomp import (effective_action, require_blocked_with_eperm, require_denies_by_default,
-                                   require_honoured_by_containerd, require_size_within, silent_success,
-                                   silent_success_in)
+from grader.checks.apparmor import deny_write_rules, glob_matches, is_complain, uncovered_records
+from grader.checks.seccomp import (
+    effective_action,
+    require_blocked_with_eperm,
+    require_denies_by_default,
+    require_honoured_by_containerd,
+    require_size_within,
+    silent_success,
+    silent_success_in,
+)
 from grader.context import Exercise
 from grader.engine import grade_folder
 from grader.model import Check, NotChecked

@@ -10,23 +10,23 @@ from collections import Counter
 import pytest
 
 from labs.audit import SeccompRecord
-from labs.results import Applied
 from labs.namespaces import OWNER_ANNOTATION, is_stale, namespace_name, owner_token
 from labs.pod_audit import PodAudit, container_ids, split_by_container
 from labs.pods import (
     FIXES,
+    SECCOMP_FILE_MISSING_FIX,
+    ExecResult,
     PodOutcome,
     exec_returncode,
-    handshake_status,
-    format_events,
-    pod_outcome,
-    ExecResult,
-    SECCOMP_FILE_MISSING_FIX,
     fix_for,
+    format_events,
+    handshake_status,
     kubectl_apply_command,
     manifest_yaml,
+    pod_outcome,
     pod_security_violations,
 )
+from labs.results import Applied
 
 
 @pytest.fixture

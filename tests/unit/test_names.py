@@ -21,7 +21,7 @@ SPELLED = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _code_strings(path: Path) -> tuple[str, ...]:
     """String constants of a module's code (docstrings left out: prose may name a path)."""
     tree = ast.parse(path.read_text())
@@ -46,6 +46,6 @@ def test_no_module_spells_a_name_of_labs_names(name):
 
 
 def test_the_forms_of_one_name_agree():
-    assert names.MANAGED_LABEL_ARG == f"{names.MANAGED_LABEL_KEY}=true"
+    assert f"{names.MANAGED_LABEL_KEY}=true" == names.MANAGED_LABEL_ARG
     assert dict([names.MANAGED_LABEL]) == {names.MANAGED_LABEL_KEY: "true"}
-    assert names.NODE_PROFILES_DIR == names.KUBELET_SECCOMP_DIR + "/" + names.localhost_profile("").rstrip("/")
+    assert names.KUBELET_SECCOMP_DIR + "/" + names.localhost_profile("").rstrip("/") == names.NODE_PROFILES_DIR

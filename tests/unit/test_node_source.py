@@ -8,8 +8,14 @@ import yaml
 
 from labs.apparmor.node_image import apparmor_node_tag
 from labs.cluster.configs import CONFIGS, OFFLINE_INIT_PATCH, ClusterConfig, for_offline_node, get_config
-from labs.cluster.nodesource import (SOURCE_ENV, STOCK_IMAGE_ENV, PullOutcome, decide_source, requested_source,
-                                     stock_node_image)
+from labs.cluster.nodesource import (
+    SOURCE_ENV,
+    STOCK_IMAGE_ENV,
+    PullOutcome,
+    decide_source,
+    requested_source,
+    stock_node_image,
+)
 from labs.cluster.versions import KIND_VERSION, STOCK_NODE_IMAGE
 from labs.errors import EnvironmentProblem, LabError
 

@@ -10,10 +10,17 @@ import pytest
 
 from labs.errors import LabError
 from labs.nodeops import choose_mode, image_ref, pull_policy, registry_step
-from labs.nodeops.images import nodes_lacking
 from labs.nodeops.agent import NodeAgent, agent_manifest, agent_problems, pod_node, stdin_as_argument
-from labs.nodeops.base import (PROFILES_DIR, NodeOps, list_dir_command, parse_listing, parse_swept, sweep_command,
-                               write_file_command)
+from labs.nodeops.base import (
+    PROFILES_DIR,
+    NodeOps,
+    list_dir_command,
+    parse_listing,
+    parse_swept,
+    sweep_command,
+    write_file_command,
+)
+from labs.nodeops.images import nodes_lacking
 from labs.nodeops.kind import KindNodeOps
 from labs.runner import CommandResult
 

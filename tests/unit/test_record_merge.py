@@ -10,8 +10,19 @@ from types import SimpleNamespace
 import pytest
 
 from labs.errors import WorkloadFailed
-from labs.seccomp import (Recording, RunRecord, apply_suggestions, build_profile, coverage, diff_runs,
-                          load_profile, load_recording, merge_runs, provenance, suggest_arguments)
+from labs.seccomp import (
+    Recording,
+    RunRecord,
+    apply_suggestions,
+    build_profile,
+    coverage,
+    diff_runs,
+    load_profile,
+    load_recording,
+    merge_runs,
+    provenance,
+    suggest_arguments,
+)
 from labs.seccomp.provenance import classify_phase, split_phases
 from labs.seccomp.record import drive_argv, listening_ports, run_drive, socket_families
 

@@ -1,8 +1,14 @@
 """labs.seccomp.compare: allowed sets, profile diffs, containerd's RuntimeDefault data."""
 import pytest
 
-from labs.seccomp import (allowed_syscalls, build_profile, compare_with_runtime_default, diff_profiles,
-                          runtime_default, runtime_default_syscalls)
+from labs.seccomp import (
+    allowed_syscalls,
+    build_profile,
+    compare_with_runtime_default,
+    diff_profiles,
+    runtime_default,
+    runtime_default_syscalls,
+)
 from labs.syscalls import all_syscalls, architectures_knowing
 
 X86 = ["SCMP_ARCH_X86_64"]
