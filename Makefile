@@ -43,6 +43,7 @@ lab: cluster  ## set up everything and open JupyterLab on the first notebook
 TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/learner tests/browser tests/apparmor_vm
 
 test: cluster  ## set up everything the tests need, then run every test tier
+	$(VENV)/bin/ruff check .
 	$(PY) tests/cluster/local_registry.py
 	$(PY) -m pytest -m "not learner_host" $(TEST_TIERS)
 
