@@ -48,24 +48,23 @@ DMESG_TIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
 
 def dmesg_after(mark: float) -> str:
     lines = run(["dmesg"]).stdout.splitlines()
-    return "\n".join(l for l in lines if (m := DMESG_TIME.match(l)) and float(m.group(1)) > mark)
+    return "\n".join(line for line in lines if (m := DMESG_TIME.match(line)) and float(m.group(1)) > mark)
 
 
 def dmesg_mark() -> float:
-    times = [float(m.group(1)) for l in run(["dmesg"]).stdout.splitlines() if (m := DMESG_TIME.match(l))]
+    times = [float(m.group(1)) for line in run(["dmesg"]).stdout.splitlines() if (m := DMESG_TIME.match(line))]
     return times[-1] if times else 0.0
 
 
 def measure(rate: int, seconds: float) -> dict:
     mark = dmesg_mark()
-    with AuditCollector() as audit:
-        with LabContainer.start(TOOLS_IMAGE, seccomp=LOG_GETPPID,
-                                command=["python3", "-c", WORKLOAD, str(rate), str(seconds)]) as box:
-            box.wait(timeout=seconds * 10 + 60)
-            emitted, elapsed = box.logs().split()
-            audit.wait_quiet(quiet=2.0, timeout=120)
-            log = audit.log([box.id])
-            kernel_lost = audit.kernel_lost()
+    command = ["python3", "-c", WORKLOAD, str(rate), str(seconds)]
+    with AuditCollector() as audit, LabContainer.start(TOOLS_IMAGE, seccomp=LOG_GETPPID, command=command) as box:
+        box.wait(timeout=seconds * 10 + 60)
+        emitted, elapsed = box.logs().split()
+        audit.wait_quiet(quiet=2.0, timeout=120)
+        log = audit.log([box.id])
+        kernel_lost = audit.kernel_lost()
     mine = [r for r in log.seccomp if r.syscall == "getppid" and r.comm == "python3"]
     pids = {r.pid for r in mine}
     kernel = parse_audit_text(dmesg_after(mark))

@@ -5,6 +5,7 @@ these should stay in the millisecond range. Run: ``python bench/profile_bench.py
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import time
@@ -37,10 +38,8 @@ def timed(label: str, action) -> None:
 
 def validate_corpus() -> None:
     for path in sorted((PROFILES / "bad").iterdir()) + sorted((PROFILES / "good").iterdir()):
-        try:
+        with contextlib.suppress(ProfileError):
             load_profile(path)
-        except ProfileError:
-            pass
 
 
 def main() -> None:

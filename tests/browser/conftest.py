@@ -36,8 +36,9 @@ def make_lab_launch(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """(command, environment) of the JupyterLab that `make lab` starts, read from the Makefile."""
     if not shutil.which("make"):
         pytest.fail("`make` is not installed: the browser test starts JupyterLab through `make lab`")
-    done = subprocess.run(["make", "-s", "--no-print-directory", "-o", "cluster", "lab", f"JUPYTER_LAB={sys.executable} {LAUNCH_DUMP}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    make_lab = ["make", "-s", "--no-print-directory", "-o", "cluster", "lab",
+                f"JUPYTER_LAB={sys.executable} {LAUNCH_DUMP}"]
+    done = subprocess.run(make_lab, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         pytest.fail(f"`make lab` (dry) failed:\n{done.stdout}{done.stderr}")
     launch = json.loads(next(line for line in done.stdout.splitlines() if line.startswith('{"argv"')))
@@ -70,7 +71,7 @@ def jupyter_lab(tmp_path_factory):
     settings = state / "config" / "lab" / "user-settings" / "@jupyterlab" / "terminal-extension"
     settings.mkdir(parents=True)
     (settings / "plugin.jupyterlab-settings").write_text('{"screenReaderMode": true}\n')
-    log = open(state / "lab.log", "wb")
+    log = open(state / "lab.log", "wb")  # noqa: SIM115 -- JupyterLab writes to it until teardown closes it
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -24,15 +24,14 @@ OUTSIDE_NGINX = {"unshare": ["unshare", "--user", "true"], "fchmodat": ["chmod",
 @pytest.fixture(scope="module")
 def nginx_calls(lab_images):
     """Syscalls of one audited nginx run, driven by HTTP requests on the published port."""
-    with AuditCollector() as audit:
-        with LabContainer.start(NGINX_IMAGE, seccomp=audit_profile(), publish={80: 0}) as nginx:
-            for path in ("/", "/", "/index.html"):
-                assert PAGE in nginx.http_get(80, path)
-            with pytest.raises(WorkloadFailed) as not_found:      # error paths count too
-                nginx.http_get(80, "/missing")
-            assert not_found.value.reason == "404"
-            audit.wait_quiet()
-            log = audit.log([nginx.id])
+    with AuditCollector() as audit, LabContainer.start(NGINX_IMAGE, seccomp=audit_profile(), publish={80: 0}) as nginx:
+        for path in ("/", "/", "/index.html"):
+            assert PAGE in nginx.http_get(80, path)
+        with pytest.raises(WorkloadFailed) as not_found:      # error paths count too
+            nginx.http_get(80, "/missing")
+        assert not_found.value.reason == "404"
+        audit.wait_quiet()
+        log = audit.log([nginx.id])
     assert log.lost == 0, log.warnings
     return {r.syscall for r in log.seccomp}
 
@@ -91,11 +90,10 @@ def test_dependency_trap_exec_curl_needs_its_own_syscalls(nginx_profile, nginx_c
         trapped = nginx.exec(CURL)
     assert trapped.returncode != 0 and PAGE not in trapped.stdout
 
-    with AuditCollector() as audit:
-        with LabContainer.start(NGINX_IMAGE, seccomp=audit_profile()) as nginx:
-            assert PAGE in nginx.exec(CURL, check=True).stdout
-            audit.wait_quiet()
-            curl_calls = {r.syscall for r in audit.log([nginx.id]).seccomp}
+    with AuditCollector() as audit, LabContainer.start(NGINX_IMAGE, seccomp=audit_profile()) as nginx:
+        assert PAGE in nginx.exec(CURL, check=True).stdout
+        audit.wait_quiet()
+        curl_calls = {r.syscall for r in audit.log([nginx.id]).seccomp}
     rebuilt = build_profile(nginx_calls | curl_calls)
     added = diff_profiles(nginx_profile, rebuilt).added
     assert added, "curl needs syscalls nginx does not"

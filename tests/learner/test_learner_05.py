@@ -84,5 +84,6 @@ def test_mistake_keeping_the_dead_name_rule_is_pointed_at_not_answered(tmp_path)
     report = grade_one(EXERCISE, sub, live=False)
     valid = next(c for c in report["checks"] if c["id"] == "valid")
     feedback = valid["message"] + " " + valid["hint"]
-    assert valid["status"] == "failed" and "$.syscalls[1]" in feedback and "crictl inspect" in feedback, report["printed"]
+    assert valid["status"] == "failed", report["printed"]
+    assert "$.syscalls[1]" in feedback and "crictl inspect" in feedback, report["printed"]
     assert '"names": ["listen"]' not in feedback and "write \"names\"" not in feedback, feedback

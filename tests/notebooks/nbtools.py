@@ -81,4 +81,5 @@ def blank_check_notebook() -> nbformat.NotebookNode:
         cells += [c for c in nb.cells if {"exercise", "check"} & set(tags(c))]
     for cell in cells:
         cell.outputs = []
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    kernelspec = {"name": "python3", "display_name": "Python 3"}
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec})

@@ -37,11 +37,11 @@ def _statuses(report) -> dict[str, str]:
 def test_lesson_06_example_separates_refusing_from_logging():
     text = _text("06")
     example = re.search(r"```\n#include <tunables/global>.*?```", text, re.S).group(0)
-    plain = [l for l in example.splitlines() if re.match(r"\s*deny\s", l)]
-    audited = [l for l in example.splitlines() if re.match(r"\s*audit\s+deny\s", l)]
+    plain = [line for line in example.splitlines() if re.match(r"\s*deny\s", line)]
+    audited = [line for line in example.splitlines() if re.match(r"\s*audit\s+deny\s", line)]
     assert plain and audited
-    assert all("logged" not in l.split("#", 1)[1] or "no audit record" in l for l in plain), plain
-    assert all("logged" in l for l in audited), audited
+    assert all("logged" not in line.split("#", 1)[1] or "no audit record" in line for line in plain), plain
+    assert all("logged" in line for line in audited), audited
     assert "and are logged" not in text and "without logging" in text
 
 
@@ -123,7 +123,8 @@ def _complain_records():
 def test_exercise_07_unreviewed_recording_fails_the_review_only(tmp_path):
     records = _complain_records()
     assert [r.name for r in records if r.comm == "sh"] == ["/etc/passwd"]
-    for name, kept, reviewed in (("all", records, "failed"), ("kept", [r for r in records if r.comm != "sh"], "passed")):
+    kept_only = [r for r in records if r.comm != "sh"]
+    for name, kept, reviewed in (("all", records, "failed"), ("kept", kept_only, "passed")):
         sub = tmp_path / name
         sub.mkdir()
         (sub / "app.apparmor").write_text(profile_from_records("course-app", kept, flags=("attach_disconnected",)))

@@ -12,11 +12,11 @@ from labs.lessons.probes import ProbeTable
 
 
 def test_readiness_marks_partial_and_blocked_lessons():
-    ready = {l["number"]: l for l in lessons.readiness({"docker", "cluster"}).lessons}
+    ready = {lesson["number"]: lesson for lesson in lessons.readiness({"docker", "cluster"}).lessons}
     assert ready["01"]["runs"] == ready["04"]["runs"] == "fully"
     assert ready["06"]["runs"] == "partly" and "AppArmor" in ready["06"]["missing"][0]
     assert ready["08"]["runs"] == "partly"
-    blocked = {l["number"]: l["runs"] for l in lessons.readiness({"docker"}).lessons}
+    blocked = {lesson["number"]: lesson["runs"] for lesson in lessons.readiness({"docker"}).lessons}
     assert blocked["01"] == "fully" and blocked["02"] == "not at all"
 
 
@@ -88,9 +88,8 @@ def test_progress_lines():
     assert step.line().startswith("… Build:") and "layer 2" in step.line() and "about 1 min 0 s" in step.line()
     step.finished = step.started + 5
     assert step.line() == "✓ Build: done in 5 s"
-    with pytest.raises(RuntimeError):
-        with progress.step("Fails"):
-            raise RuntimeError("x")
+    with pytest.raises(RuntimeError), progress.step("Fails"):
+        raise RuntimeError("x")
 
 
 @dataclass

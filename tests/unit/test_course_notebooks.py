@@ -23,7 +23,7 @@ def tags(cell):
 
 
 def test_every_catalogued_lesson_has_its_notebook():
-    assert [p.name for p in NOTEBOOKS] == [l.notebook for l in lessons.LESSONS]
+    assert [p.name for p in NOTEBOOKS] == [lesson.notebook for lesson in lessons.LESSONS]
     assert NOTEBOOKS[0].name == "00-welcome.ipynb"   # `make lab` opens it
 
 
@@ -155,7 +155,8 @@ def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
     if not shutil.which("make"):
         pytest.skip("make is not installed")
     root = lessons.HERE.parents[1]
-    dry = subprocess.run(["make", "-n", "--no-print-directory", "-o", "cluster", "lab"], cwd=root, capture_output=True, text=True)
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "-o", "cluster", "lab"], cwd=root,
+                         capture_output=True, text=True)
     assert "labs.cluster.labenv" in dry.stdout and "jupyter lab" in dry.stdout, dry.stdout + dry.stderr
     # terminals: a non-login shell, or Debian's /etc/profile resets PATH and kubectl is gone
     assert "shell_command" in dry.stdout, dry.stdout
@@ -180,7 +181,7 @@ def test_lesson_time_matches_the_catalogue(path):
 
 @pytest.mark.parametrize("length, sessions", lessons.WORKSHOP_PLANS)
 def test_workshop_plans_cover_every_lesson_once_and_fit_their_sessions(length, sessions):
-    assert [n for session in sessions for n in session] == [l.number for l in lessons.LESSONS]
+    assert [n for session in sessions for n in session] == [lesson.number for lesson in lessons.LESSONS]
     for session in sessions:
         assert sum(lessons.lesson(n).minutes for n in session) <= length, (length, session)
     notes = (lessons.HERE.parents[1] / "docs" / "instructor-notes.md").read_text()

@@ -50,7 +50,8 @@ def test_class_is_graded_in_parallel_and_resumed(class_folder, tmp_path):
     assert not (tmp_path / "escape.json").exists()
 
     (out / "bob" / "results.json").unlink()  # as if interrupted before bob finished
-    again = json.loads(_cli("grade", str(class_folder), "--exercise", EX, "--out", str(out), "--static-only").stdout.splitlines()[-1])
+    done = _cli("grade", str(class_folder), "--exercise", EX, "--out", str(out), "--static-only")
+    again = json.loads(done.stdout.splitlines()[-1])
     assert again["graded"] == 1 and again["skipped"] == 3
     forced = json.loads(_cli("grade", str(class_folder), "--exercise", EX, "--out", str(out), "--static-only",
                              "--force").stdout.splitlines()[-1])
@@ -63,7 +64,8 @@ def test_one_zip_of_the_class(class_folder, tmp_path):
         for student in ("alice", "bob"):
             zf.write(class_folder / student / "profile.json", f"export/{student}/profile.json")
     out = tmp_path / "out"
-    summary = json.loads(_cli("grade", str(archive), "--exercise", EX, "--out", str(out), "--static-only").stdout.splitlines()[-1])
+    done = _cli("grade", str(archive), "--exercise", EX, "--out", str(out), "--static-only")
+    summary = json.loads(done.stdout.splitlines()[-1])
     assert summary["graded"] == 2 and (out / "alice" / "results.json").exists()
 
 
@@ -78,7 +80,8 @@ def test_timeout_stops_a_submission_and_reports_it(class_folder, tmp_path):
 
 def test_grade_one_writes_gradescope_results(tmp_path):
     target = tmp_path / "results" / "results.json"
-    _cli("grade-one", str(EXERCISES_DIR / EX / "solution"), "--exercise", EX, "--gradescope", str(target), "--static-only")
+    _cli("grade-one", str(EXERCISES_DIR / EX / "solution"), "--exercise", EX, "--gradescope", str(target),
+         "--static-only")
     data = json.loads(target.read_text())
     assert data["score"] == 4 and all(t["max_score"] == 0 for t in data["tests"] if "not checked" in t["name"])
 

@@ -74,7 +74,8 @@ def _pod(spec, **meta):
 
 def test_policy_names_every_violation():
     pod = _pod({"hostPID": True, "volumes": [{"name": "v", "hostPath": {"path": "/var/lib/kubelet/seccomp/x"}}],
-                "containers": [{"name": "c", "securityContext": {"privileged": True, "capabilities": {"add": ["CAP_SYS_ADMIN", "NET_BIND_SERVICE"]}}}]},
+                "containers": [{"name": "c", "securityContext": {
+                    "privileged": True, "capabilities": {"add": ["CAP_SYS_ADMIN", "NET_BIND_SERVICE"]}}}]},
                namespace="kube-system")
     problems = " | ".join(manifest_violations([pod]))
     for phrase in ("namespace 'kube-system'", "hostPID", "hostPath", "privileged", "SYS_ADMIN"):
@@ -164,7 +165,8 @@ def test_live_feedback_names_errno_ret_zero_instead_of_plain_success(monkeypatch
         live.attack_denied(_Ctx(silent), "app", "app", ["mkdir", "/tmp/grader-probe"])
     assert "reported success, but your profile did refuse it with errno 0" in err.value.message
     assert "profile.json: $.defaultErrnoRet is 0 (mkdir, mkdirat)" in err.value.message
-    assert silent_success_in(_Ctx(silent), ["unshare", "-U", "true"]) == "profile.json: $.defaultErrnoRet is 0 (unshare)"
+    unshare = silent_success_in(_Ctx(silent), ["unshare", "-U", "true"])
+    assert unshare == "profile.json: $.defaultErrnoRet is 0 (unshare)"
     allowing = {"defaultAction": "SCMP_ACT_ALLOW"}
     with pytest.raises(LabError, match="succeeded under your profile"):
         live.attack_denied(_Ctx(allowing), "app", "app", ["mkdir", "/tmp/grader-probe"])
@@ -175,7 +177,8 @@ def test_only_graded_fields_reach_the_grader_template():
                       "containers": [{"name": "mine", "image": "evil:latest", "command": ["rm", "-rf", "/"],
                                       "securityContext": {"runAsUser": 1000, "procMount": "Unmasked"}}]},
                      annotations={"container.apparmor.security.beta.kubernetes.io/mine": "localhost/p", "other": "x"})
-    template = {"metadata": {"name": "t"}, "spec": {"containers": [{"name": "main", "image": "ours", "command": ["sleep"]}]}}
+    template = {"metadata": {"name": "t"},
+                "spec": {"containers": [{"name": "main", "image": "ours", "command": ["sleep"]}]}}
     pod = apply_graded_fields(template, graded_pod_fields(submitted), container_map={"main": "mine"})
     container = pod["spec"]["containers"][0]
     assert container["image"] == "ours" and container["command"] == ["sleep"]

@@ -88,7 +88,8 @@ def test_apparmor_rejected_pod_keeps_the_kubernetes_reason():
 def test_waiting_reasons_are_never_relabelled():
     for reason, message in [("CreateContainerError", 'failed to create containerd container: cannot load seccomp '
                                                      'profile "/var/lib/kubelet/seccomp/profiles/x.json": open '
-                                                     '/var/lib/kubelet/seccomp/profiles/x.json: no such file or directory'),
+                                                     '/var/lib/kubelet/seccomp/profiles/x.json: '
+                                                     'no such file or directory'),
                             ("CreateContainerError", "apparmor profile not found"),
                             ("RunContainerError", "seccomp: cannot load")]:
         pod = {"metadata": {"name": "p", "namespace": "n"}, "spec": {},

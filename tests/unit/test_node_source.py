@@ -134,5 +134,5 @@ def test_a_broken_cluster_config_is_named(tmp_path, text, problem):
     path = tmp_path / "workshop.yaml"
     path.write_text(text)
     with pytest.raises(LabError, match=problem) as info:
-        ClusterConfig("workshop", path).cluster_name
+        _ = ClusterConfig("workshop", path).cluster_name   # the property reads the file
     assert str(path) in info.value.message and info.value.fix

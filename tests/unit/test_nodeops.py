@@ -147,8 +147,8 @@ def _pod(name: str, node: str | None, status: dict, scheduled_for: str | None = 
 
 RUNNING = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
            "containerStatuses": [{"name": "agent", "ready": True, "state": {"running": {}}}]}
-UNSCHEDULABLE = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                                      "message": "0/2 nodes: Insufficient cpu"}]}
+UNSCHEDULABLE = {"phase": "Pending", "conditions": [{
+    "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/2 nodes: Insufficient cpu"}]}
 NO_IMAGE = {"phase": "Pending", "containerStatuses": [{"name": "agent", "image": "reg/course/nginx:latest", "state": {
     "waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}
 CONTROL_PLANE = {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}

@@ -38,7 +38,8 @@ def test_pod_level_first_then_each_container():
             "containers": [{"name": "a", "image": "x", "securityContext": {"privileged": True}},
                            {"name": "b", "image": "x", "ports": [{"containerPort": 80, "hostPort": 80}]}]}
     found = [(v.check, v.path) for v in check_pod_security(_pod(spec), "baseline").violations]
-    assert found == [("hostNamespaces", "spec.hostIPC"), ("privileged", "spec.containers[0].securityContext.privileged"),
+    assert found == [("hostNamespaces", "spec.hostIPC"),
+                     ("privileged", "spec.containers[0].securityContext.privileged"),
                      ("hostPorts", "spec.containers[1].ports[0].hostPort")]
 
 

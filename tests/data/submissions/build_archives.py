@@ -60,8 +60,9 @@ def build(dest: Path) -> list[tuple[str, Path, str, str]]:
     # links and special files
     _zip(add("zip-symlink.zip", EX, "links are not accepted"), [("profile.json", b"/etc/passwd")], mode=0o120777)
     _zip(add("zip-fifo.zip", EX, "device, fifo or socket"), [("profile.json", b"")], mode=0o010644)
-    _tar(add("tar-symlink.tar.gz", EX, "links are not accepted"), [_info("profile.json", tarfile.SYMTYPE, "/etc/shadow")])
-    _tar(add("tar-hardlink.tar.gz", EX, "links are not accepted"), [_info("profile.json", tarfile.LNKTYPE, "/etc/shadow")])
+    links = "links are not accepted"
+    _tar(add("tar-symlink.tar.gz", EX, links), [_info("profile.json", tarfile.SYMTYPE, "/etc/shadow")])
+    _tar(add("tar-hardlink.tar.gz", EX, links), [_info("profile.json", tarfile.LNKTYPE, "/etc/shadow")])
     _tar(add("tar-fifo.tar.gz", EX, "device, fifo or socket"), [_info("profile.json", tarfile.FIFOTYPE)])
     _tar(add("tar-chardev.tar.gz", EX, "device, fifo or socket"), [_info("profile.json", tarfile.CHRTYPE)])
     _tar(add("tar-traversal.tar.gz", EX, "path traversal"), [_info("../grader-corpus-escape.json", tarfile.REGTYPE)],
