@@ -103,7 +103,7 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
             f"loaded {ref} after {time.monotonic() - started:.0f}s"))
         out_dir = work / "disk"
         _write_disk(data_root, out_dir, deadline, log)
-        (out_dir / "images.json").write_text(json.dumps(dict(zip(images, ids)), indent=1) + "\n")
+        (out_dir / "images.json").write_text(json.dumps(dict(zip(images, ids, strict=True)), indent=1) + "\n")
         publish_build(out_dir, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -293,7 +293,7 @@ def longest_soft_lockup(console: str) -> int:
     return max((int(s) for s in SOFT_LOCKUP.findall(console)), default=0)
 
 
-def _boot_once(args: list[str], share: Path, timeout: float, follower: "_Follower") -> tuple[int, str, str, float]:
+def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower) -> tuple[int, str, str, float]:
     """Run QEMU until it exits; stop it on a hang (:class:`VmHung`) or after ``timeout``."""
     command = " ".join(args)
     started = time.monotonic()

@@ -7,8 +7,8 @@ the VM image, the AppArmor node image and the docker disk in whichever test need
 first), plus a margin for pytest and small commands. So an inner timeout always fires first
 and its error names the step; pytest-timeout only fires if the arithmetic here is wrong.
 """
-from labs.apparmor.node_image import BUILD_TIMEOUT as NODE_IMAGE_BUILD
 from labs.apparmor.docker_disk import BAKE_TIMEOUT as DOCKER_DISK_BAKE
+from labs.apparmor.node_image import BUILD_TIMEOUT as NODE_IMAGE_BUILD
 from labs.apparmor.vm import VM_IMAGE_TIMEOUT as VM_IMAGE_BUILD
 
 #: boots per guest run: a boot whose kernel reports a CPU stuck (labs.apparmor.vm.VmHung, about
@@ -28,11 +28,11 @@ KUBEADM_CONTROL_PLANE = 600
 GUEST_OVERHEAD = 300
 
 #: one boot creating the kind cluster in the guest with kind_node.sh (docker disk already baked)
-KIND_BOOT = 1500
+KIND_BOOT = 1700
 #: inside that guest, one after the other: kubeadm's control-plane wait (kubeadm init), kind's
-#: --wait for the node to be Ready, the probe pod's Ready wait; with GUEST_OVERHEAD they stay
-#: below KIND_BOOT, so the guest says which step was slow (and writes node-diag.log) first
-KIND_GUEST_LIMITS = {"KIND_WAIT": 240, "POD_WAIT": 360}
+#: --wait for the node to be Ready, the default ServiceAccount, the probe pod's Ready wait; with
+#: GUEST_OVERHEAD they stay below KIND_BOOT, so the guest says which step was slow (and writes node-diag.log) first
+KIND_GUEST_LIMITS = {"KIND_WAIT": 240, "SA_WAIT": 300, "POD_WAIT": 240}
 KIND_TEST = VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + HANG_ATTEMPTS * KIND_BOOT + MARGIN
 
 #: what the learner host's guest program waits for, one after the other (limits.json):

@@ -72,7 +72,7 @@ def boot(announce):
         vm = boot_vm(image, share, progress=announce, attempts=HANG_ATTEMPTS, **kwargs)
         for console in vm.hung_boots:
             warnings.warn(f"an AppArmor VM boot hung (soft lockup) and was booted again; "
-                          f"console tail: {console[-1500:]!r}")
+                          f"console tail: {console[-1500:]!r}", stacklevel=2)
         return vm
     return run_guest
 

@@ -18,13 +18,13 @@ import pytest
 import yaml
 
 from labs.apparmor import shipped_profile
-from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.apparmor.docker_disk import build_docker_disk
+from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.cluster.configs import get_config
-from labs.paths import tools_dir
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES
+from labs.paths import tools_dir
 
 from .budget import KIND_BOOT, KIND_GUEST_LIMITS, KIND_TEST, KUBEADM_CONTROL_PLANE
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.apparmor.docker_disk import build_docker_disk
+from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES

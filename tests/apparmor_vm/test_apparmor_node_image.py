@@ -10,8 +10,13 @@ import time
 
 import pytest
 
-from labs.apparmor import apparmor_support, load_profile_on_nodes, loaded_profiles, shipped_profile
-from labs.apparmor import unload_profile_on_nodes
+from labs.apparmor import (
+    apparmor_support,
+    load_profile_on_nodes,
+    loaded_profiles,
+    shipped_profile,
+    unload_profile_on_nodes,
+)
 from labs.apparmor.node_image import ensure_apparmor_node_image
 from labs.errors import CapabilityMissing
 from labs.images import MANAGED_LABEL, image_exists

@@ -6,8 +6,8 @@ for, cold, and the guest's own waits end before the host stops waiting for the g
 """
 from __future__ import annotations
 
-from labs.apparmor.node_image import BUILD_TIMEOUT
 from labs.apparmor.docker_disk import BAKE_TIMEOUT
+from labs.apparmor.node_image import BUILD_TIMEOUT
 from labs.apparmor.vm import DEBOOTSTRAP_TIMEOUT, MKFS_TIMEOUT, VM_IMAGE_TIMEOUT
 
 from . import budget, test_apparmor_kind_vm, test_apparmor_learner_host, test_apparmor_node_image, test_apparmor_vm

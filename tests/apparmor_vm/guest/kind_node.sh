@@ -3,11 +3,12 @@
 # image is already in it), create the cluster, load a profile on the node and run a pod that
 # uses it. Prints "STEP <name> <uptime>" marks and "FACT <key>=<value>" lines for the host
 # test; kind's own output goes to kind.log, each line prefixed with the guest's uptime.
-# $SHARE/limits sets KIND_WAIT and POD_WAIT (seconds), both below the host's boot timeout.
+# $SHARE/limits sets KIND_WAIT, SA_WAIT and POD_WAIT (seconds), all below the host's boot timeout.
 NODE=seccomp-course-apparmor-control-plane
 SHARE=/mnt/course
 export PATH=$SHARE/bin:$PATH
 KIND_WAIT=900
+SA_WAIT=600
 POD_WAIT=600
 . $SHARE/limits
 kubectl() { docker exec -i $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
@@ -33,8 +34,13 @@ docker exec -i $NODE apparmor_parser -r < $SHARE/profile || exit 12
 step profile-loaded
 PAUSE=$(docker exec $NODE crictl images -o json | python3 -c \
     'import json,sys; print([t for i in json.load(sys.stdin)["images"] for t in i["repoTags"] if "/pause:" in t][0])')
-# the API refuses pods until the controller-manager has made the namespace's ServiceAccount
-for _ in $(seq 1 "$POD_WAIT"); do kubectl get serviceaccount default >/dev/null 2>&1 && break; sleep 1; done
+# the API refuses pods until the controller-manager has made the namespace's ServiceAccount;
+# the wait is measured in uptime seconds (each emulated `kubectl` takes seconds by itself)
+deadline=$(( $(cut -d. -f1 /proc/uptime) + SA_WAIT ))
+until kubectl get serviceaccount default >/dev/null 2>&1; do
+    [ "$(cut -d. -f1 /proc/uptime)" -lt "$deadline" ] || { echo "no default ServiceAccount after ${SA_WAIT}s"; diagnose; exit 15; }
+    sleep 2
+done
 step serviceaccount-ready
 sed "s#@IMAGE@#$PAUSE#" $SHARE/pod.yaml | kubectl apply -f - || { diagnose; exit 13; }
 kubectl wait --for=condition=Ready pod/course-apparmor-probe --timeout="${POD_WAIT}s" || { diagnose; exit 14; }

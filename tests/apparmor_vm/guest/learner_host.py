@@ -25,10 +25,12 @@ from pathlib import Path
 
 SHARE = Path("/mnt/course")
 SRC = Path(os.environ["COURSE_ROOT"])
-site.addsitedir(str(SRC / ".venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"))
+PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+site.addsitedir(str(SRC / ".venv" / "lib" / PYTHON / "site-packages"))
 sys.path[:0] = [str(SRC), str(SHARE)]
 
 import yaml  # noqa: E402
+from steps import run_steps, step  # noqa: E402
 
 import grader  # noqa: E402
 from labs import apparmor, lessons, pods  # noqa: E402
@@ -38,7 +40,6 @@ from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names 
 from labs.cluster.configs import ClusterConfig, get_config, register_config  # noqa: E402
 from labs.lessons.drive import NginxDriver, collect_complain_records  # noqa: E402
 from labs.runner import run  # noqa: E402
-from steps import run_steps, step  # noqa: E402
 
 LIMITS = json.loads((SHARE / "limits.json").read_text())
 STATE = Path(os.environ["COURSE_STATE_DIR"])
@@ -170,7 +171,8 @@ EDITED_WRONG = [
     ("06-silent-deny", DENY, "deny-write.apparmor", "audit deny /etc/** w,", "deny /etc/** w,"),
     ("06-complain", DENY, "deny-write.apparmor", "flags=(", "flags=(complain,"),
     ("07-write-everywhere", APP, "app.apparmor", "/var/cache/app/state rw,", "/** rw,"),
-    ("07-shell-write-kept", APP, "app.apparmor", "/var/cache/app/state rw,", "/var/cache/app/state rw,\n  /etc/passwd w,"),
+    ("07-shell-write-kept", APP, "app.apparmor", "/var/cache/app/state rw,",
+     "/var/cache/app/state rw,\n  /etc/passwd w,"),
     ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
     # mkdir kept from the audit without lesson 04's argument filter: every mkdir is allowed
     ("09-mkdir-unfiltered", CAPSTONE, "web.json", '"args": [\n        {\n          "index": 1,\n'
@@ -232,7 +234,8 @@ def _hostile():
                               token=f"vm-{case['case']}")
         graded.append({**case, "score": report.score, "max": report.max_score, "text": str(report)})
     after = kernel_profiles()
-    docker_label = run(["docker", "run", "--rm", "course/tools:latest", "cat", "/proc/self/attr/current"]).stdout.strip()
+    docker_label = run(["docker", "run", "--rm", "course/tools:latest",
+                        "cat", "/proc/self/attr/current"]).stdout.strip()
     ns = lessons.start("hostile")
     pod = STATE / "runtime-default.yaml"
     pod.write_text(yaml.safe_dump({
