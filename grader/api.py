@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from labs.cluster.handle import ClusterRef
 from labs.errors import LabError
 
 from .checkrun import CHECK_RUNS
@@ -51,7 +52,7 @@ def start_exercise(exercise_id: str) -> Path:
     return target
 
 
-def grade(exercise_id: str, submission: str | Path, *, config: str | None = None, token: str | None = None,
+def grade(exercise_id: str, submission: str | Path, *, config: ClusterRef | None = None, token: str | None = None,
           include_hidden: bool = True, live: bool = True, **run: Any) -> GradeReport:
     """Grade any submission path (folder, file, archive). Used by check() and the batch CLI.
 
@@ -76,7 +77,7 @@ def learner_id() -> str:
         return "learner"
 
 
-def check(exercise_id: str, *, submission: str | Path | None = None, config: str | None = None,
+def check(exercise_id: str, *, submission: str | Path | None = None, config: ClusterRef | None = None,
           include_hidden: bool = False, progress: Progress | None = None, learner: str | None = None) -> GradeReport:
     """Grade the learner's work (default: their workspace copy) and return a report to display.
 
@@ -88,7 +89,7 @@ def check(exercise_id: str, *, submission: str | Path | None = None, config: str
     run = CHECK_RUNS.start((learner or learner_id(), exercise_id), config or exercise.cluster)
     try:
         return grade(exercise_id, submission if submission is not None else workspace(exercise_id),
-                     config=config, token=run.token, include_hidden=include_hidden, progress=progress,
+                     config=run.cluster, token=run.token, include_hidden=include_hidden, progress=progress,
                      cancel=run.cancel, defer_cleanup=lambda stack: CHECK_RUNS.defer_cleanup(run, stack))
     finally:
         CHECK_RUNS.finish(run)

@@ -24,12 +24,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
+from labs.cluster.handle import Cluster, get_cluster
 from labs.errors import CommandError, LabError
 from labs.runner import run
 
@@ -115,11 +116,9 @@ def lost_cluster(report: GradeReport, answers: Callable[[], bool]) -> bool:
     return any(c.live and c.status != PASSED for c in report.checks) and not answers()
 
 
-def _cluster_answers(config: str) -> bool:
+def _cluster_answers(cluster: Cluster) -> bool:
     try:
-        from labs.pods import core_api
-
-        core_api(config).list_node(_request_timeout=10)
+        cluster.core_api().list_node(_request_timeout=10)
     except Exception:  # noqa: BLE001 - any failure to reach the API means it is gone
         return False
     return True
@@ -174,8 +173,8 @@ class _Class:
 
     def __init__(self, exercise_id: str, out: Path, timeout: float, live: bool, force: bool):
         self.exercise_id, self.out, self.timeout, self.live, self.force = exercise_id, out, timeout, live, force
-        self.config = get_exercise(exercise_id).cluster
-        self.watch = live and _cluster_answers(self.config)   # a cluster that never answered cannot go away
+        self.cluster = get_cluster(get_exercise(exercise_id).cluster)
+        self.watch = live and _cluster_answers(self.cluster)   # a cluster that never answered cannot go away
         self.stop = threading.Event()
         self.busy = self.timed_out = self.graded = 0
         self._count = threading.Lock()
@@ -195,7 +194,7 @@ class _Class:
                 _cleanup_token(make_token(student, self.exercise_id), self.exercise_id)
             attempt.write_text(str(os.getpid()))
             report = _grade_one(student, path, self.exercise_id, self.out, self.timeout, self.live)
-            if self.watch and lost_cluster(report, lambda: _cluster_answers(self.config)):
+            if self.watch and lost_cluster(report, lambda: _cluster_answers(self.cluster)):
                 self.stop.set()   # its report says nothing about the student: graded again on --resume
                 (folder / "report.json").unlink(missing_ok=True)
                 return None
@@ -232,7 +231,7 @@ def grade_class(source: Path, exercise_id: str, out: Path, *, jobs: int = 2, tim
         shutil.rmtree(work, ignore_errors=True)
     left = [s for s in subs if not (out / s / "results.json").exists()]
     if batch.stop.is_set():
-        message = (f"the {batch.config!r} cluster stopped answering: {len(subs) - len(left)} of {len(subs)} "
+        message = (f"the {batch.cluster.config!r} cluster stopped answering: {len(subs) - len(left)} of {len(subs)} "
                    f"students are graded and kept in {out}")
         _record(out, settings, "stopped", message)
         raise ClusterGone(message, fix=f"start the cluster again (`make cluster`), then complete the batch with "

@@ -20,9 +20,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Hashable
+
+from labs.cluster.handle import Cluster, ClusterRef, as_cluster
 
 from .context import make_token
 from .engine import close_cleanup
@@ -36,7 +38,7 @@ class CheckRun:
 
     key: Hashable
     token: str
-    config: str
+    cluster: Cluster
     cancel: threading.Event = field(default_factory=threading.Event)
     cleanup_handed: bool = False
 
@@ -44,12 +46,12 @@ class CheckRun:
 class CheckRuns:
     """Who is grading what right now, and the cleanups still running in the background.
 
-    ``abort(token, config)`` removes a cancelled run's cluster objects (normally
+    ``abort(token, cluster)`` removes a cancelled run's cluster objects (normally
     ``grader.checks.live.remove_token_objects``); it runs in a background thread.
     ``ledger()`` is the folder of runs not cleaned up yet (None: no ledger).
     """
 
-    def __init__(self, abort: Callable[[str, str], None] | None = None,
+    def __init__(self, abort: Callable[[str, ClusterRef], None] | None = None,
                  ledger: Callable[[], Path] | None = None):
         self._abort = abort
         self._ledger = ledger
@@ -59,9 +61,9 @@ class CheckRuns:
         self.errors: list[str] = []   # background cleanup trouble, for the instructor
         self.started = self.cancelled = 0
 
-    def start(self, key: Hashable, config: str) -> CheckRun:
+    def start(self, key: Hashable, cluster: ClusterRef) -> CheckRun:
         """Register a new run for ``key``; the run it replaces is cancelled and aborted."""
-        run = CheckRun(key, make_token(str(key), uuid.uuid4().hex), config)
+        run = CheckRun(key, make_token(str(key), uuid.uuid4().hex), as_cluster(cluster))
         self._sweep_dead_runs()
         self._note(run)
         with self._lock:
@@ -72,7 +74,7 @@ class CheckRuns:
             old.cancel.set()
             self.cancelled += 1
             if self._abort is not None:
-                self._in_background(f"abort {old.token}", self._abort, old.token, old.config)
+                self._in_background(f"abort {old.token}", self._abort, old.token, old.cluster)
         return run
 
     def finish(self, run: CheckRun) -> None:
@@ -130,7 +132,7 @@ class CheckRuns:
         if self._ledger is not None:
             folder = self._ledger()
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{run.token}.json").write_text(json.dumps({"config": run.config, "pid": os.getpid()}))
+            (folder / f"{run.token}.json").write_text(json.dumps({"config": run.cluster.config, "pid": os.getpid()}))
 
     def _forget(self, token: str) -> None:
         if self._ledger is not None:
@@ -167,10 +169,10 @@ def _ledger_folder() -> Path:
     return state_dir() / "grader-runs"
 
 
-def _remove_token_objects(token: str, config: str) -> None:
+def _remove_token_objects(token: str, cluster: ClusterRef) -> None:
     from .checks.live import remove_token_objects
 
-    remove_token_objects(token, config)
+    remove_token_objects(token, cluster)
 
 
 #: the process's coordinator (a notebook kernel is one learner's process)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+
+from labs.cluster.handle import Cluster
 
 from .files import parse_json, parse_yaml_documents, read_text
 
@@ -45,7 +48,9 @@ class GradingContext:
 
     exercise: Exercise
     root: Path
-    config: str
+    #: the cluster live checks use, resolved once for the run (a check that needs another
+    #: cluster makes its own object; it never changes this one)
+    cluster: Cluster
     token: str
     cache: dict[str, Any] = field(default_factory=dict)
     cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

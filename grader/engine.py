@@ -18,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from labs.cluster.handle import ClusterRef, as_cluster
 from labs.errors import LabError
 
 from . import reuse
@@ -51,7 +52,7 @@ class _ThreadSafeContext(GradingContext):
             return super().memo(key, compute)
 
 
-def grade_folder(exercise: Exercise, root: Path, *, config: str | None = None, token: str | None = None,
+def grade_folder(exercise: Exercise, root: Path, *, config: ClusterRef | None = None, token: str | None = None,
                  include_hidden: bool = True, live: bool = True, progress: Progress | None = None,
                  cancel: threading.Event | None = None,
                  defer_cleanup: Callable[[contextlib.ExitStack], None] | None = None) -> GradeReport:
@@ -62,7 +63,8 @@ def grade_folder(exercise: Exercise, root: Path, *, config: str | None = None, t
     checks (the report's problem is then :data:`CANCELLED`).
     """
     started = time.monotonic()
-    ctx = _ThreadSafeContext(exercise, root, config or exercise.cluster, token or make_token(str(root), exercise.id))
+    ctx = _ThreadSafeContext(exercise, root, as_cluster(config or exercise.cluster),
+                             token or make_token(str(root), exercise.id))
     report = GradeReport(exercise=exercise.id, submission=str(root))
     checks = [c for c in exercise.checks if include_hidden or not c.hidden]
     try:

@@ -12,8 +12,11 @@ serving and shutdown told apart) is kept, so one unlucky run is never reused.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
+
+from labs.cluster.handle import Cluster
 
 from .formats import write_json_atomic
 
@@ -42,19 +45,17 @@ REUSABLE: dict[str, Reusable] = {
 }
 
 
-def cache_file(config: str) -> Path:
+def cache_file(cluster: Cluster) -> Path:
     from labs.paths import state_dir
 
-    return state_dir() / "grader-cache" / f"{config}.json"
+    return state_dir() / "grader-cache" / f"{cluster.config}.json"
 
 
-def cluster_identity(config: str) -> str:
+def cluster_identity(cluster: Cluster) -> str:
     """kube-system's uid and the lab image's digests on the nodes: changes when either does."""
-    from labs.pods import core_api
-
     from .checks.live import LAB_IMAGE
 
-    api = core_api(config)
+    api = cluster.core_api()
     uid = api.read_namespace("kube-system", _request_timeout=10).metadata.uid
     wanted = LAB_IMAGE.split("/", 1)[-1] if "/" in LAB_IMAGE else LAB_IMAGE
     digests = sorted({name for node in api.list_node(_request_timeout=10).items for image in node.status.images or []
@@ -66,9 +67,9 @@ def _keys(ctx) -> list[str]:
     return [key for key, how in REUSABLE.items() if ctx.exercise.id in how.exercises]
 
 
-def _read(config: str) -> dict:
+def _read(cluster: Cluster) -> dict:
     try:
-        return json.loads(cache_file(config).read_text())
+        return json.loads(cache_file(cluster).read_text())
     except (OSError, ValueError):
         return {}
 
@@ -76,11 +77,11 @@ def _read(config: str) -> dict:
 def seed(ctx) -> None:
     """Put results kept from earlier runs on this cluster into the run's memo (best effort)."""
     keys = _keys(ctx)
-    stored = _read(ctx.config) if keys else {}
+    stored = _read(ctx.cluster) if keys else {}
     if not stored:
         return
     try:
-        if stored.get("identity") != cluster_identity(ctx.config):
+        if stored.get("identity") != cluster_identity(ctx.cluster):
             return
     except Exception:  # noqa: BLE001 - no cluster: the checks themselves will say so
         return
@@ -98,12 +99,12 @@ def keep(ctx) -> None:
     if not fresh:
         return
     try:
-        identity = cluster_identity(ctx.config)
+        identity = cluster_identity(ctx.cluster)
     except Exception:  # noqa: BLE001 - the cluster went away after grading: nothing to tie the result to
         return
-    stored = _read(ctx.config)
+    stored = _read(ctx.cluster)
     values = stored.get("values", {}) if stored.get("identity") == identity else {}
     values.update({key: REUSABLE[key].encode(value) for key, value in fresh.items()})
-    path = cache_file(ctx.config)
+    path = cache_file(ctx.cluster)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"identity": identity, "values": values})

@@ -11,15 +11,16 @@ from __future__ import annotations
 import copy
 import re
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
 
+from labs.cluster.handle import Cluster, ClusterRef, as_cluster
 from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
 from labs.names import NODE_PROFILES_DIR, localhost_profile
-from labs.nodeops import image_prefix, image_ref, node_ops, pull_policy, registry_step
+from labs.nodeops import image_prefix, image_ref, pull_policy, registry_step
 from labs.nodeops.images import nodes_lacking
 
 from ..model import NotChecked
@@ -57,20 +58,18 @@ def lab_image() -> str:
     return image_ref(LAB_IMAGE)
 
 
-def _nodes_ready(config: str) -> None:
+def _nodes_ready(cluster: Cluster) -> None:
     """The node operations answer on every node (the agent is deployed and running there)."""
-    ops = node_ops(config)
+    ops = cluster.node_ops()
     if ops.mode == "agent":
         ops.ensure()
 
 
-def _images_present(config: str) -> None:
+def _images_present(cluster: Cluster) -> None:
     """Without a registry prefix the nodes must already hold the lab image (pods never pull it)."""
     if image_prefix():
         return   # pulled IfNotPresent from the registry; the node agent pulls it up front
-    from labs.pods import core_api
-
-    api = core_api(config)
+    api = cluster.core_api()
     # the kubelet refreshes the images in its node status every few seconds: an image that
     # `kind load` (or a lesson's start) has just imported shows up late, so ask again a while
     deadline = time.monotonic() + IMAGE_STATUS_WAIT
@@ -85,18 +84,17 @@ def _images_present(config: str) -> None:
                                  fix=registry_step(LAB_IMAGE))
 
 
-def preflight(config: str) -> None:
+def preflight(config: ClusterRef) -> None:
     """Before grading a class: the cluster has the lab images and the node operations work.
     Raises the LabError to show (nothing is graded then); no cluster at all is fine (live checks
     are then reported as not checked)."""
-    from labs.pods import core_api
-
+    cluster = as_cluster(config)
     try:
-        core_api(config).list_node(_request_timeout=10)
+        cluster.core_api().list_node(_request_timeout=10)
     except Exception:  # noqa: BLE001 - no cluster: live checks report it per submission
         return
-    _images_present(config)
-    _nodes_ready(config)
+    _images_present(cluster)
+    _nodes_ready(cluster)
 
 
 def require_cluster(ctx) -> None:
@@ -104,19 +102,17 @@ def require_cluster(ctx) -> None:
     nodes cannot be reached: the learner's work is not at fault."""
     def probe():
         try:
-            from labs.pods import core_api
-
-            core_api(ctx.config).list_node(_request_timeout=10)
+            ctx.cluster.core_api().list_node(_request_timeout=10)
         except ImportError:
-            raise NotChecked("the cluster helpers (labs.pods) are not installed here") from None
+            raise NotChecked("the Kubernetes client (labs.kube) is not installed here") from None
         except Exception:  # noqa: BLE001 - any failure to reach the API means "no cluster"
-            raise NotChecked(f"no '{ctx.config}' cluster is running here (start it with `make cluster`)") from None
+            raise NotChecked(f"no '{ctx.cluster}' cluster is running here (start it with `make cluster`)") from None
         try:
-            _images_present(ctx.config)
-            _nodes_ready(ctx.config)
+            _images_present(ctx.cluster)
+            _nodes_ready(ctx.cluster)
         except EnvironmentProblem as exc:
             raise NotChecked(f"{exc.message} (the grader's setup, not your work: {exc.fix})") from None
-    ctx.memo(f"cluster:{ctx.config}", probe)
+    ctx.memo(f"cluster:{ctx.cluster.config}", probe)
 
 
 def require_apparmor_nodes(ctx) -> list[str]:
@@ -126,14 +122,14 @@ def require_apparmor_nodes(ctx) -> list[str]:
     def probe():
         from labs.cluster import node_capabilities
 
-        capable = [n.name for n in node_capabilities(ctx.config) if n.apparmor_lsm and n.containerd_apparmor]
+        capable = [n.name for n in node_capabilities(ctx.cluster) if n.apparmor_lsm and n.containerd_apparmor]
         if not capable:
             raise NotChecked("this machine's nodes have no AppArmor")
         return capable
-    return ctx.memo(f"apparmor:{ctx.config}", probe)
+    return ctx.memo(f"apparmor:{ctx.cluster.config}", probe)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template_text(name: str) -> str:
     return (_TEMPLATES / name).read_text()
 
@@ -152,16 +148,18 @@ def template(name: str, **replace: str) -> dict:
     return obj
 
 
-def grading_namespace(ctx, *, labels: dict[str, str] | None = None) -> str:
-    """Create this run's namespace once (the first caller's ``labels`` apply, e.g. Pod Security
-    enforcement); deleted, and waited for, when grading ends."""
+def grading_namespace(ctx, *, labels: dict[str, str] | None = None, cluster: Cluster | None = None) -> str:
+    """Create this run's namespace once per cluster (default: the run's; the first caller's
+    ``labels`` apply, e.g. Pod Security enforcement); deleted, and waited for, when grading ends."""
+    cluster = cluster or ctx.cluster
+
     def create():
         from labs.namespaces import create_namespace
 
-        ctx.cleanup.callback(remove_token_objects, ctx.token, ctx.config)
+        ctx.cleanup.callback(remove_token_objects, ctx.token, cluster)
         return create_namespace(ctx.namespace, labels={TOKEN_LABEL: ctx.token, **(labels or {})},
-                                config=ctx.config)
-    return ctx.memo("namespace", create)
+                                config=cluster)
+    return ctx.memo(f"namespace:{cluster.config}", create)
 
 
 def install_profile(ctx, name: str, profile: dict) -> str:
@@ -169,18 +167,20 @@ def install_profile(ctx, name: str, profile: dict) -> str:
     from labs.cluster import install_seccomp_profile, remove_seccomp_profile
 
     filename = ctx.node_file(name)
-    ctx.cleanup.callback(remove_seccomp_profile, filename, config=ctx.config)
-    install_seccomp_profile(filename, profile, config=ctx.config)
+    ctx.cleanup.callback(remove_seccomp_profile, filename, config=ctx.cluster)
+    install_seccomp_profile(filename, profile, config=ctx.cluster)
     return localhost_profile(filename)
 
 
-def run_pod(ctx, pod: dict, *, timeout: float = 90):
-    """Run one of the grader's pods in the grading namespace; WorkloadFailed unless Running and Ready."""
+def run_pod(ctx, pod: dict, *, timeout: float = 90, cluster: Cluster | None = None):
+    """Run one of the grader's pods in the grading namespace (of ``cluster``, default the run's);
+    WorkloadFailed unless Running and Ready."""
     from labs.pods import run_pod as run
 
+    cluster = cluster or ctx.cluster
     pod = copy.deepcopy(pod)
     pod["metadata"].setdefault("labels", {})[TOKEN_LABEL] = ctx.token
-    outcome = run(pod, grading_namespace(ctx), timeout=timeout, config=ctx.config)
+    outcome = run(pod, grading_namespace(ctx, cluster=cluster), timeout=timeout, config=cluster)
     if not (outcome.ok and outcome.ready):
         raise WorkloadFailed(f"the pod did not start under your settings: {outcome.reason}"
                              + (f": {outcome.message}" if outcome.message else ""), reason=outcome.reason,
@@ -192,7 +192,7 @@ def run_pod(ctx, pod: dict, *, timeout: float = 90):
 def exec_ok(ctx, pod: str, container: str, command: list[str]):
     from labs.pods import exec_in_pod
 
-    return exec_in_pod(pod, grading_namespace(ctx), command, container=container, config=ctx.config)
+    return exec_in_pod(pod, grading_namespace(ctx), command, container=container, config=ctx.cluster)
 
 
 def seccomp_mode_of(ctx, pod: str, comm: str) -> str:
@@ -225,10 +225,11 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
     return next(line for line in output.splitlines() if _DENIED.search(line))
 
 
-def remove_token_objects(token: str, config: str = "default") -> None:
+def remove_token_objects(token: str, config: ClusterRef = "default") -> None:
     """Delete the namespace, node files and AppArmor profiles of one grading run (idempotent,
     waits for the namespace to be gone); works after the grading process was killed."""
     from labs.namespaces import delete_namespace
 
-    delete_namespace(f"grade-{token}", config, timeout=120)
-    node_ops(config).sweep(token)
+    cluster = as_cluster(config)
+    delete_namespace(f"grade-{token}", cluster, timeout=120)
+    cluster.node_ops().sweep(token)

@@ -35,8 +35,8 @@ def loaded_name(ctx, role: str = "apparmor") -> str:
                                fix="the grader needs the `profile NAME` form to load it under its own name")
         name = ctx.node_file(re.sub(r"[^A-Za-z0-9_.-]", "-", original))
         renamed = _HEADER.sub(lambda m: m.group(1) + name, text, count=1)
-        ctx.cleanup.callback(unload_profile_on_nodes, name, config=ctx.config, nodes=nodes)
-        load_profile_on_nodes(renamed, config=ctx.config, nodes=nodes)
+        ctx.cleanup.callback(unload_profile_on_nodes, name, config=ctx.cluster, nodes=nodes)
+        load_profile_on_nodes(renamed, config=ctx.cluster, nodes=nodes)
         return name
     return ctx.memo(f"aa-loaded:{role}", load)
 

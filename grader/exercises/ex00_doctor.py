@@ -1,7 +1,6 @@
 """00-doctor: the learner runs the doctor and names the cluster it found in ready.txt."""
 from __future__ import annotations
 
-from labs.cluster import get_config
 from labs.errors import LabError, ManifestError
 
 from ..checks import live
@@ -10,7 +9,7 @@ from ..model import Check
 
 
 def _file_correct(ctx) -> str:
-    expected = get_config(ctx.config).cluster_name
+    expected = ctx.cluster.name
     lines = [ln.strip() for ln in ctx.text("ready").splitlines() if ln.strip() and not ln.strip().startswith("#")]
     if not lines:
         raise ManifestError("ready.txt has no answer yet", fix="write the cluster name the doctor printed")
@@ -22,9 +21,9 @@ def _file_correct(ctx) -> str:
 
 def _cluster_reachable(ctx) -> str:
     live.require_cluster(ctx)
-    from labs.rollout import nodes_ready   # the Kubernetes client: slow to import, live checks only
+    from labs.rollout import nodes_ready  # the Kubernetes client: slow to import, live checks only
 
-    nodes = nodes_ready(ctx.config)
+    nodes = nodes_ready(ctx.cluster)
     not_ready = [name for name, (ready, _) in nodes.items() if not ready]
     if not nodes or not_ready:
         raise LabError(f"nodes not Ready: {', '.join(not_ready) or 'none found'}",

@@ -85,7 +85,7 @@ def reference_audit(ctx) -> tuple[set[str], set[str]]:
             for _ in range(5):
                 live.exec_ok(ctx, name, "probe", ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1/"])
 
-        audit = audit_pod(pod, live.grading_namespace(ctx), drive=drive, config=ctx.config)
+        audit = audit_pod(pod, live.grading_namespace(ctx), drive=drive, config=ctx.cluster)
         recorded = set(audit.syscalls.get("app", {}))
         if not recorded:
             # the grader's own setup failed, not the learner: reported as "grader error"

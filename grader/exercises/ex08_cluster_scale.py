@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 
-from labs.cluster import node_names
+from labs.cluster import Cluster, get_cluster
 from labs.errors import LabError, ManifestError
 from labs.names import KUBELET_SECCOMP_DIR, NODE_PROFILES_DIR, localhost_profile
 from labs.seccomp import load_profile
@@ -63,23 +63,25 @@ def _shape(ctx) -> str:
     return f"DaemonSet writes to {paths[0]} and runs on every node, control plane included"
 
 
-def _cluster_config(ctx) -> str:
-    """The multi-node cluster when it runs, else the default one with the nodes it has."""
+def _target_cluster(ctx) -> Cluster:
+    """The multi-node cluster when it runs (its own Cluster object: the run's context keeps
+    its cluster for every other check), else the run's cluster with the nodes it has."""
     from labs.rollout import nodes_ready
 
+    multi = get_cluster("multi-node")
     try:
-        nodes_ready("multi-node", timeout=5)
-        return "multi-node"
-    except Exception:  # noqa: BLE001 - not running: use the default cluster
-        return ctx.config
+        nodes_ready(multi, timeout=5)
+        return multi
+    except Exception:  # noqa: BLE001 - not running: use the run's cluster
+        return ctx.cluster
 
 
 def _every_node(ctx) -> str:
-    from labs.pods import apply_manifest   # the Kubernetes client: slow to import, live checks only
+    from labs.pods import apply_manifest  # the Kubernetes client: slow to import, live checks only
     from labs.rollout import wait_for_rollout
 
     live.require_cluster(ctx)
-    ctx.config = _cluster_config(ctx)
+    cluster = _target_cluster(ctx)
     configmap, ds = _objects(ctx)
     target = f"{NODE_PROFILES_DIR}/grader-{ctx.token}"
     installer = live.template("installer-daemonset.yaml", TARGET=target)
@@ -90,12 +92,12 @@ def _every_node(ctx) -> str:
             pod_spec[key] = copy.deepcopy(submitted[key])
     installer["metadata"].setdefault("labels", {})[live.TOKEN_LABEL] = ctx.token
     profiles = {k: json.dumps(v) for k, v in _profiles(ctx).items()}
-    namespace = live.grading_namespace(ctx)
+    namespace = live.grading_namespace(ctx, cluster=cluster)
     apply_manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "profiles"}, "data": profiles},
-                   namespace, config=ctx.config)
-    apply_manifest(installer, namespace, config=ctx.config)
-    nodes = node_names(ctx.config)
-    rollout = wait_for_rollout("DaemonSet", "profile-installer", namespace, expected=len(nodes), config=ctx.config)
+                   namespace, config=cluster)
+    apply_manifest(installer, namespace, config=cluster)
+    nodes = cluster.nodes()
+    rollout = wait_for_rollout("DaemonSet", "profile-installer", namespace, expected=len(nodes), config=cluster)
     if not rollout.ok:
         raise LabError(f"the installer runs on {rollout.ready} of {len(nodes)} nodes",
                        fix="tolerations decide which nodes a DaemonSet may use")
@@ -107,8 +109,8 @@ def _every_node(ctx) -> str:
         pod["spec"]["tolerations"] = [{"operator": "Exists"}]
         pod["spec"]["containers"][0]["securityContext"] = {
             "seccompProfile": {"type": "Localhost", "localhostProfile": localhost_profile(f"grader-{ctx.token}/{first}")}}
-        live.run_pod(ctx, pod)
-    return f"{first} is installed on all {len(nodes)} nodes ({ctx.config} cluster) and a pod runs under it on each"
+        live.run_pod(ctx, pod, cluster=cluster)
+    return f"{first} is installed on all {len(nodes)} nodes ({cluster} cluster) and a pod runs under it on each"
 
 
 EXERCISE = Exercise(

@@ -160,7 +160,7 @@ def _runs(ctx) -> str:
     message = app_answers(ctx, pod)
     from labs.pods import pod_logs
 
-    if "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.config):
+    if "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster):
         raise LabError("the fetcher never reached the web container",
                        fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")
     return message + "; the fetcher reaches it"

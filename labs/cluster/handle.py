@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import engine
 from ..errors import EnvironmentProblem
+from ..paths import kubeconfig_file
 from ..results import Result
-from ..runner import run
 from .configs import get_config
 
 if TYPE_CHECKING:
@@ -70,9 +71,9 @@ class Cluster:
 
     def node_containers(self) -> list[NodeStatus]:
         """The cluster's kind node containers on this machine's engine (any state), sorted."""
-        out = run(["docker", "ps", "-a", "--filter", f"label={KIND_LABEL}={self.name}", "--format",
-                   f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{ROLE_LABEL}"}}}}']).stdout
-        return parse_node_rows(out)
+        rows = engine.ps(all=True, filters=[f"label={KIND_LABEL}={self.name}"],
+                         format=f'{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Label "{ROLE_LABEL}"}}}}')
+        return parse_node_rows("\n".join(rows))
 
     def nodes(self) -> list[str]:
         """Names of the node containers (what ``docker exec`` needs), asked each time (nodes come and go)."""
@@ -108,14 +109,16 @@ class Cluster:
 #: what a helper accepts while callers migrate: the object, or a config name
 ClusterRef = Cluster | str
 
-_CLUSTERS: dict[str, Cluster] = {}
+_CLUSTERS: dict[tuple[str, Path], Cluster] = {}
 
 
 def get_cluster(config: str = "default") -> Cluster:
-    """The course cluster of ``config``, resolved once per process (``get_cluster()`` in a lesson)."""
-    if config not in _CLUSTERS:
-        _CLUSTERS[config] = Cluster.from_config(config)
-    return _CLUSTERS[config]
+    """The course cluster of ``config``, resolved once per process and state folder
+    (``$COURSE_STATE_DIR`` holds the kubeconfigs); ``get_cluster()`` in a lesson."""
+    key = (config, kubeconfig_file(config))
+    if key not in _CLUSTERS:
+        _CLUSTERS[key] = Cluster.from_config(config)
+    return _CLUSTERS[key]
 
 
 def as_cluster(cluster: ClusterRef | None) -> Cluster:

@@ -27,7 +27,7 @@ def test_a_new_run_cancels_and_aborts_the_one_it_replaces():
     second = runs.start(("ana", "04"), "default")
     assert first.cancel.is_set() and not other.cancel.is_set() and not second.cancel.is_set()
     assert first.token != second.token
-    assert runs.wait_idle(5) and aborted == [(first.token, "default")]
+    assert runs.wait_idle(5) and aborted == [(first.token, first.cluster)] and first.cluster.config == "default"
     runs.finish(first)   # the replaced run ending late must not unregister its successor
     assert runs.current(("ana", "04")) is second
     runs.finish(second)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from labs.cluster import CONFIGS, Cluster, ClusterConfig, as_cluster, get_cluster, handle, register_config
+from labs.engine import FakeEngine
 from labs.errors import EnvironmentProblem, LabError
 from labs.nodeops import choose
 from labs.nodeops.kind import KindNodeOps
-from labs.runner import CommandResult
 
 
 @pytest.fixture
@@ -33,6 +33,13 @@ def test_a_config_is_read_once_and_the_object_is_shared(course_config):
     assert get_cluster("t-shape").name == "course-renamed"
 
 
+def test_another_state_folder_gets_its_own_object(course_config, tmp_path, monkeypatch):
+    first = get_cluster("t-shape")
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path / "other-state"))
+    moved = get_cluster("t-shape")
+    assert moved is not first and moved.kubeconfig == tmp_path / "other-state" / "kubeconfig-t-shape"
+
+
 def test_the_one_coercion_keeps_objects_and_resolves_names(course_config):
     cluster = get_cluster("t-shape")
     assert as_cluster(cluster) is cluster
@@ -42,20 +49,15 @@ def test_the_one_coercion_keeps_objects_and_resolves_names(course_config):
         as_cluster("nope")
 
 
-def test_nodes_are_asked_of_the_engine_by_kind_name_each_time(course_config, monkeypatch):
-    calls = []
-    answers = iter(["course-t-worker\trunning\tworker\ncourse-t-control-plane\texited\tcontrol-plane\n", ""])
-
-    def engine(args, **kwargs):
-        calls.append(args)
-        return CommandResult(" ".join(args), 0, next(answers), "")
-
-    monkeypatch.setattr(handle, "run", engine)
+def test_nodes_are_asked_of_the_engine_by_kind_name_each_time(course_config):
     cluster = get_cluster("t-shape")
-    assert cluster.nodes() == ["course-t-control-plane", "course-t-worker"]
-    assert "label=io.x-k8s.kind.cluster=course-t" in calls[0]
-    with pytest.raises(EnvironmentProblem, match="'t-shape' cluster has no nodes") as raised:
-        cluster.nodes()
+    with FakeEngine() as fake:
+        fake.answer("ps", stdout="course-t-worker\trunning\tworker\ncourse-t-control-plane\texited\tcontrol-plane\n")
+        assert cluster.nodes() == ["course-t-control-plane", "course-t-worker"]
+        fake.answer("ps", stdout="")
+        with pytest.raises(EnvironmentProblem, match="'t-shape' cluster has no nodes") as raised:
+            cluster.nodes()
+    assert "label=io.x-k8s.kind.cluster=course-t" in fake.argvs[0]
     assert "python -m labs.cluster ensure t-shape" in raised.value.fix
 
 
