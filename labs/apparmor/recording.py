@@ -100,7 +100,7 @@ class RuleProvenance(Result):
     runs: list[str]
     permissions: dict[str, str]     # run label -> permissions it asked for ('' for capability/network)
     phases: dict[str, int]
-    requests: int
+    count: int                      # requests summed over runs and phases ('rm' counts for r and for m)
 
     def describe(self) -> str:
         """``report (r), export (rw)``: the runs, with permissions where the rule has them."""
@@ -175,7 +175,7 @@ class AppArmorRecording(Result):
                         row.runs.append(run.label)
                     asked[subject, run.label].add(perm)
                     row.phases[phase] = row.phases.get(phase, 0) + count
-                    row.requests += count
+                    row.count += count
         for (subject, label), perms in asked.items():
             rows[subject].permissions[label] = _ordered(perms)
         return [rows[subject] for subject in merged]

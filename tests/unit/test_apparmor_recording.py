@@ -76,7 +76,7 @@ def test_provenance_names_the_runs_each_rule_came_from_with_their_permissions():
     assert table["/etc/hostname r,"].runs == ["export"]
     assert table["/usr/share/doc/ r,"].runs == ["report"]
     assert table["/etc/ld.so.cache r,"].runs == ["report", "export"]
-    assert table["/etc/ld.so.cache r,"].requests == 6        # five records of run report, one of export
+    assert table["/etc/ld.so.cache r,"].count == 6        # five records of run report, one of export
     # one rule, two runs that asked for different things: write in one, read in the other
     assert table["/dev/null rw,"].permissions == {"report": "w", "export": "r"}
     assert table["/dev/null rw,"].describe() == "report (w), export (r)"
@@ -150,3 +150,20 @@ def test_lost_records_and_interrupted_runs_come_first_in_the_report():
 def test_two_runs_with_one_label_are_refused():
     with pytest.raises(LabError, match="report more than once"):
         AppArmorRecording("course-merged", [runs()[0], runs()[0]])
+
+
+def test_the_command_line_merges_logs_and_diffs_recordings(tmp_path, capsys):
+    from labs.apparmor.__main__ import main
+
+    (tmp_path / "report.log").write_text(REPORT_LOG)
+    (tmp_path / "export.log").write_text(EXPORT_LOG)
+    logs = [f"report={tmp_path / 'report.log'}", f"export={tmp_path / 'export.log'}"]
+    assert main(["merge", "course-merged", *logs, "--from-profile", COMPLAIN, "--out", str(tmp_path / "both")]) == 0
+    assert main(["merge", "course-merged", logs[0], "--from-profile", COMPLAIN, "--out", str(tmp_path / "one")]) == 0
+    assert "/etc/hostname r,  # export (r)" in (tmp_path / "both" / "course-merged").read_text()
+    assert main(["diff", str(tmp_path / "one"), str(tmp_path / "both")]) == 0
+    out = capsys.readouterr().out
+    assert "complete: 22 rules from 2 run(s) (new per run: report +26, export +5)" in out
+    assert "5 added, 0 removed" in out and "+ /etc/hostname r, (startup)" in out
+    assert main(["merge", "course-merged", "report"]) == 1
+    assert "is not LABEL=LOGFILE" in capsys.readouterr().err
