@@ -15,11 +15,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import engine
 from .cluster.versions import NODE_IMAGE
 from .errors import EnvironmentProblem, LabError
-from .images import LAB_IMAGES, image_exists, recipe_hash
+from .images import LAB_IMAGES, recipe_hash
 from .results import Result
-from .runner import run
 
 __all__ = ["BundleReport", "bundle_images", "save_bundle", "load_bundle"]
 
@@ -37,7 +37,7 @@ def bundle_images() -> list[str]:
     images = [NODE_IMAGE]
     for name in LAB_IMAGES:
         images += [f"{name}:{recipe_hash(name)}", f"{name}:latest"]
-    missing = [ref for ref in images if not image_exists(ref)]
+    missing = [ref for ref in images if not engine.image_exists(ref)]
     if missing:
         raise EnvironmentProblem(f"not built yet: {', '.join(missing)}",
                                  fix="run `make offline-bundle`: it builds them first")
@@ -49,8 +49,7 @@ def save_bundle(path: str | Path) -> BundleReport:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     images = bundle_images()
-    run(["docker", "save", "-o", str(path), *images], timeout=1800,
-        fix=f"check the free space where {path} goes (the bundle is over 1 GB)")
+    engine.save(path, images, timeout=1800, fix=f"check the free space where {path} goes (the bundle is over 1 GB)")
     return BundleReport(str(path), images, round(path.stat().st_size / 2**20, 1))
 
 
@@ -60,7 +59,7 @@ def load_bundle(path: str | Path) -> BundleReport:
     if not path.is_file():
         raise EnvironmentProblem(f"no bundle at {path}",
                                  fix="copy dist/offline-bundle.tar from a machine that ran `make offline-bundle`")
-    out = run(["docker", "load", "-i", str(path)], timeout=1800).stdout
+    out = engine.load(path, timeout=1800)
     images = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("Loaded image: ")]
     return BundleReport(str(path), images, round(path.stat().st_size / 2**20, 1))
 

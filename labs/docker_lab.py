@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import engine
 from .errors import LabTimeout, WorkloadFailed
 from .names import MANAGED_LABEL_ARG
-from .runner import CommandResult, run
+from .runner import CommandResult
 from .seccomp import load_profile
 
 __all__ = ["LabContainer", "seccomp_option"]
@@ -57,11 +58,10 @@ class LabContainer:
         for container_port, host_port in (publish or {}).items():
             ports += ["-p", f"127.0.0.1:{host_port or ''}:{container_port}"]
         with tempfile.TemporaryDirectory(prefix="course-seccomp-") as folder:
-            args = ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL_ARG,
-                    *seccomp_option(seccomp, folder), *ports, image, *(command or [])]
-            result = run(args, check=False, timeout=120)
+            result = engine.run(image, command or [], name=name, detach=True, labels=[MANAGED_LABEL_ARG],
+                                options=[*seccomp_option(seccomp, folder), *ports], check=False, timeout=120)
         if not result.ok:
-            run(["docker", "rm", "-f", name], check=False)
+            engine.rm(name)
             raise WorkloadFailed(f"container {name} from {image} did not start",
                                  reason="StartError", details=result.stderr.strip(),
                                  fix=_start_fix(result.stderr))
@@ -83,25 +83,23 @@ class LabContainer:
         self.stop()
 
     def state(self) -> dict:
-        return json.loads(run(["docker", "inspect", "-f", "{{json .State}}", self.id]).stdout)
+        return json.loads(engine.inspect(self.id, "{{json .State}}").stdout)
 
     def wait(self, timeout: float = 120) -> int:
         """Wait until the container's main process exits; returns its exit code."""
-        return int(run(["docker", "wait", self.id], timeout=timeout).stdout.strip())
+        return engine.wait(self.id, timeout=timeout)
 
     def logs(self) -> str:
-        result = run(["docker", "logs", self.id], check=False)
-        return result.stdout + result.stderr
+        return engine.logs(self.id)
 
     def exec(self, command: list[str], check: bool = False) -> CommandResult:
         """Run ``command`` inside the container; it inherits the container's seccomp profile."""
-        return run(["docker", "exec", self.id, *command], check=check, timeout=120)
+        return engine.exec(self.id, command, check=check, timeout=120)
 
     def host_port(self, container_port: int) -> int:
         """The 127.0.0.1 port that forwards to ``container_port``."""
         if container_port not in self._ports:
-            out = run(["docker", "port", self.id, f"{container_port}/tcp"]).stdout.split()
-            self._ports[container_port] = int(out[0].rsplit(":", 1)[1])
+            self._ports[container_port] = engine.port(self.id, container_port)
         return self._ports[container_port]
 
     def http_get(self, container_port: int = 80, path: str = "/", *, timeout: float = 30.0) -> str:
@@ -115,16 +113,16 @@ class LabContainer:
                     return response.read().decode(errors="replace")
             except urllib.error.HTTPError as exc:      # the server answered: do not retry
                 raise WorkloadFailed(f"{url} answered HTTP {exc.code}", reason=str(exc.code),
-                                     fix=f"check the path; docker logs {self.name}") from None
+                                     fix=f"check the path; {engine.shown('logs', self.name)}") from None
             except (urllib.error.URLError, ConnectionError, OSError) as exc:
                 if time.monotonic() > deadline:
                     raise LabTimeout(f"{url} did not answer within {timeout}s: {exc}",
-                                     fix=f"check the container: docker logs {self.name}") from None
+                                     fix=f"check the container: {engine.shown('logs', self.name)}") from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
         """Remove the container (idempotent)."""
-        run(["docker", "rm", "-f", self.id], check=False)
+        engine.rm(self.id)
 
 
 def _start_fix(stderr: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import engine
 from .errors import LabError
 from .lessons import LessonReadiness, readiness
 from .results import Result
@@ -71,7 +72,7 @@ def _engine() -> Check:
     if not engine_answers():
         return Check("Docker engine", "fail", "no Docker engine answers `docker info`",
                      "make engine  (python -m labs.host ensure-engine)")
-    version = run(["docker", "version", "--format", "{{.Server.Version}}"]).stdout.strip()
+    version = engine.version("{{.Server.Version}}").stdout.strip()
     return Check("Docker engine", "ok", f"Docker {version}")
 
 
@@ -106,7 +107,7 @@ def kernel_file(path: Path) -> str:
     if sys.platform.startswith("linux"):
         return path.read_text() if path.exists() else ""
     from .host import probe_image
-    return run(["docker", "run", "--rm", probe_image(), "cat", str(path)], check=False).stdout
+    return engine.run(probe_image(), ["cat", str(path)], remove=True, check=False).stdout
 
 
 def _seccomp() -> Check:
@@ -156,8 +157,8 @@ def _apparmor_cluster() -> Check:
 def _audit_capture() -> Check:
     from .audit import AuditCollector
     from .host import AUDIT_RMEM_MAX
-    from .images import COLLECTOR_IMAGE, image_exists
-    if not image_exists(COLLECTOR_IMAGE):
+    from .images import COLLECTOR_IMAGE
+    if not engine.image_exists(COLLECTOR_IMAGE):
         return Check("audit capture", "warn", f"{COLLECTOR_IMAGE} is not built yet", "make images")
     try:
         with AuditCollector(ready_timeout=30) as collector:
@@ -177,11 +178,10 @@ def _node_image() -> Check:
     from .cluster.nodeimage import node_image_hash, recipe_hash
     from .cluster.nodesource import requested_source, stock_node_image
     from .cluster.versions import NODE_IMAGE
-    from .images import image_exists
     source, stock = requested_source(), stock_node_image()
     if source != "stock" and node_image_hash() == recipe_hash():
         return Check("node image", "ok", f"the offline build {NODE_IMAGE} is current")
-    if source != "offline" and image_exists(stock):
+    if source != "offline" and engine.image_exists(stock):
         return Check("node image", "ok", f"kind's release image {stock.split('@')[0]} is here")
     plan = {"auto": "pulls kind's release image where a registry answers, else builds one offline",
             "stock": "pulls kind's release image", "offline": "builds the node image offline"}[source]

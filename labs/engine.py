@@ -292,9 +292,10 @@ class FakeEngine:
     """Stands in for the runner: records each argv and answers from canned results.
 
     ``with FakeEngine() as fake:`` makes every verb above run through it (engine ``binary``);
-    ``fake.answer("image", "inspect", stdout=...)`` sets the result for commands whose arguments
-    after the binary start with those words (the longest such prefix wins; unmatched: success,
-    empty output). ``fake.calls`` holds ``(argv, input)`` pairs in order.
+    ``fake.answer("image", "inspect", "img", stdout=...)`` sets the result for commands whose
+    arguments after the binary contain those words in that order (the answer naming the most
+    words wins, the later one on a tie; unmatched: success, empty output). ``fake.calls`` holds
+    ``(argv, input)`` pairs in order.
     """
 
     binary: str = "docker"
@@ -302,8 +303,9 @@ class FakeEngine:
     _answers: dict[tuple[str, ...], tuple[int, str, str]] = field(default_factory=dict)
     _saved: _Chosen | None = None
 
-    def answer(self, *prefix: str, stdout: str = "", stderr: str = "", returncode: int = 0) -> FakeEngine:
-        self._answers[prefix] = (returncode, stdout, stderr)
+    def answer(self, *words: str, stdout: str = "", stderr: str = "", returncode: int = 0) -> FakeEngine:
+        self._answers.pop(words, None)          # re-answering moves it last (it wins ties)
+        self._answers[words] = (returncode, stdout, stderr)
         return self
 
     @property
@@ -313,9 +315,9 @@ class FakeEngine:
     def __call__(self, args: list[str], *, input: str | bytes | None = None, check: bool = True,
                  **_: object) -> CommandResult:
         self.calls.append((list(args), input))
-        words = tuple(args[1:])
-        matches = [p for p in self._answers if words[:len(p)] == p]
-        code, out, err = self._answers[max(matches, key=len)] if matches else (0, "", "")
+        matches = [words for words in self._answers if _in_order(words, args[1:])]
+        best = max(reversed(matches), key=len) if matches else None
+        code, out, err = self._answers[best] if best is not None else (0, "", "")
         result = CommandResult(shlex.join(args), code, out, err)
         if check and not result.ok:
             raise CommandError(result.command, code, out + err)
@@ -329,3 +331,9 @@ class FakeEngine:
     def __exit__(self, *exc: object) -> None:
         saved = self._saved
         _CHOSEN.binary, _CHOSEN.runner, _CHOSEN.build_env = saved.binary, saved.runner, saved.build_env
+
+
+def _in_order(words: tuple[str, ...], args: Sequence[str]) -> bool:
+    """True when ``words`` occur in ``args`` in this order (other arguments may come between)."""
+    rest = iter(args)
+    return all(word in rest for word in words)

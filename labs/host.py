@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import engine
 from .errors import CommandError, EnvironmentProblem, LabTimeout
 from .names import MANAGED_LABEL_ARG
 from .runner import run
@@ -52,6 +53,7 @@ SHIM_SOURCE = REPO / "clusters" / "host" / SHIM_NAME
 SHIM_TARGET = Path("/usr/local/bin") / SHIM_NAME
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 DOCKERD_LOG = Path("/var/log/dockerd.log")
+DOCKER_UNIT = "docker.service"           # systemd's unit for dockerd (Debian's docker.io)
 RMEM_MAX = Path("/proc/sys/net/core/rmem_max")
 #: socket receive buffer ceiling the audit collector needs to absorb bursts without drops
 AUDIT_RMEM_MAX = 8 * 1024 * 1024
@@ -68,16 +70,14 @@ def step(message: str) -> None:
 
 
 def engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=30).ok
+    return engine.answers(timeout=30)
 
 
 def probe_image() -> str:
     """A local image that can run `true`: the course base image when built, else a two-file
     image made from this host's own `true` and its libraries (no registry needed)."""
     for ref in ("course/base:bookworm", PROBE_IMAGE):
-        if run(["docker", "image", "inspect", ref], check=False).ok:
+        if engine.image_exists(ref):
             return ref
     true = Path(shutil.which("true") or "/bin/true").resolve()
     libs = [line.split("=>")[-1].split("(")[0].strip()
@@ -86,17 +86,16 @@ def probe_image() -> str:
     with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
         tarball = os.path.join(tmp, "probe.tar")
         run(["tar", "--dereference", "-cf", tarball, *files])
-        run(["docker", "import", "--change", f'CMD ["{true}"]', "--change",
-             f"LABEL {MANAGED_LABEL_ARG}", tarball, PROBE_IMAGE])
+        engine.import_image(tarball, PROBE_IMAGE, changes=[f'CMD ["{true}"]', f"LABEL {MANAGED_LABEL_ARG}"])
     return PROBE_IMAGE
 
 
 def privileged_works() -> tuple[bool, str]:
     """(works, output) of `docker run --rm --privileged <probe> true`."""
     image = probe_image()
-    true = "true" if image.startswith("course/base") else run(
-        ["docker", "image", "inspect", "-f", "{{index .Config.Cmd 0}}", image]).stdout.strip()
-    result = run(["docker", "run", "--rm", "--privileged", image, true], check=False, timeout=120)
+    true = "true" if image.startswith("course/base") else engine.image_inspect(
+        image, "{{index .Config.Cmd 0}}", check=True).stdout.strip()
+    result = engine.run(image, [true], remove=True, options=["--privileged"], check=False, timeout=120)
     return result.ok, (result.stdout + result.stderr).strip()
 
 
@@ -125,7 +124,7 @@ def _systemd() -> bool:
 
 def _start_dockerd() -> None:
     if _systemd():
-        run(["systemctl", "start", "docker"])
+        run(["systemctl", "start", DOCKER_UNIT])
     else:      # CI containers and minimal hosts have no init system: run it in the background
         step(f"starting dockerd in the background (log: {DOCKERD_LOG})")
         run(["sh", "-c", f"setsid dockerd >>{DOCKERD_LOG} 2>&1 </dev/null &"])
@@ -150,7 +149,7 @@ def _dockerd_pids() -> list[int]:
 
 def _stop_dockerd() -> None:
     if _systemd():
-        run(["systemctl", "stop", "docker"])
+        run(["systemctl", "stop", DOCKER_UNIT])
         return
     for pid in _dockerd_pids():
         os.kill(pid, signal.SIGTERM)
@@ -171,8 +170,8 @@ def _install_packages(packages: list[str]) -> None:
 def _engine_problem() -> tuple[str, str] | None:
     """(what, fix) when an engine exists but this shell cannot use it: starting or
     installing another one would only make things worse."""
-    if shutil.which("docker"):
-        output = run(["docker", "info"], check=False, timeout=30)
+    if engine.available():
+        output = engine.info(timeout=30)
         text = output.stdout + output.stderr
         if "permission denied" in text:
             return ("the Docker engine refuses this user (permission denied on its socket)",
@@ -240,7 +239,7 @@ def ensure_engine() -> int:
         if shutil.which("dockerd") is None:
             _install_packages(["docker.io"])
         _start_dockerd()
-    step(f"engine answers: Docker {run(['docker', 'version', '--format', '{{.Server.Version}}']).stdout.strip()}")
+    step(f"engine answers: Docker {engine.version('{{.Server.Version}}').stdout.strip()}")
     works, output = privileged_works()
     if works:
         step("privileged containers work")
@@ -248,7 +247,7 @@ def ensure_engine() -> int:
     if CAPS_ERROR not in output:
         raise EnvironmentProblem(f"--privileged containers fail: {output}",
                                  fix="kind needs privileged containers; check dockerd's log")
-    running = run(["docker", "ps", "-q"]).stdout.split()
+    running = engine.ps(quiet=True)
     if not _can_change_host() or running:
         why = ("Privileged containers fail (CAP_SYS_RESOURCE is outside this host's bounding set). "
                + (f"Restarting dockerd now would stop {len(running)} running container(s)."

@@ -12,6 +12,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from . import engine
 from .errors import WorkloadFailed
 from .pod_fixes import FAILED_WAITING, fix_for
 from .results import Result
@@ -25,7 +26,7 @@ def _describe_commands(name: str, namespace: str, node: str | None = None, statu
     commands = [f"kubectl get pod {name} -n {namespace} -o wide", f"kubectl describe pod {name} -n {namespace}"]
     started = next((cs.get("containerID", "") for cs in statuses if cs.get("containerID")), "")
     if node and started:
-        commands.append(f"docker exec {node} crictl inspect {started.split('://')[-1][:13]}")
+        commands.append(engine.shown("exec", node, "crictl", "inspect", started.split("://")[-1][:13]))
     return commands
 
 
@@ -80,7 +81,8 @@ class PodOutcome(Result):
                    if self.applied else "")
         commands = ("<div>Equivalent commands:</div><pre>" + "\n".join(f"$ {html.escape(c)}" for c in self.commands)
                     + "</pre>" if self.commands else "")
-        return (f'<div style="border-left:4px solid {colour};padding:4px 8px"><b>pod {html.escape(self.name)}</b>{phase}: '
+        return (f'<div style="border-left:4px solid {colour};padding:4px 8px">'
+                f"<b>pod {html.escape(self.name)}</b>{phase}: "
                 f"reason <b>{html.escape(self.reason)}</b> {html.escape(self.message)}<ul>{items}</ul>"
                 f"{f'<details{opened}><summary>events</summary><ul>' + events + '</ul></details>' if events else ''}"
                 f"{fix}{applied}{commands}</div>")
@@ -124,7 +126,8 @@ def pod_outcome(pod: dict, events: list[str] | None = None) -> tuple[PodOutcome,
         return PodOutcome(meta.get("name", ""), meta.get("namespace", ""), ok, phase, ready, reason,
                           message.strip(), None if ok else fix_for(reason, message), lines, list(events or []),
                           spec.get("nodeName"),
-                          _describe_commands(meta.get("name", ""), meta.get("namespace", ""), spec.get("nodeName"), raw))
+                          _describe_commands(meta.get("name", ""), meta.get("namespace", ""), spec.get("nodeName"),
+                                             raw))
 
     def exited(terminated: dict) -> tuple[PodOutcome, bool]:
         return outcome(terminated.get("reason") or "Error",

@@ -14,10 +14,10 @@ import json
 import time
 from pathlib import Path
 
+from .. import engine
 from ..errors import EnvironmentProblem
-from ..images import RECIPE_LABEL, docker_build_env, image_id, image_label
+from ..images import RECIPE_LABEL
 from ..names import MANAGED_LABEL_ARG
-from ..runner import run
 
 __all__ = ["RECIPE_DIR", "BUILD_TIMEOUT", "apparmor_node_tag", "apparmor_node_recipe_hash",
            "ensure_apparmor_node_image", "security_options_have_apparmor", "engine_enforces_apparmor"]
@@ -47,24 +47,23 @@ def apparmor_node_recipe_hash(base_id: str) -> str:
 
 def ensure_apparmor_node_image(base: str, progress=print, timeout: float = BUILD_TIMEOUT) -> str:
     """Build ``<base>-apparmor`` unless an image of the same recipe exists; return its tag."""
-    base_id = image_id(base)
+    base_id = engine.image_id(base)
     if base_id is None:
         raise EnvironmentProblem(f"the node image {base} is missing",
                                  fix="build it first: `make node-image`")
     digest = apparmor_node_recipe_hash(base_id)
     tag = apparmor_node_tag(base)
-    if image_label(tag, RECIPE_LABEL) == digest:
+    if engine.image_label(tag, RECIPE_LABEL) == digest:
         progress(f"AppArmor node image {tag} present")
         return tag
-    previous = image_id(tag)
+    previous = engine.image_id(tag)
     progress(f"building AppArmor node image {tag} from {base} (timeout {timeout:.0f}s)")
     started = time.monotonic()
-    run(["docker", "build", "--build-arg", f"BASE={base}", "--label", MANAGED_LABEL_ARG,
-         "--label", f"{RECIPE_LABEL}={digest}", "-t", tag, str(RECIPE_DIR)],
-        env=docker_build_env(), timeout=timeout,
-        fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")
+    engine.build(RECIPE_DIR, tag, build_args={"BASE": base},
+                 labels=[MANAGED_LABEL_ARG, f"{RECIPE_LABEL}={digest}"], timeout=timeout,
+                 fix="apt-get inside the build needs the Debian mirror in the node's /etc/apt/sources.list")
     if previous:   # the replaced build is ours and now untagged: do not leave 850 MB behind
-        run(["docker", "image", "rm", previous], check=False)
+        engine.rmi(previous)
     progress(f"AppArmor node image {tag} built in {time.monotonic() - started:.0f}s")
     return tag
 
@@ -82,6 +81,6 @@ def security_options_have_apparmor(text: str) -> bool:
 def engine_enforces_apparmor() -> bool:
     """Does the Docker engine's kernel enforce AppArmor? Docker lists it in its security
     options only then (Ubuntu and Debian hosts: yes; Docker Desktop, most CI kernels: no)."""
-    answer = run(["docker", "info", "--format", "{{json .SecurityOptions}}"], check=False, timeout=60)
+    answer = engine.info("{{json .SecurityOptions}}", timeout=60)
     return answer.ok and security_options_have_apparmor(answer.stdout.strip())
 

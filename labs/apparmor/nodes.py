@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import engine
 from ..errors import CapabilityMissing, LabError
 from ..nodeops import node_ops, on_cluster
 from ..nodeops.base import NodeCluster
@@ -95,7 +96,7 @@ def parse_loaded_profiles(text: str) -> dict[str, str]:
 
 
 def _prefix(node: str | None) -> list[str]:
-    return [] if node is None else ["docker", "exec", "-i", node]
+    return [] if node is None else engine.exec_args(node, [], interactive=True)
 
 
 def _run_on(node: str | None, args: list[str], **kwargs):
@@ -224,7 +225,7 @@ def apparmor_load_commands(filename: str, nodes: list[str], mode: str = "enforce
     """What a learner types to load ``filename`` on each kind node as the helper does (a kind
     node is a container: ``docker exec``; the text goes through stdin)."""
     complain = " --Complain" if mode == "complain" else ""
-    return [f"docker exec -i {node} apparmor_parser --replace --skip-cache{complain} < {filename}"
+    return [f"{engine.binary()} exec -i {node} apparmor_parser --replace --skip-cache{complain} < {filename}"
             for node in nodes or ["<node>"]]
 
 
@@ -247,13 +248,13 @@ def load_profile_on_nodes(source: str | Path, *, config: NodeCluster | str = "de
         targets, action=f"loaded AppArmor profile {name} ({mode} mode) on {len(targets)} node(s): "
                         f"{', '.join(targets)}",
         commands=[*apparmor_load_commands(filename, targets, mode),
-                  *(f"docker exec {node} grep {name} {_PROFILES_FILE}" for node in targets[:1])],
+                  *(engine.shown("exec", node, "grep", name, _PROFILES_FILE) for node in targets[:1])],
         content=text, content_label=f"{Path(filename).name}",
         note="--replace (-r) replaces a loaded profile of the same name, --Complain (-C) loads it in complain "
              "mode. kind nodes share the host kernel, so this profile is loaded host-wide. On a real node, with the "
              f"file in /etc/apparmor.d: sudo apparmor_parser -r -W{' -C' if mode == 'complain' else ''} "
-             f"/etc/apparmor.d/{Path(filename).name} (-W also writes the compiled cache), on every node; a pod names it as "
-             f"appArmorProfile: {{type: Localhost, localhostProfile: {name}}}.")
+             f"/etc/apparmor.d/{Path(filename).name} (-W also writes the compiled cache), on every node; a pod "
+             f"names it as appArmorProfile: {{type: Localhost, localhostProfile: {name}}}.")
 
 
 def unload_profile_on_nodes(name: str, *, config: NodeCluster | str = "default",
@@ -264,8 +265,8 @@ def unload_profile_on_nodes(name: str, *, config: NodeCluster | str = "default",
         for node in targets:
             _unload(node, name)
     return Applied(targets, action=f"removed AppArmor profile {name} from {len(targets)} node(s)",
-                   commands=[f"echo 'profile \"{name}\" {{}}' | docker exec -i {node} apparmor_parser --remove --skip-cache"
-                             for node in targets],
+                   commands=[f"echo 'profile \"{name}\" {{}}' | {engine.binary()} exec -i {node} "
+                             "apparmor_parser --remove --skip-cache" for node in targets],
                    note="apparmor_parser -R removes the profile with that name (on a real node: "
                         "sudo apparmor_parser -R /etc/apparmor.d/<file>).")
 

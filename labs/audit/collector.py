@@ -21,10 +21,10 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .. import engine
 from ..errors import CapabilityMissing, LabTimeout
 from ..images import COLLECTOR_IMAGE
 from ..names import MANAGED_LABEL_ARG
-from ..runner import run
 from .parse import AppArmorRecord, AuditLog, SeccompRecord, parse_audit_text
 
 __all__ = ["AuditCollector", "collector_command", "kernel_audit_status"]
@@ -42,8 +42,9 @@ _STATUS_FIELDS = ("mask", "enabled", "failure", "pid", "rate_limit", "backlog_li
 def kernel_audit_status() -> dict[str, int] | None:
     """The kernel's audit status (AUDIT_GET): ``lost`` counts records the kernel itself
     dropped since boot (its queue held more than ``backlog_limit`` for longer than the
-    backlog wait time; until then the process making syscalls waits). None where it cannot be read: it needs CAP_AUDIT_CONTROL (root) in the initial namespaces,
-    which the collector container deliberately does not get."""
+    backlog wait time; until then the process making syscalls waits). None where it cannot be
+    read: it needs CAP_AUDIT_CONTROL (root) in the initial namespaces, which the collector
+    container deliberately does not get."""
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9) as sock:    # NETLINK_AUDIT
             sock.settimeout(2)
@@ -54,20 +55,24 @@ def kernel_audit_status() -> dict[str, int] | None:
         return None
     if len(reply) < 16 + 4 * len(_STATUS_FIELDS) or struct.unpack_from("=H", reply, 4)[0] != AUDIT_GET:
         return None
-    return dict(zip(_STATUS_FIELDS, struct.unpack_from(f"={len(_STATUS_FIELDS)}I", reply, 16), strict=False))
+    return dict(zip(_STATUS_FIELDS, struct.unpack_from(f"={len(_STATUS_FIELDS)}I", reply, 16), strict=True))
 
 
-def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> list[str]:
-    """The `docker run` that starts the collector: host network namespace (the audit
+def _collector_run(name: str, folder: str, image: str) -> dict:
+    """The engine `run` that starts the collector: host network namespace (the audit
     multicast group exists only there), host pids (to map a pid to its container), AUDIT_READ,
     and a larger CPU weight than the workloads it records. Not privileged. NET_ADMIN is used
     once, for a socket buffer beyond net.core.rmem_max (bursts), and dropped by the program
     before it reads a record (the ready event says so; AuditCollector checks)."""
-    return ["docker", "run", "-d", "--name", name, "--label", MANAGED_LABEL_ARG,
-            "--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cap-add", "NET_ADMIN",
-            "--cpu-shares", str(CPU_SHARES),
-            "-v", f"{folder}:/out", image,
-            "python3", "-u", "/usr/local/bin/collector", f"/out/{OUTPUT}"]
+    return {"image": image, "cmd": ["python3", "-u", "/usr/local/bin/collector", f"/out/{OUTPUT}"],
+            "name": name, "detach": True, "labels": [MANAGED_LABEL_ARG],
+            "options": ["--net=host", "--pid=host", "--cap-add", "AUDIT_READ", "--cap-add", "NET_ADMIN",
+                        "--cpu-shares", str(CPU_SHARES), "-v", f"{folder}:/out"]}
+
+
+def collector_command(name: str, folder: str, image: str = COLLECTOR_IMAGE) -> list[str]:
+    """The command line that starts the collector (see ``_collector_run`` for why each flag)."""
+    return engine.run_args(**_collector_run(name, folder, image))
 
 
 def _kind(record: SeccompRecord | AppArmorRecord) -> str:
@@ -119,8 +124,8 @@ class AuditCollector:
         self._kernel_lost_at_start = (kernel_audit_status() or {}).get("lost")
         self.folder = Path(tempfile.mkdtemp(prefix="course-audit-"))
         self.folder.chmod(0o755)
-        self.container_id = run(collector_command(self.name, str(self.folder), self.image),
-                                fix="build the images first: `make images`").stdout.strip()
+        self.container_id = engine.run(**_collector_run(self.name, str(self.folder), self.image),
+                                       fix="build the images first: `make images`").stdout.strip()
         self._thread = threading.Thread(target=self._tail, name=self.name, daemon=True)
         self._thread.start()
         try:
@@ -133,7 +138,7 @@ class AuditCollector:
     def stop(self) -> None:
         """Stop and remove the container; records already read stay available."""
         if self.container_id:
-            run(["docker", "rm", "-f", self.name], check=False)
+            engine.rm(self.name)
             self.container_id = None
         self._stop.set()
         if self._thread:
@@ -192,10 +197,9 @@ class AuditCollector:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
         while not self._ready.wait(0.5):
-            state = run(["docker", "inspect", "-f", "{{.State.Running}}", self.name], check=False)
+            state = engine.inspect(self.name, "{{.State.Running}}", check=False)
             if state.stdout.strip() != "true" or time.monotonic() > deadline:
-                logs = run(["docker", "logs", self.name], check=False)
-                raise LabTimeout(f"the audit collector did not subscribe: {logs.stdout}{logs.stderr}".strip(),
+                raise LabTimeout(f"the audit collector did not subscribe: {engine.logs(self.name)}".strip(),
                                  fix="run `python -m labs.doctor` (audit capture needs Linux with "
                                      "audit support, --net=host and CAP_AUDIT_READ)")
         if self._error:

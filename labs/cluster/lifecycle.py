@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import engine
 from ..errors import EnvironmentProblem, LabError, LabTimeout
-from ..images import image_exists, image_id
 from ..paths import tools_dir
 from ..results import Result
 from ..runner import CommandResult, run
@@ -140,7 +140,8 @@ def wait_until_ready(config: ClusterRef = "default", timeout: float = 240) -> No
         time.sleep(2)
     node, name = sorted(expected)[0], cluster.config
     raise LabTimeout(f"the {name!r} cluster was not ready after {timeout:.0f}s: {problem}",
-                     fix=f"read the kubelet log: docker exec {node} journalctl -u kubelet --no-pager | tail -50; "
+                     fix=f"read the kubelet log: {engine.binary()} exec {node} journalctl -u kubelet --no-pager "
+                         "| tail -50; "
                          f"then recreate: python -m labs.cluster delete {name} && python -m labs.cluster ensure {name}")
 
 
@@ -151,7 +152,7 @@ def cluster_status(config: ClusterRef = "default") -> ClusterStatus:
     status = ClusterStatus(cluster.config, cluster.name, bool(nodes), str(cluster.kubeconfig), nodes)
     if not nodes:
         return status
-    status.node_image = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
+    status.node_image = engine.inspect(nodes[0].name, "{{.Config.Image}}").stdout.strip()
     if cluster.kubeconfig.is_file() and all(n.container_state == "running" for n in nodes):
         answer = kubectl(["get", "nodes", "-o", "json"], cluster, check=False, timeout=30)
         if answer.ok:
@@ -165,8 +166,8 @@ def _built_from_outdated_image(node: str, image: str) -> bool:
     """True when ``node`` runs another image than ``image``, its config's current node image
     (the recipe changed since the cluster was made), so a reused cluster never hides a
     node-image change."""
-    current = image_id(image)
-    running = run(["docker", "inspect", "--format", "{{.Image}}", node]).stdout.strip()
+    current = engine.image_id(image)
+    running = engine.inspect(node, "{{.Image}}").stdout.strip()
     return running != current
 
 
@@ -174,10 +175,10 @@ def _restart(cluster, nodes, timeout: float) -> str:
     """Start the stopped nodes of an existing cluster, wait until Ready; returns its image."""
     stopped = [n.name for n in nodes if n.container_state != "running"]
     if stopped:
-        run(["docker", "start", *stopped])
+        engine.start(*stopped)
     kind(["export", "kubeconfig", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig)])
     wait_until_ready(cluster, timeout=timeout)
-    return run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0].name]).stdout.strip()
+    return engine.inspect(nodes[0].name, "{{.Config.Image}}").stdout.strip()
 
 
 def ensure_cluster(config: ClusterRef = "default", *, timeout: float = 240, create_timeout: float = 900) -> ClusterInfo:
@@ -244,7 +245,7 @@ def load_images(images: list[str], config: ClusterRef = "default") -> list[str]:
 
     Pods must then use ``imagePullPolicy: Never`` or ``IfNotPresent``: no registry is asked.
     """
-    missing = [image for image in images if not image_exists(image)]
+    missing = [image for image in images if not engine.image_exists(image)]
     if missing:
         raise EnvironmentProblem(f"image(s) not in the local Docker engine: {', '.join(missing)}",
                                  fix="build the course images first: `make images`")

@@ -26,8 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import engine
 from ..errors import CommandError, EnvironmentProblem
-from ..images import RECIPE_LABEL, docker_build_env, image_exists, image_id, image_label
+from ..images import RECIPE_LABEL
 from ..names import MANAGED_LABEL_ARG
 from ..paths import build_dir, tools_dir
 from ..results import Result
@@ -142,12 +143,12 @@ def recipe_hash() -> str:
 
 def node_image_hash(image: str = NODE_IMAGE) -> str | None:
     """The recipe hash label of a local image, or None when the image is not there."""
-    return image_label(image, RECIPE_LABEL)
+    return engine.image_label(image, RECIPE_LABEL)
 
 
 def is_offline_node_image(image: str) -> bool:
     """True for this recipe's image and images built from it (not for kind's release images)."""
-    return image_label(image, OFFLINE_NODE_LABEL) == "true"
+    return engine.image_label(image, OFFLINE_NODE_LABEL) == "true"
 
 
 class _Steps:
@@ -182,12 +183,12 @@ def _tool_current(name: str, path: Path) -> bool:
 
 
 def _copy_tools_from_image(image: str, names: list[str], bin_dir: Path) -> None:
-    container = run(["docker", "create", "--label", MANAGED_LABEL_ARG, image]).stdout.strip()
+    container = engine.create(image, labels=[MANAGED_LABEL_ARG])
     try:
         for name in names:
-            run(["docker", "cp", f"{container}:{TOOL_PATHS[name]}", str(bin_dir / name)])
+            engine.cp(f"{container}:{TOOL_PATHS[name]}", str(bin_dir / name))
     finally:
-        run(["docker", "rm", container], check=False)
+        engine.rm(container, force=False)
 
 
 def ensure_tools(progress: Callable[[str], None] = print, *, stock_image: str | None = None) -> dict[str, Path]:
@@ -206,7 +207,7 @@ def ensure_tools(progress: Callable[[str], None] = print, *, stock_image: str | 
         progress(f"[node-image] {', '.join(missing)} from {NODE_IMAGE}")
         _copy_tools_from_image(NODE_IMAGE, missing, bin_dir)
         missing = []
-    if "kubectl" in missing and stock_image and image_exists(stock_image):
+    if "kubectl" in missing and stock_image and engine.image_exists(stock_image):
         progress(f"[node-image] kubectl from {stock_image}")
         try:
             _copy_tools_from_image(stock_image, ["kubectl"], bin_dir)
@@ -237,49 +238,46 @@ def _component_images(binaries: dict[str, Path], refs: dict[str, str], tarball: 
         shutil.copy2(binaries[name], context / binaries[name].name)
         (context / "Dockerfile").write_text(
             component_dockerfile(binaries[name].name, user="65535:65535" if name == "pause" else None))
-        run(["docker", "build", "-q", "--label", MANAGED_LABEL_ARG, "-t", ref, str(context)],
-            env=docker_build_env(), timeout=600)
+        engine.build(context, ref, labels=[MANAGED_LABEL_ARG], quiet=True, timeout=600)
         shutil.rmtree(context)  # a second copy of a ~100 MB binary
-    run(["docker", "save", "-o", str(tarball), *refs.values()], timeout=900)
+    engine.save(tarball, list(refs.values()), timeout=900)
     return list(refs.values())
 
 
 def _assemble(base: str, binaries: dict[str, Path], refs: dict[str, str], tarball: Path,
               digest: str) -> None:
     """Copy binaries and images into the node base and commit it as NODE_IMAGE."""
-    run(["docker", "rm", "-f", BUILD_CONTAINER], check=False)
-    run(["docker", "run", "-d", "--name", BUILD_CONTAINER, "--label", MANAGED_LABEL_ARG,
-         "--privileged", "--entrypoint", "sleep", base, "infinity"])
+    engine.rm(BUILD_CONTAINER)
+    engine.run(base, ["infinity"], name=BUILD_CONTAINER, detach=True, labels=[MANAGED_LABEL_ARG],
+               options=["--privileged", "--entrypoint", "sleep"])
     try:
         for name in ("kubeadm", "kubelet", "kubectl"):
-            run(["docker", "cp", str(binaries[name]), f"{BUILD_CONTAINER}:/usr/bin/{name}"], timeout=300)
-        run(["docker", "cp", str(binaries["crictl"]), f"{BUILD_CONTAINER}:/usr/local/bin/crictl"])
-        run(["docker", "cp", str(tools_dir() / "kind"), f"{BUILD_CONTAINER}:{TOOL_PATHS['kind']}"])
-        run(["docker", "cp", str(tarball), f"{BUILD_CONTAINER}:/kind/images.tar"], timeout=600)
-        run(["docker", "exec", "-i", BUILD_CONTAINER, "sh", "-c", "cat > /kind/version"],
-            input=KUBERNETES_VERSION + "\n")
+            engine.cp(str(binaries[name]), f"{BUILD_CONTAINER}:/usr/bin/{name}", timeout=300)
+        engine.cp(str(binaries["crictl"]), f"{BUILD_CONTAINER}:/usr/local/bin/crictl")
+        engine.cp(str(tools_dir() / "kind"), f"{BUILD_CONTAINER}:{TOOL_PATHS['kind']}")
+        engine.cp(str(tarball), f"{BUILD_CONTAINER}:/kind/images.tar", timeout=600)
+        engine.exec(BUILD_CONTAINER, ["sh", "-c", "cat > /kind/version"], input=KUBERNETES_VERSION + "\n")
         # containerd pulls the sandbox (pause) image by this name; it must be the one we built
-        run(["docker", "exec", BUILD_CONTAINER, "sed", "-i",
-             f's|^\\(\\s*sandbox_image = \\).*|\\1"{refs["pause"]}"|', "/etc/containerd/config.toml"])
-        listed = run(["docker", "exec", "-i", BUILD_CONTAINER, "sh", "-s"], input=IMPORT_SCRIPT,
-                     timeout=900).stdout.split()
+        engine.exec(BUILD_CONTAINER, ["sed", "-i", f's|^\\(\\s*sandbox_image = \\).*|\\1"{refs["pause"]}"|',
+                                     "/etc/containerd/config.toml"])
+        listed = engine.exec(BUILD_CONTAINER, ["sh", "-s"], input=IMPORT_SCRIPT, timeout=900).stdout.split()
         missing = sorted(set(refs.values()) - set(listed))
         if missing:
             raise EnvironmentProblem(f"containerd in the node image lacks {', '.join(missing)}",
                                      fix="re-run `python -m labs.cluster node-image --force`")
-        run(["docker", "commit", BUILD_CONTAINER, ASSEMBLY_TAG], timeout=900)
+        engine.commit(BUILD_CONTAINER, ASSEMBLY_TAG, timeout=900)
     finally:
-        run(["docker", "rm", "-f", BUILD_CONTAINER], check=False)
+        engine.rm(BUILD_CONTAINER)
     # `docker commit --change` cannot set STOPSIGNAL (Docker 20.10), a Dockerfile can
     context = build_dir("node-metadata")
     (context / "Dockerfile").write_text(node_dockerfile(ASSEMBLY_TAG, digest))
-    previous = image_id(NODE_IMAGE)
+    previous = engine.image_id(NODE_IMAGE)
     try:
-        run(["docker", "build", "-q", "-t", NODE_IMAGE, str(context)], env=docker_build_env())
+        engine.build(context, NODE_IMAGE, quiet=True)
     finally:
-        run(["docker", "rmi", ASSEMBLY_TAG], check=False)
+        engine.rmi(ASSEMBLY_TAG)
     if previous:  # the outdated image, unless a cluster still runs on it (then docker refuses)
-        run(["docker", "rmi", previous], check=False)
+        engine.rmi(previous)
 
 
 def ensure_node_image(*, force: bool = False, progress: Callable[[str], None] = print) -> NodeImageBuild:
@@ -327,4 +325,4 @@ def _build(steps: _Steps, digest: str) -> None:
         steps.run("assembly (docker run/cp/commit)", _assemble, base, binaries, refs, tarball, digest)
     finally:
         tarball.unlink(missing_ok=True)
-        run(["docker", "rmi", *refs.values()], check=False)
+        engine.rmi(*refs.values())

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from .. import engine
 from ..errors import LabError
 from ..names import KUBELET_SECCOMP_DIR as SECCOMP_ROOT
 from ..names import NODE_PROFILES_DIR as PROFILES_DIR
@@ -70,8 +71,8 @@ def seccomp_install_commands(filename: str, nodes: list[str], ops=None) -> list[
         if ops is not None and ops.mode != "kind":
             commands.append(ops.shown(node, ["sh", "-c", f"cat > {PROFILES_DIR}/{filename}"], stdin=filename))
             continue
-        commands += [f"docker exec {node} mkdir -p {PROFILES_DIR}",
-                     f"docker cp {filename} {node}:{PROFILES_DIR}/{filename}"]
+        commands += [f"{engine.binary()} exec {node} mkdir -p {PROFILES_DIR}",
+                     f"{engine.binary()} cp {filename} {node}:{PROFILES_DIR}/{filename}"]
     return commands
 
 

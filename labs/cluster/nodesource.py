@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import engine
 from ..errors import CommandError, EnvironmentProblem, LabError
-from ..images import image_exists
 from ..results import Result
-from ..runner import run
 from .nodeimage import ensure_node_image, ensure_tools, node_image_hash, recipe_hash
 from .versions import STOCK_NODE_IMAGE
 
@@ -77,12 +76,12 @@ def pull_image(image: str, timeout: float = 1200) -> PullOutcome:
     """``docker pull``; a registry that does not answer is an outcome, not an exception."""
     started = time.monotonic()
     try:
-        result = run(["docker", "pull", image], check=False, timeout=timeout)
+        result = engine.pull(image, timeout=timeout)
     except CommandError:
         return PullOutcome(image, False, f"no complete answer within {timeout:.0f}s",
                            round(time.monotonic() - started, 1))
     lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    return PullOutcome(image, result.ok, lines[-1] if lines else f"docker pull exited {result.returncode}",
+    return PullOutcome(image, result.ok, lines[-1] if lines else f"{engine.binary()} pull exited {result.returncode}",
                        round(time.monotonic() - started, 1))
 
 
@@ -122,11 +121,12 @@ def choose_node_image(source: str | None = None, *, force_build: bool = False,
     def pull() -> PullOutcome:
         progress(f"[node-image] pulling kind's release image {stock} (about 450 MB; no output until done)")
         pulls.append(pull_image(stock))
-        progress(f"[node-image] pull {'done' if pulls[-1].ok else 'failed'} in {pulls[-1].seconds}s: {pulls[-1].detail}")
+        pulled = pulls[-1]
+        progress(f"[node-image] pull {'done' if pulled.ok else 'failed'} in {pulled.seconds}s: {pulled.detail}")
         return pulls[-1]
 
     chosen, reason = decide_source(requested, offline_current=node_image_hash() == recipe_hash(),
-                                   stock_present=image_exists(stock), pull=pull)
+                                   stock_present=engine.image_exists(stock), pull=pull)
     if chosen == "offline":
         if pulls:
             progress("[node-image] no registry answered: building the node image offline")

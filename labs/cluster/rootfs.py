@@ -11,8 +11,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from .. import engine
 from ..errors import EnvironmentProblem
-from ..images import RECIPE_LABEL, apt_mirror, image_exists
+from ..images import RECIPE_LABEL, apt_mirror
 from ..names import MANAGED_LABEL_ARG
 from ..paths import NODE_IMAGE_DIR, build_dir
 from ..runner import run
@@ -63,7 +64,7 @@ def ensure_rootfs_image(progress=print) -> str:
     """Build ``course-cluster/node-base:<hash>`` unless it exists; returns the tag."""
     digest = rootfs_hash()
     tag = f"{BASE_REPOSITORY}:{digest}"
-    if image_exists(tag):
+    if engine.image_exists(tag):
         progress(f"node base image {tag} present")
         return tag
     if shutil.which("debootstrap") is None:
@@ -82,14 +83,11 @@ def ensure_rootfs_image(progress=print) -> str:
     run(["chroot", str(root), "/bin/bash", "-s"],
         input=(NODE_IMAGE_DIR / "configure-rootfs.sh").read_text(), timeout=600)
     tarball = work / "root.tar"
-    progress("docker import of the node root filesystem")
+    progress(f"{engine.binary()} import of the node root filesystem")
     run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], timeout=900)
-    run(["docker", "import",
-         "--change", "ENV container=docker",
-         "--change", f"ENTRYPOINT {ENTRYPOINT}",
-         "--change", f"LABEL {MANAGED_LABEL_ARG}",
-         "--change", f"LABEL {RECIPE_LABEL}={digest}",
-         str(tarball), tag], timeout=900)
+    engine.import_image(tarball, tag, timeout=900,
+                        changes=["ENV container=docker", f"ENTRYPOINT {ENTRYPOINT}", f"LABEL {MANAGED_LABEL_ARG}",
+                                 f"LABEL {RECIPE_LABEL}={digest}"])
     tarball.unlink()
     shutil.rmtree(root)
     _remove_older_bases(tag)
@@ -98,7 +96,6 @@ def ensure_rootfs_image(progress=print) -> str:
 
 def _remove_older_bases(current: str) -> None:
     """Drop base images of earlier recipes (ours alone: the repository is course-cluster/)."""
-    listed = run(["docker", "images", BASE_REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
-    for ref in listed:
+    for ref in engine.images(BASE_REPOSITORY, "{{.Repository}}:{{.Tag}}"):
         if ref != current:
-            run(["docker", "rmi", ref], check=False)
+            engine.rmi(ref)

@@ -15,8 +15,8 @@ from pathlib import Path
 from ..errors import LabError
 from ..results import Result
 
-__all__ = ["Lesson", "LESSONS", "NEEDS", "WORKSHOP_PLANS", "workshop_plan_text", "lesson", "asset", "LessonReadiness", "readiness",
-           "detect_available", "POD_IMAGES", "start", "clean_up", "skipped"]
+__all__ = ["Lesson", "LESSONS", "NEEDS", "WORKSHOP_PLANS", "workshop_plan_text", "lesson", "asset", "LessonReadiness",
+           "readiness", "detect_available", "POD_IMAGES", "start", "clean_up", "skipped"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -91,7 +91,7 @@ def lesson(number: str) -> Lesson:
     for item in LESSONS:
         if item.number == number:
             return item
-    raise LabError(f"there is no lesson {number!r}", fix=f"use one of {[l.number for l in LESSONS]}")
+    raise LabError(f"there is no lesson {number!r}", fix=f"use one of {[item.number for item in LESSONS]}")
 
 
 def asset(number: str, name: str) -> Path:
@@ -113,10 +113,10 @@ class LessonReadiness(Result):
     def _repr_html_(self) -> str:
         colours = {"fully": "#27ae60", "partly": "#d68910", "not at all": "#c0392b"}
         rows = "".join(
-            f"<tr><td>{l['number']}</td><td style='text-align:left'>{html.escape(l['title'])}</td>"
-            f"<td>{l['minutes']} min</td><td style='color:{colours[l['runs']]}'><b>{l['runs']}</b></td>"
-            f"<td style='text-align:left'>{html.escape('; '.join(l['missing']))}</td></tr>"
-            for l in self.lessons)
+            f"<tr><td>{row['number']}</td><td style='text-align:left'>{html.escape(row['title'])}</td>"
+            f"<td>{row['minutes']} min</td><td style='color:{colours[row['runs']]}'><b>{row['runs']}</b></td>"
+            f"<td style='text-align:left'>{html.escape('; '.join(row['missing']))}</td></tr>"
+            for row in self.lessons)
         return ("<table><tr><th>#</th><th>lesson</th><th>time</th><th>runs here</th>"
                 f"<th>missing</th></tr>{rows}</table>")
 
@@ -124,9 +124,9 @@ class LessonReadiness(Result):
         return str(self)
 
     def __str__(self) -> str:
-        return "\n".join(f"{l['number']} {l['title']}: {l['runs']}"
-                         + (f" (missing: {'; '.join(l['missing'])})" if l["missing"] else "")
-                         for l in self.lessons)
+        return "\n".join(f"{row['number']} {row['title']}: {row['runs']}"
+                         + (f" (missing: {'; '.join(row['missing'])})" if row["missing"] else "")
+                         for row in self.lessons)
 
 
 def readiness(available: set[str]) -> LessonReadiness:
@@ -134,10 +134,7 @@ def readiness(available: set[str]) -> LessonReadiness:
     result = LessonReadiness(sorted(available))
     for item in LESSONS:
         missing = [n for n in item.needs if n not in available]
-        if any(n not in available for n in item.core):
-            runs = "not at all"
-        else:
-            runs = "partly" if missing else "fully"
+        runs = "not at all" if any(n not in available for n in item.core) else ("partly" if missing else "fully")
         result.lessons.append({"number": item.number, "title": item.title, "minutes": item.minutes,
                                "runs": runs, "missing": [NEEDS[n] for n in missing]})
     return result
@@ -145,11 +142,10 @@ def readiness(available: set[str]) -> LessonReadiness:
 
 def detect_available() -> set[str]:
     """Ask the engine and the clusters what this machine can do right now."""
-    from .. import cluster
-    from ..runner import run
+    from .. import cluster, engine
 
     available = set()
-    if run(["docker", "info"], check=False, timeout=30).ok:
+    if engine.answers(timeout=30):
         available.add("docker")
     else:
         return available

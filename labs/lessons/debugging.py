@@ -23,6 +23,7 @@ import os
 import textwrap
 from dataclasses import dataclass
 
+from .. import engine
 from ..names import NODE_PROFILES_DIR
 from . import asset
 
@@ -63,7 +64,8 @@ class NginxDebugLoop:
         from ..cluster import install_seccomp_profile
 
         applied = install_seccomp_profile(filename, profile, config=self.config)
-        for command in getattr(applied, "commands", None) or [f"docker cp {filename} <node>:{NODE_PROFILES_DIR}/{filename}"]:
+        shown = f"{engine.binary()} cp {filename} <node>:{NODE_PROFILES_DIR}/{filename}"
+        for command in getattr(applied, "commands", None) or [shown]:
             print("$", command)
         return list(applied)
 
@@ -100,8 +102,8 @@ class NginxDebugLoop:
             if command:
                 exec_in_pod(name, namespace, list(command), config=self.config)
         try:
-            _, logged = logged_under_own_profile(manifest, self.namespace, drive=drive if (requests or command) else None,
-                                                 config=self.config)
+            _, logged = logged_under_own_profile(manifest, self.namespace,
+                                                 drive=drive if (requests or command) else None, config=self.config)
         finally:
             delete_pod("nginx", self.namespace, self.config)
         return sorted(logged.get("nginx", {}))

@@ -16,6 +16,7 @@ import html
 import time
 from dataclasses import dataclass, field
 
+from .. import engine
 from ..audit.parse import exited_driven_records  # re-exported: notebooks and tests import it here
 from ..results import Result
 from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK
@@ -80,7 +81,6 @@ def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: str
     from ..audit import AuditCollector, SeccompRecord, parse_audit_text
     from ..pod_audit import container_ids
     from ..pods import delete_pod, read_pod, run_pod
-    from ..runner import run
 
     with AuditCollector() as collector:
         started = time.time()
@@ -92,8 +92,8 @@ def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: str
         collector.wait_quiet()
         collected = [r for r in collector.records() if isinstance(r, SeccompRecord) and r.timestamp >= started]
         mine = [r for r in collector.records(ids) if isinstance(r, SeccompRecord)] if ids else []
-    dmesg = run(["docker", "exec", outcome.node, "dmesg"], timeout=60,
-                fix="the node container must be running; see labs.cluster.cluster_status()")
+    dmesg = engine.exec(outcome.node, ["dmesg"], timeout=60,
+                        fix="the node container must be running; see labs.cluster.cluster_status()")
     log = parse_audit_text(dmesg.stdout)
     kept = [r for r in log.seccomp if r.timestamp >= started]
     pids = {r.pid for r in mine}
@@ -107,9 +107,8 @@ def node_arch(config: str = "default") -> str:
     """The architecture the cluster's nodes run (``uname -m`` on the first node), in the course's
     naming: ``x86_64`` or ``aarch64``."""
     from ..cluster import node_names
-    from ..runner import run
 
-    machine = run(["docker", "exec", node_names(config)[0], "uname", "-m"]).stdout.strip()
+    machine = engine.exec(node_names(config)[0], ["uname", "-m"]).stdout.strip()
     return {"arm64": "aarch64"}.get(machine, machine)
 
 
@@ -139,7 +138,7 @@ def _wrap(names: list[str], counts: dict, width: int = 96) -> str:
             lines.append(line)
             line = ""
         line = f"{line} {word}" if line else word
-    return "\n".join("  " + l for l in lines + ([line] if line else []))
+    return "\n".join("  " + text for text in lines + ([line] if line else []))
 
 
 @dataclass
@@ -211,7 +210,8 @@ class StagingReport(Result):
         if not self.would_break:
             return "\n".join(lines + ["would break under enforcement: nothing"])
         lines.append(f"would break under enforcement ({len(self.would_break)}):")
-        lines += [f"  {n:18} ×{c:<5} by {', '.join(self.processes.get(n, []))}" for n, c in sorted(self.would_break.items())]
+        lines += [f"  {n:18} ×{c:<5} by {', '.join(self.processes.get(n, []))}"
+                  for n, c in sorted(self.would_break.items())]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -292,7 +292,7 @@ class NodeRuntimeDefault(Result):
 
     @property
     def command(self) -> str:
-        return f"docker exec {self.node} crictl inspect {self.container_id[:13]}"
+        return engine.shown("exec", self.node, "crictl", "inspect", self.container_id[:13])
 
     @property
     def allowed(self) -> set[str]:
@@ -336,7 +336,6 @@ def node_runtime_default(pod: str, namespace: str, config: str = "default") -> N
 
     from ..errors import LabError
     from ..pods import read_pod
-    from ..runner import run
 
     status = read_pod(pod, namespace, config)
     node = (status.get("spec") or {}).get("nodeName")
@@ -346,16 +345,16 @@ def node_runtime_default(pod: str, namespace: str, config: str = "default") -> N
         raise LabError(f"pod {pod} in {namespace} has no running container yet",
                        fix="wait for it to run (labs.pods.wait_for_pod) and try again")
     cid = raw.split("://", 1)[1]
-    out = run(["docker", "exec", node, "crictl", "inspect", cid], timeout=60,
-              fix="the node container must be running; see labs.cluster.cluster_status()")
+    out = engine.exec(node, ["crictl", "inspect", cid], timeout=60,
+                      fix="the node container must be running; see labs.cluster.cluster_status()")
     spec = json.loads(out.stdout).get("info", {}).get("runtimeSpec", {})
     profile = (spec.get("linux") or {}).get("seccomp")
     if not profile:
         raise LabError(f"container {cid[:13]} of pod {pod} runs without a seccomp filter",
                        fix="use a pod whose seccompProfile is RuntimeDefault (e.g. the client pod)")
-    version = run(["docker", "exec", node, "containerd", "--version"], check=False).stdout.split()
-    runc = run(["docker", "exec", node, "runc", "--version"], check=False).stdout.split()
+    version = engine.exec(node, ["containerd", "--version"], check=False).stdout.split()
+    runc = engine.exec(node, ["runc", "--version"], check=False).stdout.split()
     runtime = " ".join(["containerd", version[2] if len(version) > 2 else "?", "/ runc",
                         runc[2] if len(runc) > 2 else "?"])
-    machine = run(["docker", "exec", node, "uname", "-m"], check=False).stdout.strip()
+    machine = engine.exec(node, ["uname", "-m"], check=False).stdout.strip()
     return NodeRuntimeDefault(node, cid, runtime, profile, {"arm64": "aarch64"}.get(machine, machine or "x86_64"))

@@ -12,6 +12,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
+from .. import engine
 from ..images import TOOLS_IMAGE
 from ..runner import run
 
@@ -105,8 +106,8 @@ def docker_steps(w: Workload, container: str, count: int | None = None) -> Drive
     workload container's network namespace (``127.0.0.1`` is the workload)."""
     log = DriveLog([])
     for what, step in w.steps[:count]:
-        result = run(["docker", "run", "--rm", "--network", f"container:{container}", TOOLS_IMAGE,
-                      "sh", "-c", w.line(step, "127.0.0.1")], check=False, timeout=120)
+        result = engine.run(TOOLS_IMAGE, ["sh", "-c", w.line(step, "127.0.0.1")], remove=True,
+                            options=["--network", f"container:{container}"], check=False, timeout=120)
         log.steps.append((what, _outcome(result)))
     return log
 
@@ -144,9 +145,9 @@ class PodDriver:
 def docker_seccomp_mode(container: str) -> str:
     """The ``Seccomp:`` line of the container's main process, read from the host's /proc
     (the value 2 means a filter is active)."""
-    pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container]).stdout.strip()
+    pid = engine.inspect(container, "{{.State.Pid}}").stdout.strip()
     status = run(["cat", f"/proc/{pid}/status"]).stdout
-    return next((l.split(":", 1)[1].strip() for l in status.splitlines() if l.startswith("Seccomp:")), "")
+    return next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Seccomp:")), "")
 
 
 def pod_seccomp_mode(name: str, namespace: str, config: str = "default") -> tuple[str, list[str]]:
@@ -160,10 +161,11 @@ def pod_seccomp_mode(name: str, namespace: str, config: str = "default") -> tupl
     pod = read_pod(name, namespace, config)
     node = pod["spec"]["nodeName"]
     container = pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1][:13]
-    inspect = ["docker", "exec", node, "crictl", "inspect", container]
-    pid = json.loads(run(inspect).stdout)["info"]["pid"]
-    grep = ["docker", "exec", node, "grep", "^Seccomp:", f"/proc/{pid}/status"]
-    return run(grep).stdout.split(":", 1)[1].strip(), [" ".join(inspect) + " | grep '\"pid\"'", " ".join(grep)]
+    inspect = ["crictl", "inspect", container]
+    pid = json.loads(engine.exec(node, inspect).stdout)["info"]["pid"]
+    grep = ["grep", "^Seccomp:", f"/proc/{pid}/status"]
+    shown = [" ".join(engine.exec_args(node, inspect)) + " | grep '\"pid\"'", " ".join(engine.exec_args(node, grep))]
+    return engine.exec(node, grep).stdout.split(":", 1)[1].strip(), shown
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,11 @@ agent. ``COURSE_NODE_OPS`` (``python -m grader ... --nodes``) forces one.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from .. import engine
 from ..errors import LabError
 from .base import NodeCluster, NodeOps
 
@@ -31,7 +31,7 @@ def choose_mode(requested: str, api_nodes: list[str] | None, local_containers: s
     if requested != "auto":
         return requested, f"asked for {requested}"
     if local_containers is None:
-        return "agent", "docker is not on PATH, so the nodes cannot be local kind containers"
+        return "agent", f"{engine.binary()} is not on PATH, so the nodes cannot be local kind containers"
     if api_nodes is None:
         return ("kind", "the API did not answer; the cluster's kind containers run here") if local_containers \
             else ("agent", "no kind container of this cluster runs here")
@@ -42,7 +42,7 @@ def choose_mode(requested: str, api_nodes: list[str] | None, local_containers: s
 
 
 def _local_containers(cluster: NodeCluster) -> set[str] | None:
-    if shutil.which("docker") is None:
+    if not engine.available():
         return None
     try:
         return {n.name for n in cluster.node_containers() if n.container_state == "running"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from .. import engine
+
 __all__ = ["IMAGE_PREFIX_ENV", "image_prefix", "image_ref", "pull_policy", "push_commands", "registry_step",
            "nodes_lacking"]
 
@@ -36,7 +38,7 @@ def push_commands(images: list[str], prefix: str = "<registry>/") -> list[str]:
     """What the instructor runs once to put the lab images in the cluster's registry."""
     lines = []
     for image in images:
-        lines += [f"docker tag {image} {prefix}{image}", f"docker push {prefix}{image}"]
+        lines += [engine.shown("tag", image, f"{prefix}{image}"), engine.shown("push", f"{prefix}{image}")]
     return lines
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import shlex
 
-from ..runner import CommandResult, run
+from .. import engine
+from ..runner import CommandResult
 from .base import NodeOps
 
 __all__ = ["KindNodeOps"]
@@ -22,13 +23,13 @@ class KindNodeOps(NodeOps):
         return self.cluster.nodes()
 
     def command(self, node: str, args: list[str]) -> list[str]:
-        return ["docker", "exec", "-i", node, *args]
+        return engine.exec_args(node, args, interactive=True)
 
     def run(self, node: str, args: list[str], *, input: str | bytes | None = None, check: bool = True,
             timeout: float = 120) -> CommandResult:
-        return run(self.command(node, args), input=input if input is not None else b"", check=check,
-                   timeout=timeout, fix=f"is the node running? `docker ps --filter name={node}`")
+        return engine.exec(node, args, input=input if input is not None else b"", check=check, timeout=timeout,
+                           fix=f"is the node running? `{engine.shown('ps', '--filter', f'name={node}')}`")
 
     def shown(self, node: str, args: list[str], *, stdin: str | None = None) -> str:
         flag = "-i " if stdin else ""
-        return f"docker exec {flag}{node} {shlex.join(args)}" + (f" < {stdin}" if stdin else "")
+        return f"{engine.binary()} exec {flag}{node} {shlex.join(args)}" + (f" < {stdin}" if stdin else "")

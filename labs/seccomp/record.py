@@ -18,6 +18,7 @@ a profile that silently misses syscalls. Per run:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,9 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import engine
 from ..audit import AuditCollector, exited_driven_records
 from ..errors import LabError, LabTimeout, WorkloadFailed
-from ..images import image_exists
 from ..runner import run
 from ..syscalls import node_arch
 from .build import audit_profile
@@ -72,10 +73,8 @@ def socket_families(tables: dict[str, str], inodes: set[str]) -> set[int]:
 def _net_tables(pid: int, names: Sequence[str]) -> dict[str, str]:
     out = {}
     for name in names:
-        try:
+        with contextlib.suppress(OSError):
             out[name] = Path(f"/proc/{pid}/net/{name}").read_text()
-        except OSError:
-            pass
     return out
 
 
@@ -91,8 +90,7 @@ def _socket_inodes(pids: Sequence[int]) -> set[str]:
 
 
 def _container_families(container) -> set[int]:
-    pids = [int(p) for p in run(["docker", "top", container.id, "-eo", "pid"], check=False).stdout.split()[1:]
-            if p.isdigit()]
+    pids = engine.pids(container.id)
     if not pids:
         return set()
     return socket_families(_net_tables(pids[0], tuple(_FAMILY_TABLES)), _socket_inodes(pids))
@@ -101,13 +99,13 @@ def _container_families(container) -> set[int]:
 def docker_runtime() -> str:
     """The engine and OCI runtime versions, e.g. ``docker 20.10.24, runc 1.1.5``: the runtime's
     own start-up syscalls depend on them."""
-    result = run(["docker", "version", "--format", "{{json .Server.Components}}"], check=False)
+    result = engine.version("{{json .Server.Components}}", check=False)
     try:
         parts = {c["Name"]: c["Version"] for c in json.loads(result.stdout)}
     except (ValueError, TypeError):
-        return "docker (version unknown)"
+        return f"{engine.binary()} (version unknown)"
     runc = next((v for n, v in parts.items() if "runc" in n), "?")
-    return f"docker {parts.get('Engine', '?')}, runc {runc}"
+    return f"{engine.binary()} {parts.get('Engine', '?')}, runc {runc}"
 
 
 @dataclass
@@ -138,7 +136,7 @@ def _wait_listening(container, port: int, timeout: float) -> None:
             return
         time.sleep(0.2)
     raise LabTimeout(f"{container.name} never listened on port {port} within {timeout:.0f}s",
-                     fix=f"check the port the program serves on (docker logs {container.name}) "
+                     fix=f"check the port the program serves on ({engine.shown('logs', container.name)}) "
                          "or raise timeout")
 
 
@@ -164,7 +162,7 @@ def _stop(container, index: int, record: RunRecord, say: Callable[[str], None], 
     init): the wait and the shutdown it could not record are said, not silent."""
     say(f"run {index}: stopping {container.name} (stop signal, SIGKILL after {grace}s)")
     began = time.monotonic()
-    run(["docker", "stop", "-t", str(grace), container.id], check=False, timeout=60 + grace)
+    engine.stop(container.id, grace=grace)
     if container.state()["ExitCode"] != 137:
         return
     note = ("was killed (SIGKILL) after ignoring its stop signal for {grace}s (a pid 1 needs a SIGTERM "
@@ -240,10 +238,10 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
 
 
 def _check_image(image: str) -> None:
-    if not image_exists(image):
+    if not engine.image_exists(image):
         raise WorkloadFailed(f"image {image} is not on this machine", reason="NoSuchImage",
-                             fix=f"build or load it first (`docker images` lists what is here; "
-                                 f"`docker pull {image}` where a registry answers)")
+                             fix=f"build or load it first (`{engine.shown('images')}` lists what is here; "
+                                 f"`{engine.shown('pull', image)}` where a registry answers)")
 
 
 def _baseline(audit: AuditCollector, runtime: str, say: Callable[[str], None]) -> list[str]:
@@ -253,7 +251,7 @@ def _baseline(audit: AuditCollector, runtime: str, say: Callable[[str], None]) -
 
     cache = state_dir() / "runtime-baseline.json"
     known = json.loads(cache.read_text()) if cache.exists() else {}
-    if runtime not in known and image_exists(TOOLS_IMAGE):
+    if runtime not in known and engine.image_exists(TOOLS_IMAGE):
         say(f"baseline: recording `{' '.join(BASELINE_COMMAND)}` under {runtime} (once per runtime version)")
         spec = _Spec(TOOLS_IMAGE, None, [], 1.0, 60.0, BASELINE_COMMAND)
         known[runtime] = sorted(_one_run(audit, spec, 0, lambda _m: None, []).syscalls())

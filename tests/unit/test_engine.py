@@ -1,6 +1,9 @@
 """labs.engine: the argv each verb builds, the engine choice, and the fake that records them."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from labs import engine
@@ -107,3 +110,148 @@ def test_the_fake_restores_the_real_runner():
     with FakeEngine():
         assert engine._CHOSEN.runner is not before
     assert engine._CHOSEN.runner is before
+
+
+# -- call sites: what each module asks the engine to run -----------------------------------------
+def test_a_lab_container_starts_labelled_with_its_profile_and_ports(tmp_path):
+    from labs.docker_lab import LabContainer
+
+    with FakeEngine() as fake:
+        fake.answer("run", stdout="c0ffee\n")
+        fake.answer("inspect", stdout='{"Status": "running", "ExitCode": 0}')
+        fake.answer("port", stdout="127.0.0.1:40001\n")
+        box = LabContainer.start("course/nginx", seccomp="unconfined", name="course-t", publish={80: 0})
+        assert box.host_port(80) == 40001
+        box.stop()
+    run = fake.argvs[0]
+    assert run[:4] == ["docker", "run", "-d", "--name"] and run[-1] == "course/nginx"
+    assert run[run.index("--security-opt"):][:2] == ["--security-opt", "seccomp=unconfined"]
+    assert "127.0.0.1::80" in run and "course.seccomp-lab/managed=true" in run
+    assert fake.argvs[1:] == [["docker", "inspect", "--format", "{{json .State}}", "c0ffee"],
+                              ["docker", "port", "c0ffee", "80/tcp"], ["docker", "rm", "-f", "c0ffee"]]
+
+
+def test_a_lab_container_that_cannot_start_is_removed_and_explained():
+    from labs.docker_lab import LabContainer
+    from labs.errors import WorkloadFailed
+
+    with FakeEngine("podman") as fake, pytest.raises(WorkloadFailed, match="did not start") as raised:
+        fake.answer("run", returncode=125, stderr="Error: No such image: course/x")
+        LabContainer.start("course/x", name="course-t")
+    assert fake.argvs[-1] == ["podman", "rm", "-f", "course-t"]
+    assert raised.value.fix == "build the lab images first: `make images`"
+
+
+def test_the_collector_runs_on_the_host_network_with_audit_read_only():
+    from labs.audit import collector_command
+
+    with FakeEngine("podman"):
+        argv = collector_command("course-docker-audit-1", "/tmp/out", image="course/collector")
+    assert argv[:5] == ["podman", "run", "-d", "--name", "course-docker-audit-1"]
+    assert {"--net=host", "--pid=host", "AUDIT_READ", "NET_ADMIN", "/tmp/out:/out"} <= set(argv)
+    assert "--privileged" not in argv
+    assert argv[argv.index("course/collector"):] == ["course/collector", "python3", "-u",
+                                                     "/usr/local/bin/collector", "/out/records.jsonl"]
+
+
+def test_kind_node_ops_exec_with_stdin_and_show_the_engine_a_learner_has():
+    from labs.nodeops.kind import KindNodeOps
+
+    ops = KindNodeOps("default")
+    with FakeEngine("podman") as fake:
+        ops.run("n1", ["cat", "/f"])
+        assert ops.shown("n1", ["apparmor_parser", "-r"], stdin="p.profile") == \
+            "podman exec -i n1 apparmor_parser -r < p.profile"
+    assert fake.calls == [(["podman", "exec", "-i", "n1", "cat", "/f"], b"")]
+
+
+def test_tools_are_copied_out_of_a_created_container_that_is_then_removed(tmp_path):
+    from labs.cluster import nodeimage
+
+    with FakeEngine() as fake:
+        fake.answer("create", stdout="tmp1\n")
+        nodeimage._copy_tools_from_image("kindest/node:v1", ["kubectl"], tmp_path)
+    assert fake.argvs == [["docker", "create", "--label", "course.seccomp-lab/managed=true", "kindest/node:v1"],
+                          ["docker", "cp", f"tmp1:{nodeimage.TOOL_PATHS['kubectl']}", str(tmp_path / "kubectl")],
+                          ["docker", "rm", "tmp1"]]
+
+
+def test_the_apparmor_node_image_is_rebuilt_only_for_a_new_recipe():
+    from labs.apparmor import node_image
+
+    digest = node_image.apparmor_node_recipe_hash("sha256:base")
+    with FakeEngine() as fake:
+        fake.answer("image", "inspect", "{{.Id}}", "n:v1", stdout="sha256:base\n")
+        fake.answer("image", "inspect", "{{.Id}}", "n:v1-apparmor", stdout="sha256:old\n")
+        fake.answer("image", "inspect", "n:v1-apparmor", stdout=f"{digest}\n")   # its recipe label: current
+        assert node_image.ensure_apparmor_node_image("n:v1", progress=lambda m: None) == "n:v1-apparmor"
+        assert not [a for a in fake.argvs if a[1] == "build"]
+        fake.answer("image", "inspect", "n:v1-apparmor", stdout="0123456789ab\n")  # another recipe: rebuild
+        node_image.ensure_apparmor_node_image("n:v1", progress=lambda m: None)
+    build = next(a for a in fake.argvs if a[1] == "build")
+    assert build[-3:] == ["-t", "n:v1-apparmor", str(node_image.RECIPE_DIR)]
+    assert build[build.index("--build-arg"):][:2] == ["--build-arg", "BASE=n:v1"]
+    assert fake.argvs[-1] == ["docker", "rmi", "sha256:old"]
+
+
+def test_privileged_probe_runs_the_probe_images_own_command(monkeypatch):
+    from labs import host
+
+    with FakeEngine() as fake:
+        fake.answer("image", "inspect", returncode=1)           # no course/base
+        fake.answer("image", "inspect", "course/probe:host", stdout="/usr/bin/true\n")
+        fake.answer("run", returncode=1, stderr="unable to apply caps")
+        assert host.privileged_works() == (False, "unable to apply caps")
+    assert fake.argvs[-1] == ["docker", "run", "--rm", "--privileged", "course/probe:host", "/usr/bin/true"]
+
+
+# -- structure: nobody else spells out the engine ------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+#: Files still allowed to name the engine binary, each with its reason (shrink this list).
+ENGINE_SPELLED_OUT = {
+    "labs/engine.py": "the one place that runs the engine",
+    "labs/images.py": "its owner migrates it to labs.engine (issue 10 §1, in progress)",
+    "labs/apparmor/docker_disk.py": "drives a private dockerd (-H its socket) to bake the AppArmor VM's "
+                                    "disk, not the course's engine",
+}
+
+
+def engine_spellings(tree: ast.AST) -> list[int]:
+    """Lines that use "docker" as a command: an argv list starting with it, a PATH lookup of
+    it, or a string (an f-string's text too) that starts with ``docker `` (a command shown).
+    "docker" as a name (a capability, a recording's platform) is not a command."""
+    return sorted({node.lineno for node in ast.walk(tree) if _names_the_engine(node)})
+
+
+def _names_the_engine(node: ast.AST) -> bool:
+    if isinstance(node, ast.List):
+        return bool(node.elts) and _is_docker(node.elts[0])
+    if isinstance(node, ast.Call):
+        called = getattr(node.func, "attr", getattr(node.func, "id", None))
+        return called in ("which", "require_tool") and any(_is_docker(a) for a in node.args)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("docker ")
+
+
+def _is_docker(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value == "docker"
+
+
+def test_the_finder_sees_each_way_of_spelling_the_engine():
+    code = 'run(["docker", "ps"])\nshutil.which("docker")\nx = f"docker exec {n} ls"\nCAP = {"docker"}\n'
+    assert engine_spellings(ast.parse(code)) == [1, 2, 3]
+
+
+def test_only_labs_engine_runs_the_engine_binary():
+    found = {}
+    for path in sorted([*ROOT.glob("labs/**/*.py"), *ROOT.glob("grader/**/*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        lines = engine_spellings(ast.parse(path.read_text()))
+        if lines and rel not in ENGINE_SPELLED_OUT:
+            found[rel] = lines
+    assert found == {}, "run the engine through labs.engine (engine.run/exec/inspect/..., engine.shown)"
+
+
+def test_every_tolerated_file_still_spells_out_the_engine():
+    stale = [rel for rel in ENGINE_SPELLED_OUT if rel != "labs/engine.py" and (
+        not (ROOT / rel).exists() or not engine_spellings(ast.parse((ROOT / rel).read_text())))]
+    assert stale == [], "remove these from ENGINE_SPELLED_OUT: they no longer name the engine"

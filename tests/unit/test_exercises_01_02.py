@@ -119,6 +119,6 @@ def test_ex01_container_checks_are_not_checked_where_the_grader_has_no_docker(mo
         def memo(self, key, make):
             return make()
 
-    monkeypatch.setattr(ex01.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ex01.engine, "available", lambda: False)
     with pytest.raises(NotChecked, match="no Docker"):
         ex01._container(Context(), {"defaultAction": "SCMP_ACT_ALLOW"}, "learner")
