@@ -161,7 +161,8 @@ def _validate(doc: Any, where: str) -> None:
                             fix=f"set `apiVersion: {expected}`")
     if not isinstance(name, str) or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
         raise ManifestError(f"{label}: {name!r} is not a valid object name",
-                            fix="use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit")
+                            fix="use lowercase letters, digits, '-' and '.', starting and ending with a letter or "
+                                "digit")
     if kind in TEMPLATE_PATH:
         spec = find_pod(doc)[1]
         path = spec_path(kind)
@@ -171,7 +172,8 @@ def _validate(doc: Any, where: str) -> None:
         for i, container in enumerate(spec["containers"]):
             if not isinstance(container, dict) or not container.get("name") or not container.get("image"):
                 raise ManifestError(f"{label}: `{path}.containers[{i}]` needs a `name` and an `image`",
-                                    fix="give every container `name:` and `image:` (course images: course/nginx, course/tools)")
+                                    fix="give every container `name:` and `image:` "
+                                        "(course images: course/nginx, course/tools)")
         _check_seccomp_fields(spec, path, label)
 
 

@@ -20,9 +20,10 @@ FIXES = {
                                   "user): read the message and create or fix it",
     "RunContainerError": "the container process could not be started: read the message (a blocked syscall, a "
                          "missing binary or a bad command)",
-    "CrashLoopBackOff": "the container starts and exits again: read its log (kubectl logs NAME -n NS, or pod_logs(name, "
-                        "namespace); add --previous / previous=True only while the last run's log is still kept); under "
-                        "a new seccomp profile a blocked syscall is the usual cause, so audit it first",
+    "CrashLoopBackOff": "the container starts and exits again: read its log (kubectl logs NAME -n NS, or "
+                        "pod_logs(name, namespace); add --previous / previous=True only while the last run's log is "
+                        "still kept); under a new seccomp profile a blocked syscall is the usual cause, so audit it "
+                        "first",
     "Error": "the container exited with an error: read pod_logs(name, namespace)",
     "ErrImageNeverPull": "the image is not on the node: run `make images`, then labs.cluster.load_images(...)",
     "ErrImagePull": "the image is not on the node and no registry is reachable: load it with "

@@ -305,7 +305,8 @@ def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool
     """Delete the pod (a missing pod is fine) and, with ``wait``, until it is gone. Returns the
     deleted pod names (``[name]``, or ``[]`` when there was none), a list that in Jupyter also
     shows the equivalent ``kubectl delete`` line."""
-    command = f"kubectl delete pod {name} -n {namespace} --grace-period={grace_period}" + ("" if wait else " --wait=false")
+    command = (f"kubectl delete pod {name} -n {namespace} --grace-period={grace_period}"
+               + ("" if wait else " --wait=false"))
 
     def done(deleted: bool) -> Applied:
         action = f"deleted pod {name} in {namespace}" if deleted else f"no pod {name} in {namespace}: nothing to delete"

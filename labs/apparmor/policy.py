@@ -30,10 +30,12 @@ SYSTEM_PROFILE_NAMES = frozenset({"docker-default", "cri-containerd.apparmor.d",
 
 _INCLUDE = re.compile(r"^\s*#?include(?:\s+if\s+exists)?\s+(\S+)")
 _INCLUDE_OK = re.compile(r"^<(?:abstractions|tunables)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*>$")
-_HEADER = re.compile(r"^\s*(?:profile\s+(?P<name>[^\s{]+)(?:\s+(?!flags\b)[^\s{]+)?|(?P<path>/\S*?))\s*(?:flags\s*=\s*\((?P<flags>[^)]*)\))?\s*\{\s*(?:\}\s*)?$")
+_HEADER = re.compile(r"^\s*(?:profile\s+(?P<name>[^\s{]+)(?:\s+(?!flags\b)[^\s{]+)?|(?P<path>/\S*?))"
+                     r"\s*(?:flags\s*=\s*\((?P<flags>[^)]*)\))?\s*\{\s*(?:\}\s*)?$")
 _HAT = re.compile(r"^\s*(?:\^(?P<caret>\S+)|hat\s+(?P<hat>\S+))\s*(?:flags\s*=\s*\([^)]*\))?\s*\{\s*(?:\}\s*)?$")
 _LEAVING_EXEC = re.compile(r"(?<![A-Za-z])[pc]?[uU]x\b|\b[PC][uU]x\b")
-_PERMS_RULE = re.compile(r"^\s*(?:audit\s+)?(?:owner\s+)?(?:file\s+)?(?:[/@\"]\S*\s+(?P<perms>[A-Za-z]+)|(?P<lead>[A-Za-z]+)\s+[/@\"]\S*)")
+_PERMS_RULE = re.compile(r"^\s*(?:audit\s+)?(?:owner\s+)?(?:file\s+)?"
+                         r"(?:[/@\"]\S*\s+(?P<perms>[A-Za-z]+)|(?P<lead>[A-Za-z]+)\s+[/@\"]\S*)")
 _CAPABILITY = re.compile(r"^\s*(?:audit\s+)?(?P<deny>deny\s+)?capability\s+(?P<caps>[^,]*),")
 _POLICY_CAPS = ("sys_admin", "mac_admin", "mac_override")
 

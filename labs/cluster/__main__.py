@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
                                               "else build the offline one (skipped when current)")
     build.add_argument("--source", choices=SOURCES,
                        help="default: $COURSE_NODE_IMAGE, else auto (a local image first, then the registry)")
-    build.add_argument("--force", action="store_true", help="rebuild the offline image even when its recipe hash matches")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild the offline image even when its recipe hash matches")
     ensure = sub.add_parser("ensure", help="create or reuse a cluster and wait until it is Ready")
     ensure.add_argument("config", nargs="?", default="default", choices=list(CONFIGS))
     delete = sub.add_parser("delete", help="delete a cluster (or --all course clusters)")

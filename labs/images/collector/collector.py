@@ -321,7 +321,7 @@ def format_forever(raw_path: str, out) -> None:
 
 
 def main(argv: list[str]) -> int:
-    out = open(argv[0], "a", buffering=1 << 20) if argv else sys.stdout
+    out = open(argv[0], "a", buffering=1 << 20) if argv else sys.stdout  # noqa: SIM115 -- or stdout, closed by exit
     try:
         sock, rcvbuf = open_socket()
     except PermissionError:
