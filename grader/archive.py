@@ -13,9 +13,10 @@ import stat
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Iterator
+from typing import IO
 
 from labs.errors import LabError
 
@@ -140,7 +141,7 @@ def _extract(path: Path, dest: Path, limits: Limits) -> Path:
             if total_u > 1024 * 1024 and total_u > limits.max_ratio * max(total_c, 1):
                 raise ArchiveRefused("archive expands over "
                                      f"{limits.max_ratio:g}x (looks like a zip bomb)", _FIX)
-            for info, (name, kind, _, compressed) in zip(archive.infolist(), members):
+            for info, (name, kind, _, compressed) in zip(archive.infolist(), members, strict=True):
                 target = _prepare(dest, name, kind, limits)
                 if target is not None:
                     with archive.open(info) as src:
@@ -149,7 +150,7 @@ def _extract(path: Path, dest: Path, limits: Limits) -> Path:
         with tarfile.open(path) as archive:  # transparent gzip/bz2/xz
             members = list(_members_tar(archive))
             _check_members(members, limits)
-            for info, (name, kind, _, _) in zip(archive.getmembers(), members):
+            for info, (name, kind, _, _) in zip(archive.getmembers(), members, strict=True):
                 target = _prepare(dest, name, kind, limits)
                 if target is not None:
                     src = archive.extractfile(info)

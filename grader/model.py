@@ -8,8 +8,9 @@ maximum, so a learner is never told "10/10" for work that nobody verified.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from labs.results import Result
 
@@ -112,7 +113,7 @@ class GradeReport(Result):
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GradeReport":
+    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
         """Inverse of to_dict (reports travel as JSON between grading processes)."""
         names = {f for f in cls.__dataclass_fields__ if f != "checks"}
         report = cls(**{k: v for k, v in data.items() if k in names})

@@ -11,8 +11,9 @@ sees why the submission was refused before any cluster does.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from labs.errors import ManifestError
 from labs.names import APPARMOR_ANNOTATION_PREFIX

@@ -46,7 +46,8 @@ def load_submitted_profile(ctx, role: str = "profile") -> dict:
     def load() -> dict:
         data = ctx.json(role)
         if not isinstance(data, dict):
-            kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
+            kinds = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+            kind = kinds.get(type(data), "null")
             raise ProfileError(f"{ctx.filename(role)} holds a JSON {kind}, not an object",
                                fix='a profile is a JSON object: {"defaultAction": ..., "syscalls": [...]}')
         return seccomp.load_profile(data)
@@ -111,7 +112,8 @@ def _decide(profile: dict, syscall: str, args: tuple[int, ...], arch: str) -> tu
     return profile.get("defaultAction", ""), profile.get("defaultErrnoRet"), "$.defaultAction"
 
 
-def effective_action(profile: dict, syscall: str, args: tuple[int, ...] = (), arch: str | None = None) -> tuple[str, int | None]:
+def effective_action(profile: dict, syscall: str, args: tuple[int, ...] = (),
+                     arch: str | None = None) -> tuple[str, int | None]:
     """(action, errno) the filter gives ``syscall`` called with ``args`` (first matching rule wins)."""
     action, errno, _ = _decide(profile, syscall, args, arch or node_arch())
     return action, errno

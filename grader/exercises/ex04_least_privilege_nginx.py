@@ -18,8 +18,16 @@ from ..checks import live
 from ..checks.seccomp import load_submitted_profile, require_size_within
 from ..context import Exercise
 from ..model import Check, NotChecked
-from .common import (EXERCISES_DIR, app_answers, attack_with_control, control_pod, nginx_pod_with_profile,
-                     profile_denies, profile_valid, seccomp_filter_on)
+from .common import (
+    EXERCISES_DIR,
+    app_answers,
+    attack_with_control,
+    control_pod,
+    nginx_pod_with_profile,
+    profile_denies,
+    profile_valid,
+    seccomp_filter_on,
+)
 
 ID = "04-least-privilege-nginx"
 MKDIR = ["mkdir", "/tmp/grader-probe"]
@@ -131,15 +139,16 @@ EXERCISE = Exercise(
         Check("reloads", "nginx -s reload works under the profile", 1, reloads, live=True, needs=("serves",),
               hint="Stage your profile (LOG default) while nginx is driven through everything it does, "
                    "reload included, and add what the staging report lists"),
-        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1, lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)),
-              live=True, needs=("serves",)),
+        Check("seccomp-mode", "nginx runs with Seccomp: 2", 1,
+              lambda ctx: seccomp_filter_on(ctx, nginx_pod_with_profile(ctx)), live=True, needs=("serves",)),
         Check("mkdir-denied", "mkdir fails with EPERM (works Unconfined)", 1,
-              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", MKDIR), live=True, needs=("serves",),
+              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", MKDIR),
+              live=True, needs=("serves",),
               hint="Your audit recorded mkdir, so it is allowed for everyone: allow it only with the mode nginx "
                    "itself uses (an argument filter, lesson 04)"),
         Check("unshare-denied", "unshare fails with EPERM (works Unconfined)", 1,
-              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", UNSHARE), live=True, needs=("serves",),
-              hidden=True),
+              lambda ctx: attack_with_control(ctx, nginx_pod_with_profile(ctx), "app", UNSHARE),
+              live=True, needs=("serves",), hidden=True),
         Check("clone-newuser-denied", "clone(CLONE_NEWUSER) fails with EPERM (works Unconfined)", 1,
               clone_newuser_denied, live=True, needs=("serves",),
               hint="A comment does not make clone safe: allow it only when none of the CLONE_NEW* flags is set "

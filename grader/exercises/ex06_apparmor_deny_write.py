@@ -34,7 +34,8 @@ def _deny_rule(ctx) -> str:
     hits = [f"deny {g} {p}" for d, g, p in file_rules(text) if d and ("w" in p or "a" in p) and glob_matches(g, TARGET)]
     if not hits:
         found = deny_write_rules(text)
-        raise ProfileError("no deny rule refuses writes under /etc" + (f" (found: {'; '.join(found)})" if found else ""),
+        shown = f" (found: {'; '.join(found)})" if found else ""
+        raise ProfileError("no deny rule refuses writes under /etc" + shown,
                            fix="an allow-list refuses what it does not name, but `file,` allows every path: "
                                "add a deny rule whose path covers everything under /etc and whose permission is w.")
     return f"deny rule found: {hits[0]}"
@@ -65,7 +66,8 @@ EXERCISE = Exercise(
               lambda ctx: require_named(single_pod(ctx), syntax_name(ctx)), needs=("parses",),
               hint="`localhostProfile` is the name written after `profile` in your file, not the file's name"),
         Check("enforced", "the container runs confined in enforce mode", 1,
-              lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True, needs=("deny-write", "pod-uses-profile")),
+              lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True,
+              needs=("deny-write", "pod-uses-profile")),
         Check("write-denied", "writing under /etc fails (works unconfined)", 2,
               lambda ctx: write_denied(ctx, run_confined(ctx), TARGET), live=True, needs=("enforced",)),
     ),

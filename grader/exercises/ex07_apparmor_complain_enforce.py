@@ -31,7 +31,8 @@ def _records(*, app: bool):
 
 def _enforce_mode(ctx) -> str:
     if is_complain(ctx.text("apparmor")):
-        raise ProfileError("the profile is still in complain mode: it logs what enforce mode would refuse and lets it happen",
+        raise ProfileError("the profile is still in complain mode: it logs what enforce mode would refuse and "
+                           "lets it happen",
                            fix="the task asks for the enforcing profile.")
     return "the profile is in enforce mode"
 
@@ -61,7 +62,8 @@ def _reviewed(ctx) -> str:
 
 
 def _not_wide_open(ctx) -> str:
-    wide = [f"{g} {p}" for d, g, p in file_rules(ctx.text("apparmor")) if not d and g in ("/**", "/*", "**") and "w" in p]
+    wide = [f"{g} {p}" for d, g, p in file_rules(ctx.text("apparmor"))
+            if not d and g in ("/**", "/*", "**") and "w" in p]
     if wide:
         raise ProfileError(f"rule {wide[0]} lets the app write anywhere", fix="allow the paths the records show.")
     return "no allow-everything write rule"
@@ -83,6 +85,7 @@ EXERCISE = Exercise(
                    "before generating the profile"),
         Check("not-wide-open", "no write-everywhere rule", 1, _not_wide_open, needs=("covers-records",)),
         Check("enforced", "a pod runs confined in enforce mode", 2,
-              lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True, needs=("enforce-mode", "covers-records")),
+              lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True,
+              needs=("enforce-mode", "covers-records")),
     ),
 )

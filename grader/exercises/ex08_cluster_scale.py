@@ -37,9 +37,11 @@ def _objects(ctx) -> tuple[dict, dict]:
 def _profiles(ctx) -> dict[str, dict]:
     def parse():
         data = _objects(ctx)[0].get("data") or {}
-        found = {k: load_profile(parse_json(str(v), f"ConfigMap key {k}")) for k, v in data.items() if k.endswith(".json")}
+        found = {k: load_profile(parse_json(str(v), f"ConfigMap key {k}"))
+                 for k, v in data.items() if k.endswith(".json")}
         if not found:
-            raise ManifestError("the ConfigMap has no *.json profile", fix="put your profile under a key like nginx.json")
+            raise ManifestError("the ConfigMap has no *.json profile",
+                                fix="put your profile under a key like nginx.json")
         for profile in found.values():
             require_denies_by_default(profile)
         return found
@@ -108,7 +110,8 @@ def _every_node(ctx) -> str:
         pod["spec"]["nodeName"] = node
         pod["spec"]["tolerations"] = [{"operator": "Exists"}]
         pod["spec"]["containers"][0]["securityContext"] = {
-            "seccompProfile": {"type": "Localhost", "localhostProfile": localhost_profile(f"grader-{ctx.token}/{first}")}}
+            "seccompProfile": {"type": "Localhost",
+                               "localhostProfile": localhost_profile(f"grader-{ctx.token}/{first}")}}
         live.run_pod(ctx, pod, cluster=cluster)
     return f"{first} is installed on all {len(nodes)} nodes ({cluster} cluster) and a pod runs under it on each"
 

@@ -3,8 +3,9 @@
 The workload is the lesson's own ``labs/lessons/09-capstone/app.yaml``: the pod the learner
 audits in lesson 09 is the pod the grader runs (same images, same commands; a submitted
 app.yaml that changes them is refused), with the securityContext settings of the learner's
-app.yaml and their profiles under per-run names. The grader adds only what it needs to look inside: ``shareProcessNamespace`` and a ``probe`` container of its
-own (RuntimeDefault), and it finds each container's main process by what that container runs
+app.yaml and their profiles under per-run names. The grader adds only what it needs to look
+inside: ``shareProcessNamespace`` and a ``probe`` container of its own (RuntimeDefault), and it
+finds each container's main process by what that container runs
 (nginx by name, the fetcher by its command line), never by renaming a program.
 """
 from __future__ import annotations
@@ -80,10 +81,12 @@ def _seccomp_per_container(ctx) -> str:
     for container, role in CONTAINERS.items():
         s = settings.get(container)
         if s is None:
-            raise ManifestError(f"the pod has no container named {container!r}", fix="name the containers web and fetcher")
+            raise ManifestError(f"the pod has no container named {container!r}",
+                                fix="name the containers web and fetcher")
         if s.type != "Localhost" or not str(s.localhost_profile or "").endswith(ctx.filename(role)):
             raise ManifestError(f"container {container!r} uses seccomp {s.type} {s.localhost_profile or ''}".rstrip(),
-                                fix=f"give it type: Localhost, localhostProfile: {localhost_profile(ctx.filename(role))}")
+                                fix="give it type: Localhost, "
+                                    f"localhostProfile: {localhost_profile(ctx.filename(role))}")
     return "each container has its own Localhost seccomp profile"
 
 

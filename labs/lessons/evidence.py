@@ -60,9 +60,10 @@ class LogComparison(Result):
                 f"({self.missing_share:.1%} missing); 'callbacks suppressed' notices in the whole kernel log: "
                 f"{self.suppressed_notices}")
         if self.pod_collector:
-            text += (f"\nthis pod: collector {self.pod_collector} records, {len(self.pod_syscalls_collector)} distinct "
-                     f"syscalls; kernel log {self.pod_kernel_log} records, {len(self.pod_syscalls_kernel_log)} distinct "
-                     f"syscalls: a profile built from the kernel log would miss "
+            text += (f"\nthis pod: collector {self.pod_collector} records, {len(self.pod_syscalls_collector)} "
+                     f"distinct syscalls; kernel log {self.pod_kernel_log} records, "
+                     f"{len(self.pod_syscalls_kernel_log)} distinct syscalls: a profile built from the kernel log "
+                     f"would miss "
                      f"{len(self.syscalls_missing_from_kernel_log)} of them")
         return text
 
