@@ -17,6 +17,7 @@ something.
 from __future__ import annotations
 
 import collections
+import functools
 import html
 import json
 import re
@@ -86,9 +87,6 @@ class AppArmorRun(Result):
             phase = classify_phase(record.comm, record.timestamp, self.drive_started, self.stop_sent)
             out[phase].update(record_requests(record, profile))
         return {p: dict(sorted(c.items())) for p, c in out.items()}
-
-    def requests(self, profile: str | None = None) -> set[str]:
-        return {r for counts in self.phases(profile).values() for r in counts}
 
 
 @dataclass
@@ -161,13 +159,18 @@ class AppArmorRecording(Result):
                    for r in self.runs if r.partial]
         return self.problems + lost + partial + [f"run {r.label}: {n}" for r in self.runs for n in r.notes]
 
+    @functools.cached_property
+    def _phases(self) -> list[dict[str, dict[str, int]]]:
+        """Each run's {phase: {request: records}}, worked out once: the runs are read on first use."""
+        return [run.phases(self.from_profile) for run in self.runs]
+
     def provenance(self) -> list[RuleProvenance]:
         """One row per merged rule, in the profile's order: runs, permissions per run, phases."""
         merged = {_split(rule)[0]: rule for rule in self.rules()}
         rows: dict[str, RuleProvenance] = {}
         asked: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
-        for run in self.runs:
-            for phase, counts in run.phases(self.from_profile).items():
+        for run, phases in zip(self.runs, self._phases, strict=True):
+            for phase, counts in phases.items():
                 for request, count in counts.items():
                     subject, perm = _split(request)
                     row = rows.setdefault(subject, RuleProvenance(merged[subject], [], {}, {}, 0))
@@ -182,12 +185,13 @@ class AppArmorRecording(Result):
 
     def coverage(self) -> list[tuple]:
         """(run label, new requests, total so far, the new requests) per run, in order."""
-        return coverage_of((run.label, run.requests(self.from_profile)) for run in self.runs)
+        return coverage_of((run.label, {r for counts in phases.values() for r in counts})
+                           for run, phases in zip(self.runs, self._phases, strict=True))
 
     def _request_phases(self) -> dict[str, list[str]]:
         found: dict[str, set[str]] = collections.defaultdict(set)
-        for run in self.runs:
-            for phase, counts in run.phases(self.from_profile).items():
+        for phases in self._phases:
+            for phase, counts in phases.items():
                 for request in counts:
                     found[request].add(phase)
         return {request: sorted(phases, key=PHASES.index) for request, phases in found.items()}
