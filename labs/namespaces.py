@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from .errors import LabTimeout, ManifestError, WorkloadFailed
-from .kube import call, core_api
+from .kube import ClusterLike, call, core_api
 from .names import MANAGED_LABEL, POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSION_LABEL
 
 __all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
@@ -70,7 +70,7 @@ def is_stale(namespace: dict, *, host: str, now: float) -> bool:
     return now - datetime.fromisoformat(created).timestamp() > FOREIGN_MAX_AGE
 
 
-def sweep_stale_namespaces(config: str = "default") -> list[str]:
+def sweep_stale_namespaces(config: ClusterLike | str = "default") -> list[str]:
     """Delete lab namespaces whose owner is gone; returns their names."""
     api = core_api(config)
     selector = "=".join(LAB_NAMESPACE_LABEL)
@@ -84,7 +84,7 @@ def sweep_stale_namespaces(config: str = "default") -> list[str]:
     return swept
 
 
-def _delete_namespace(name: str, config: str) -> None:
+def _delete_namespace(name: str, config: ClusterLike | str) -> None:
     api = core_api(config)
     try:   # kill pods at once: `sleep` as PID 1 ignores SIGTERM and would hold the node 30 s
         call(f"delete pods in {name}", api.delete_collection_namespaced_pod, name, grace_period_seconds=0)
@@ -94,7 +94,7 @@ def _delete_namespace(name: str, config: str) -> None:
             raise
 
 
-def _wait_for_default_service_account(name: str, config: str, timeout: float = 60) -> None:
+def _wait_for_default_service_account(name: str, config: ClusterLike | str, timeout: float = 60) -> None:
     """Pods are refused until the controller manager has made the namespace's ``default``
     ServiceAccount (a fresh namespace has none for a moment)."""
     api, deadline = core_api(config), time.monotonic() + timeout
@@ -113,7 +113,7 @@ def _wait_for_default_service_account(name: str, config: str, timeout: float = 6
 
 
 def create_namespace(name: str, *, labels: dict[str, str] | None = None,
-                     annotations: dict[str, str] | None = None, config: str = "default",
+                     annotations: dict[str, str] | None = None, config: ClusterLike | str = "default",
                      exist_ok: bool = False) -> str:
     """Create a namespace with the course label and wait until pods can be created in it
     (its default ServiceAccount exists). ``exist_ok``: an existing one is fine."""
@@ -129,7 +129,7 @@ def create_namespace(name: str, *, labels: dict[str, str] | None = None,
     return name
 
 
-def namespace_exists(name: str, config: str = "default") -> bool:
+def namespace_exists(name: str, config: ClusterLike | str = "default") -> bool:
     try:
         call(f"read namespace {name}", core_api(config).read_namespace, name)
     except WorkloadFailed as exc:
@@ -139,7 +139,8 @@ def namespace_exists(name: str, config: str = "default") -> bool:
     return True
 
 
-def delete_namespace(name: str, config: str = "default", *, wait: bool = True, timeout: float = 120) -> bool:
+def delete_namespace(name: str, config: ClusterLike | str = "default", *, wait: bool = True,
+                     timeout: float = 120) -> bool:
     """Delete a namespace and its pods at once (absent is fine); with ``wait``, until it is gone.
     Returns whether it existed."""
     existed = namespace_exists(name, config)
@@ -156,7 +157,7 @@ def delete_namespace(name: str, config: str = "default", *, wait: bool = True, t
 
 
 @contextmanager
-def lab_namespace(prefix: str, config: str = "default", *, pod_security: str | None = None,
+def lab_namespace(prefix: str, config: ClusterLike | str = "default", *, pod_security: str | None = None,
                   keep: bool = False) -> Iterator[str]:
     """Create a labelled namespace ``<prefix>-<random>``, yield its name, delete it on exit.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit import AuditCollector, SeccompRecord
-from .cluster import install_seccomp_profile
+from .cluster import ClusterRef, as_cluster, install_seccomp_profile
 from .errors import ManifestError
 from .manifests import containers, load_manifests, set_seccomp
 from .names import localhost_profile
@@ -133,7 +133,7 @@ def _settled_log(collector: AuditCollector, ids: list[str], quiet: float = 1.0, 
 
 def audit_pod(manifest: str | Path | dict | list, namespace: str, *,
               drive: Callable[[str, str], object] | None = None, seconds: float = 5.0,
-              config: str = "default", timeout: float = 120, stop: bool = True) -> PodAudit:
+              config: ClusterRef = "default", timeout: float = 120, stop: bool = True) -> PodAudit:
     """Run the pod under the audit profile and return the syscalls of its containers.
 
     The manifest's own seccomp settings are replaced by the audit profile (installed on
@@ -142,17 +142,18 @@ def audit_pod(manifest: str | Path | dict | list, namespace: str, *,
     deleted inside the audit window, so its shutdown syscalls are recorded too.
     """
     docs, name = _audited(load_manifests(manifest))
-    install_seccomp_profile(AUDIT_PROFILE_FILE, audit_profile(), config=config)
+    cluster = as_cluster(config)
+    install_seccomp_profile(AUDIT_PROFILE_FILE, audit_profile(), config=cluster)
     with AuditCollector() as collector:
-        apply_manifest(docs, namespace, config)
-        outcome = wait_for_pod(name, namespace, timeout=timeout, config=config)
+        apply_manifest(docs, namespace, cluster)
+        outcome = wait_for_pod(name, namespace, timeout=timeout, config=cluster)
         if outcome.ok and outcome.reason == "Running":
             if drive is not None:
                 drive(name, namespace)
             time.sleep(seconds)
-        ids = container_ids(read_pod(name, namespace, config))
+        ids = container_ids(read_pod(name, namespace, cluster))
         if stop:
-            delete_pod(name, namespace, config, grace_period=5)
+            delete_pod(name, namespace, cluster, grace_period=5)
         log = _settled_log(collector, list(ids))
     counters, timeline = split_by_container(log.records, ids)
     warnings = list(log.warnings)

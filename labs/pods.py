@@ -31,7 +31,16 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from .errors import LabError, LabTimeout, ManifestError, WorkloadFailed
-from .kube import PodSecurityRejected, api_client, call, core_api, plain, pod_security_violations, translate_api_error
+from .kube import (
+    ClusterLike,
+    PodSecurityRejected,
+    api_client,
+    call,
+    core_api,
+    plain,
+    pod_security_violations,
+    translate_api_error,
+)
 from .manifests import load_manifests, with_managed_label
 from .names import MANAGED_LABEL
 from .paths import REPO_ROOT
@@ -114,7 +123,8 @@ _APPLY_NOTE = ("The course applies server-side (kubectl apply --server-side --fo
                f"equivalent) and adds the label {MANAGED_LABEL[0]}={MANAGED_LABEL[1]} so clean-up finds its objects.")
 
 
-def apply_manifest(manifest: str | Path | dict | list, namespace: str, config: str = "default") -> Applied:
+def apply_manifest(manifest: str | Path | dict | list, namespace: str,
+                   config: ClusterLike | str = "default") -> Applied:
     """Server-side apply every document into ``namespace``; returns the stored objects (a list
     that, in Jupyter, also shows the YAML applied and the ``kubectl apply`` line).
 
@@ -137,7 +147,7 @@ def apply_manifest(manifest: str | Path | dict | list, namespace: str, config: s
                    content_label="applied YAML", note=_APPLY_NOTE)
 
 
-def _pod_events(name: str, namespace: str, config: str, uid: str | None = None) -> list[str]:
+def _pod_events(name: str, namespace: str, config: ClusterLike | str, uid: str | None = None) -> list[str]:
     """This pod's events; with ``uid``, only this incarnation's (a deleted pod of the same
     name leaves its events behind for an hour)."""
     selector = f"involvedObject.kind=Pod,involvedObject.name={name}" + (f",involvedObject.uid={uid}" if uid else "")
@@ -146,7 +156,7 @@ def _pod_events(name: str, namespace: str, config: str, uid: str | None = None) 
     return format_events(plain(listed, config).get("items") or [])
 
 
-def read_pod(name: str, namespace: str, config: str = "default") -> dict:
+def read_pod(name: str, namespace: str, config: ClusterLike | str = "default") -> dict:
     """The pod as the API returns it (a plain dict, camelCase keys)."""
     pod = call(f"read pod {name} in {namespace}", core_api(config).read_namespaced_pod, name, namespace)
     return plain(pod, config)
@@ -161,7 +171,7 @@ def _restarts(pod: dict) -> int:
 _read_pod = read_pod   # the name tests/cluster/test_cluster_seccomp.py imports; use read_pod
 
 
-def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str = "default",
+def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: ClusterLike | str = "default",
                  until: str = "ready", settle: float = 2.0, poll: float = 0.5) -> PodOutcome:
     """Wait until the pod is Running and Ready, Succeeded, or failed; return the outcome.
 
@@ -207,7 +217,7 @@ def wait_for_pod(name: str, namespace: str, *, timeout: float = 120, config: str
 
 
 def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: float = 120,
-            until: str = "ready", config: str = "default") -> PodOutcome:
+            until: str = "ready", config: ClusterLike | str = "default") -> PodOutcome:
     """Apply a manifest holding one Pod (plus e.g. ConfigMaps) and wait for that pod.
 
     A Pod Security rejection at create time comes back as an outcome with reason
@@ -236,7 +246,7 @@ def run_pod(manifest: str | Path | dict | list, namespace: str, *, timeout: floa
 # --------------------------------------------------------------------------- exec, logs, delete
 
 def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str | None = None,
-                config: str = "default", timeout: float = 60, check: bool = False) -> ExecResult:
+                config: ClusterLike | str = "default", timeout: float = 60, check: bool = False) -> ExecResult:
     """Run ``command`` in the pod (like ``kubectl exec``); the exit code comes from the
     API's error channel. ``check=True`` raises WorkloadFailed on a non-zero exit."""
     what = f"exec {' '.join(command)} in pod {name}"
@@ -284,7 +294,7 @@ def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str
     return result
 
 
-def pod_logs(name: str, namespace: str, container: str | None = None, config: str = "default", *,
+def pod_logs(name: str, namespace: str, container: str | None = None, config: ClusterLike | str = "default", *,
              previous: bool = False, tail_lines: int | None = None) -> str:
     """The container's log (``previous=True``: of the run before the last restart)."""
     kwargs: dict[str, Any] = {"previous": previous}
@@ -300,7 +310,7 @@ def pod_logs(name: str, namespace: str, container: str | None = None, config: st
                                  "started has no log: look at wait_for_pod(...).events") from None
 
 
-def delete_pod(name: str, namespace: str, config: str = "default", *, wait: bool = True,
+def delete_pod(name: str, namespace: str, config: ClusterLike | str = "default", *, wait: bool = True,
                timeout: float = 60, grace_period: int = 1) -> Applied:
     """Delete the pod (a missing pod is fine) and, with ``wait``, until it is gone. Returns the
     deleted pod names (``[name]``, or ``[]`` when there was none), a list that in Jupyter also

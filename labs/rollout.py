@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from .cluster.handle import ClusterRef, as_cluster
 from .cluster.lifecycle import node_readiness
 from .errors import LabError
-from .kube import apps_api, call, core_api, plain
+from .kube import call, plain
 from .results import Result
 
 __all__ = ["Rollout", "rollout_progress", "wait_for_rollout", "nodes_ready"]
@@ -47,22 +48,24 @@ def rollout_progress(kind: str, obj: dict) -> tuple[int, int]:
 
 
 def wait_for_rollout(kind: str, name: str, namespace: str, *, expected: int | None = None,
-                     timeout: float = 120, poll: float = 2, config: str = "default") -> Rollout:
+                     timeout: float = 120, poll: float = 2, config: ClusterRef = "default") -> Rollout:
     """Wait until every pod of the workload is ready (and, with ``expected``, that many are
     wanted: a DaemonSet on every node); return how far it got, ``ok`` False at ``timeout``."""
     if kind not in _READ_STATUS:
         raise LabError(f"wait_for_rollout cannot follow a {kind}", fix=f"use one of: {', '.join(_READ_STATUS)}")
-    read = getattr(apps_api(config), _READ_STATUS[kind])
+    cluster = as_cluster(config)
+    read = getattr(cluster.apps_api(), _READ_STATUS[kind])
     deadline = time.monotonic() + timeout
     while True:
-        ready, desired = rollout_progress(kind, plain(call(f"read {kind} {name}", read, name, namespace), config))
+        ready, desired = rollout_progress(kind, plain(call(f"read {kind} {name}", read, name, namespace), cluster))
         done = desired > 0 and ready == desired and expected in (None, desired)
         if done or time.monotonic() >= deadline:
             return Rollout(kind, name, namespace, ready, desired, done)
         time.sleep(poll)
 
 
-def nodes_ready(config: str = "default", *, timeout: float = 10) -> dict[str, tuple[bool, str]]:
+def nodes_ready(config: ClusterRef = "default", *, timeout: float = 10) -> dict[str, tuple[bool, str]]:
     """node -> (Ready?, the Ready condition's message), as the API server reports them."""
-    listed = call("list nodes", core_api(config).list_node, _request_timeout=timeout)
-    return node_readiness(plain(listed, config))
+    cluster = as_cluster(config)
+    listed = call("list nodes", cluster.core_api().list_node, _request_timeout=timeout)
+    return node_readiness(plain(listed, cluster))

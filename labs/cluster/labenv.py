@@ -22,50 +22,45 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from ..paths import tools_dir
+from .handle import ClusterRef, as_cluster
 
 __all__ = ["lab_environment", "ensure_kubeconfig", "apply_lab_environment", "shell_exports"]
 
 
-def _kubeconfig(config: str) -> Path:
-    from .configs import get_config
-
-    return get_config(config).kubeconfig
-
-
-def lab_environment(config: str = "default", environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def lab_environment(config: ClusterRef = "default", environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables to set: ``KUBECONFIG`` (the course cluster's file, even if the cluster
     does not exist yet) and ``PATH`` with the course's tool folder first (once)."""
     environ = os.environ if environ is None else environ
     tools = str(tools_dir())
     parts = [p for p in environ.get("PATH", "").split(os.pathsep) if p and p != tools]
-    return {"KUBECONFIG": str(_kubeconfig(config)), "PATH": os.pathsep.join([tools, *parts])}
+    return {"KUBECONFIG": str(as_cluster(config).kubeconfig), "PATH": os.pathsep.join([tools, *parts])}
 
 
-def ensure_kubeconfig(config: str = "default") -> Path | None:
+def ensure_kubeconfig(config: ClusterRef = "default") -> Path | None:
     """The kubeconfig file, written with ``kind export kubeconfig`` when the cluster exists but
     its file does not (a removed ``.state``); None when there is no cluster. Never raises."""
-    path = _kubeconfig(config)
+    cluster = as_cluster(config)
+    path = cluster.kubeconfig
     if path.is_file():
         return path
     try:
-        from .configs import get_config
         from .lifecycle import cluster_exists, kind
 
-        if not cluster_exists(config):
+        if not cluster_exists(cluster):
             return None
-        kind(["export", "kubeconfig", "--name", get_config(config).cluster_name, "--kubeconfig", str(path)],
-             timeout=60)
+        kind(["export", "kubeconfig", "--name", cluster.name, "--kubeconfig", str(path)], timeout=60)
     except Exception:   # no docker, no kind, no cluster: the notebook still starts
         return None
     return path if path.is_file() else None
 
 
 def apply_lab_environment(environ: MutableMapping[str, str] | None = None,
-                          config: str = "default") -> dict[str, str]:
+                          config: ClusterRef = "default") -> dict[str, str]:
     """Set :func:`lab_environment` in ``environ`` (default: this process's); returns what was set."""
     environ = os.environ if environ is None else environ
-    ensure_kubeconfig(config)
-    values = lab_environment(config, environ)
+    cluster = as_cluster(config)
+    ensure_kubeconfig(cluster)
+    values = lab_environment(cluster, environ)
     environ.update(values)
     return values
 

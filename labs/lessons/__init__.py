@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cluster import ClusterRef
 from ..errors import LabError
 from ..results import Result
 
@@ -165,18 +166,19 @@ _open_namespaces = ExitStack()
 POD_IMAGES = ("course/nginx:latest", "course/tools:latest", "course/collector:latest")
 
 
-def start(number: str, config: str = "default") -> str:
+def start(number: str, config: ClusterRef = "default") -> str:
     """Get the cluster ready for a lesson: lab images on every node, a fresh namespace.
 
     Returns the namespace; :func:`clean_up` (the lesson's last cell) deletes it. If the
     kernel dies first, the next lab namespace created anywhere sweeps it. Loading is
     skipped on nodes that already hold the same image id.
     """
-    from ..cluster import load_images
+    from ..cluster import as_cluster, load_images
     from ..namespaces import lab_namespace
 
-    load_images(list(POD_IMAGES), config)
-    return _open_namespaces.enter_context(lab_namespace(f"lesson-{number}", config))
+    cluster = as_cluster(config)
+    load_images(list(POD_IMAGES), cluster)
+    return _open_namespaces.enter_context(lab_namespace(f"lesson-{number}", cluster))
 
 
 def clean_up() -> None:

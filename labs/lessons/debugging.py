@@ -24,6 +24,7 @@ import textwrap
 from dataclasses import dataclass
 
 from .. import engine
+from ..cluster import ClusterRef, as_cluster
 from ..names import NODE_PROFILES_DIR
 from . import asset
 
@@ -58,7 +59,10 @@ class NginxDebugLoop:
 
     namespace: str
     client: str = "client"
-    config: str = "default"
+    config: ClusterRef = "default"
+
+    def __post_init__(self) -> None:
+        self.config = as_cluster(self.config)   # resolved once for the loop's many steps
 
     def _install(self, filename: str, profile: dict) -> list[str]:
         from ..cluster import install_seccomp_profile

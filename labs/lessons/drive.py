@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cluster import ClusterRef, as_cluster
 from ..errors import WorkloadFailed
 from . import asset
 
@@ -27,17 +28,15 @@ OPERATIONS = (
 )
 
 
-def pod_ip(name: str, namespace: str, config: str = "default") -> str:
-    from ..pods import core_api
-
-    ip = core_api(config).read_namespaced_pod(name, namespace).status.pod_ip
+def pod_ip(name: str, namespace: str, config: ClusterRef = "default") -> str:
+    ip = as_cluster(config).core_api().read_namespaced_pod(name, namespace).status.pod_ip
     if not ip:
         raise WorkloadFailed(f"pod {name} has no IP yet", reason="NoPodIP",
                              fix="wait for it to be Running (labs.pods.wait_for_pod)")
     return ip
 
 
-def start_client(namespace: str, config: str = "default") -> str:
+def start_client(namespace: str, config: ClusterRef = "default") -> str:
     """Run the client pod (busybox) in ``namespace``; returns its name."""
     from ..pods import run_pod
 
@@ -54,7 +53,7 @@ class NginxDriver:
     step with its result so a learner sees what was exercised."""
 
     client: str = "client"
-    config: str = "default"
+    config: ClusterRef = "default"
     operations: bool = True
     done: list[tuple[str, str]] = field(default_factory=list)
 
@@ -82,7 +81,7 @@ class NginxDriver:
                 self.done.append((what, "ok" if result.returncode == 0 else result.stderr.strip()[-120:]))
 
 
-def audit_nginx(namespace: str, config: str = "default", *, operations: bool = True):
+def audit_nginx(namespace: str, config: ClusterRef = "default", *, operations: bool = True):
     """Lesson 03's audit in one call: client pod, nginx under the audit profile, driven.
 
     ``operations=False`` leaves out reload and log reopening: the incomplete audit that
@@ -90,11 +89,12 @@ def audit_nginx(namespace: str, config: str = "default", *, operations: bool = T
     """
     from ..pod_audit import audit_pod
 
-    driver = NginxDriver(start_client(namespace, config), config, operations)
-    return audit_pod(asset("03", "nginx-audit.yaml"), namespace, drive=driver, config=config), driver
+    cluster = as_cluster(config)
+    driver = NginxDriver(start_client(namespace, cluster), cluster, operations)
+    return audit_pod(asset("03", "nginx-audit.yaml"), namespace, drive=driver, config=cluster), driver
 
 
-def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: str = "default"):
+def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: ClusterRef = "default"):
     """Run a pod under the profile its manifest names and return what the kernel logged.
 
     With a staging profile (allow-list + ``SCMP_ACT_LOG`` default) the logged syscalls are
@@ -103,21 +103,22 @@ def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: st
     """
     from ..audit import AuditCollector
     from ..pod_audit import container_ids, split_by_container
-    from ..pods import api_client, core_api, run_pod
+    from ..pods import run_pod
 
+    cluster = as_cluster(config)
     with AuditCollector() as collector:
-        outcome = run_pod(manifest, namespace, config=config)
+        outcome = run_pod(manifest, namespace, config=cluster)
         if outcome.ok and drive is not None:
             drive(outcome.name, namespace)
-        pod = core_api(config).read_namespaced_pod(outcome.name, namespace)
-        ids = container_ids(api_client(config).sanitize_for_serialization(pod))
+        pod = cluster.core_api().read_namespaced_pod(outcome.name, namespace)
+        ids = container_ids(cluster.api_client().sanitize_for_serialization(pod))
         collector.wait_quiet()
         records = collector.records(list(ids))
     counters, _ = split_by_container(records, ids)
     return outcome, counters
 
 
-def collect_complain_records(namespace: str, config: str = "default") -> list:
+def collect_complain_records(namespace: str, config: ClusterRef = "default") -> list:
     """Lesson 07 live: nginx under the complain-mode AppArmor profile, driven; its ALLOWED records.
 
     Needs nodes that enforce AppArmor (see ``lessons.detect_available``).
@@ -126,11 +127,11 @@ def collect_complain_records(namespace: str, config: str = "default") -> list:
     from ..audit import AppArmorRecord, AuditCollector
     from ..pods import run_pod
 
-    profile = "course-audit-complain"
-    load_profile_on_nodes(shipped_profile(profile), config=config, mode="complain")
-    driver = NginxDriver(start_client(namespace, config), config)
+    profile, cluster = "course-audit-complain", as_cluster(config)
+    load_profile_on_nodes(shipped_profile(profile), config=cluster, mode="complain")
+    driver = NginxDriver(start_client(namespace, cluster), cluster)
     with AuditCollector() as collector:
-        run_pod(asset("07", "nginx-complain.yaml"), namespace, config=config)
+        run_pod(asset("07", "nginx-complain.yaml"), namespace, config=cluster)
         driver("nginx", namespace)
         collector.wait_quiet()
         return [r for r in collector.records() if isinstance(r, AppArmorRecord) and r.profile == profile]

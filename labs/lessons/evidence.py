@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .. import engine
 from ..audit.parse import exited_driven_records  # re-exported: notebooks and tests import it here
+from ..cluster import ClusterRef, as_cluster
 from ..results import Result
 from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK
 
@@ -77,19 +78,20 @@ class LogComparison(Result):
                 f"<p>{html.escape(str(self))}</p>")
 
 
-def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: str = "default") -> LogComparison:
+def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: ClusterRef = "default") -> LogComparison:
     """Run the pod (under the profile its manifest names), drive it, delete it, and count."""
     from ..audit import AuditCollector, SeccompRecord, parse_audit_text
     from ..pod_audit import container_ids
     from ..pods import delete_pod, read_pod, run_pod
 
+    cluster = as_cluster(config)
     with AuditCollector() as collector:
         started = time.time()
-        outcome = run_pod(manifest, namespace, config=config)
+        outcome = run_pod(manifest, namespace, config=cluster)
         if outcome.ok and drive is not None:
             drive(outcome.name, namespace)
-        ids = list(container_ids(read_pod(outcome.name, namespace, config)))
-        delete_pod(outcome.name, namespace, config)
+        ids = list(container_ids(read_pod(outcome.name, namespace, cluster)))
+        delete_pod(outcome.name, namespace, cluster)
         collector.wait_quiet()
         collected = [r for r in collector.records() if isinstance(r, SeccompRecord) and r.timestamp >= started]
         mine = [r for r in collector.records(ids) if isinstance(r, SeccompRecord)] if ids else []
@@ -104,12 +106,10 @@ def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: str
                          sorted({r.syscall for r in mine}), sorted({r.syscall for r in kept_mine}))
 
 
-def node_arch(config: str = "default") -> str:
+def node_arch(config: ClusterRef = "default") -> str:
     """The architecture the cluster's nodes run (``uname -m`` on the first node), in the course's
     naming: ``x86_64`` or ``aarch64``."""
-    from ..cluster import node_names
-
-    machine = engine.exec(node_names(config)[0], ["uname", "-m"]).stdout.strip()
+    machine = engine.exec(as_cluster(config).nodes()[0], ["uname", "-m"]).stdout.strip()
     return {"arm64": "aarch64"}.get(machine, machine)
 
 
@@ -226,7 +226,7 @@ class StagingReport(Result):
                 f"<b>Would break under enforcement</b> (logged by the staged profile):{report}</div>")
 
 
-def staging_report(manifest, namespace: str, *, drive, config: str = "default") -> StagingReport:
+def staging_report(manifest, namespace: str, *, drive, config: ClusterRef = "default") -> StagingReport:
     """Run the pod under its staged profile, drive it, and report what was logged.
 
     Records of this pod's containers count (matched by container id), each with the command
@@ -247,13 +247,14 @@ def staging_report(manifest, namespace: str, *, drive, config: str = "default") 
     from ..pod_audit import container_ids
     from ..pods import read_pod, run_pod
 
+    cluster = as_cluster(config)
     with AuditCollector() as collector:
-        outcome = run_pod(manifest, namespace, config=config)
+        outcome = run_pod(manifest, namespace, config=cluster)
         started = time.time()
         if outcome.ok:
             drive(outcome.name, namespace)
         ended = time.time()
-        ids = container_ids(read_pod(outcome.name, namespace, config))
+        ids = container_ids(read_pod(outcome.name, namespace, cluster))
         collector.wait_quiet()
         records = [r for r in collector.records(list(ids)) if isinstance(r, SeccompRecord)]
         programs = {r.comm for r in records} | set(_driven_programs(drive))
@@ -330,7 +331,7 @@ class NodeRuntimeDefault(Result):
         return "<pre>" + html.escape(str(self)) + "</pre>"
 
 
-def node_runtime_default(pod: str, namespace: str, config: str = "default") -> NodeRuntimeDefault:
+def node_runtime_default(pod: str, namespace: str, config: ClusterRef = "default") -> NodeRuntimeDefault:
     """The RuntimeDefault filter of ``pod``'s first container (it must run under RuntimeDefault),
     as its node's containerd generated it: ``crictl inspect`` on the node, ``info.runtimeSpec``."""
     import json

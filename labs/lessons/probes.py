@@ -12,6 +12,7 @@ import html
 import json
 from dataclasses import dataclass, field
 
+from ..cluster import ClusterRef, as_cluster
 from ..errors import WorkloadFailed
 from ..results import Result
 from . import asset
@@ -45,7 +46,7 @@ class ProbeTable(Result):
 
 
 def probe_pod(name: str, namespace: str, *, container: str | None = None,
-              config: str = "default") -> dict[str, str]:
+              config: ClusterRef = "default") -> dict[str, str]:
     """Run the probe in one pod's container; returns syscall -> outcome."""
     from ..pods import exec_in_pod
 
@@ -59,10 +60,10 @@ def probe_pod(name: str, namespace: str, *, container: str | None = None,
                              fix=f"read its error output: {result.stderr.strip()[-300:]}") from None
 
 
-def probe_pods(pods: dict[str, str], namespace: str, *, config: str = "default") -> ProbeTable:
+def probe_pods(pods: dict[str, str], namespace: str, *, config: ClusterRef = "default") -> ProbeTable:
     """``pods`` maps a column label (e.g. "Unconfined") to a pod name."""
-    table = ProbeTable(list(pods))
+    table, cluster = ProbeTable(list(pods)), as_cluster(config)
     for label, pod in pods.items():
-        for probe, outcome in probe_pod(pod, namespace, config=config).items():
+        for probe, outcome in probe_pod(pod, namespace, config=cluster).items():
             table.rows.setdefault(probe, {})[label] = outcome
     return table

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ..cluster import ClusterRef, as_cluster
 from ..errors import LabError
 from ..manifests import load_manifests
 from ..results import Result
@@ -41,7 +42,7 @@ class NodeOutcomes(Result):
         return f"<table><tr><th>node</th><th>pod outcome</th></tr>{rows}</table>"
 
 
-def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str = "default",
+def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: ClusterRef = "default",
                      timeout: float = 60) -> NodeOutcomes:
     """Run one copy of the manifest's pod per node, named ``<pod>-<n>``; report each outcome.
 
@@ -51,13 +52,13 @@ def run_on_each_node(manifest, namespace: str, nodes: list[str], *, config: str 
     from ..pods import delete_pod, run_pod  # the Kubernetes client: slow to import, so only when used
 
     (pod,) = [d for d in load_manifests(manifest) if d["kind"] == "Pod"]
-    result = NodeOutcomes()
+    result, cluster = NodeOutcomes(), as_cluster(config)
     for i, node in enumerate(nodes):
         copy_ = copy.deepcopy(pod)
         copy_["metadata"]["name"] = f"{pod['metadata']['name']}-{i}"
         copy_["spec"]["nodeName"] = node
-        delete_pod(copy_["metadata"]["name"], namespace, config)
-        outcome = run_pod(copy_, namespace, config=config, timeout=timeout)
+        delete_pod(copy_["metadata"]["name"], namespace, cluster)
+        outcome = run_pod(copy_, namespace, config=cluster, timeout=timeout)
         detail = outcome.message.splitlines()[0][:160] if outcome.message else ""
         result.outcomes[node] = outcome.reason + (f": {detail}" if detail and not outcome.ok else "")
     return result

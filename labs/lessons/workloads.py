@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .. import engine
+from ..cluster import ClusterRef
 from ..images import TOOLS_IMAGE
 from ..runner import run
 
@@ -112,7 +113,7 @@ def docker_steps(w: Workload, container: str, count: int | None = None) -> Drive
     return log
 
 
-def pod_steps(w: Workload, client: str, ip: str, namespace: str, config: str = "default",
+def pod_steps(w: Workload, client: str, ip: str, namespace: str, config: ClusterRef = "default",
               count: int | None = None) -> DriveLog:
     """The same steps from lesson 03's client pod, to the workload pod's IP."""
     from ..pods import exec_in_pod
@@ -131,7 +132,7 @@ class PodDriver:
 
     workload: Workload
     client: str = "client"
-    config: str = "default"
+    config: ClusterRef = "default"
     count: int | None = None
     done: list[tuple[str, str]] = field(default_factory=list)
 
@@ -150,7 +151,7 @@ def docker_seccomp_mode(container: str) -> str:
     return next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Seccomp:")), "")
 
 
-def pod_seccomp_mode(name: str, namespace: str, config: str = "default") -> tuple[str, list[str]]:
+def pod_seccomp_mode(name: str, namespace: str, config: ClusterRef = "default") -> tuple[str, list[str]]:
     """The ``Seccomp:`` line of the pod's first container's main process, read on its node
     (an exec'd ``grep`` would need syscalls the profile may refuse), and the commands that
     read it, to paste on a real cluster's node."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..audit import AuditCollector
 from ..errors import LabError, LabTimeout, ManifestError, WorkloadFailed
@@ -23,6 +24,9 @@ from .build import audit_profile
 from .provenance import RunRecord
 from .record import drive_argv, log, read_run, run_drive
 from .recording import Recording
+
+if TYPE_CHECKING:   # labs.cluster is imported where it is used (this module sits in labs.seccomp)
+    from ..cluster.handle import Cluster, ClusterRef
 
 __all__ = ["record_manifest"]
 
@@ -42,21 +46,18 @@ def _audited_docs(manifest: str | Path | dict | list) -> tuple[list[dict], str]:
     return [pod if d is pods[0] else d for d in docs], pod["metadata"]["name"]
 
 
-def _node_runtime(config: str) -> str:
-    from ..pods import core_api
-
-    nodes = core_api(config).list_node().items
+def _node_runtime(cluster: Cluster) -> str:
+    nodes = cluster.core_api().list_node().items
     return nodes[0].status.node_info.container_runtime_version if nodes else "unknown runtime"
 
 
 def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: str, index: int,
                  opts: dict, say: Callable[[str], None], into: list[RunRecord]) -> None:
     """One pod run, added to ``into`` before it starts so a failure keeps what was seen."""
-    from ..cluster import kubeconfig_path
     from ..pod_audit import container_ids
     from ..pods import apply_manifest, delete_pod, read_pod, wait_for_pod
 
-    config, timeout = opts["config"], opts["timeout"]
+    config, timeout = opts["cluster"], opts["timeout"]
     times: dict[str, float | None] = {"drive": None, "stop": None}
     started, wall, ids, done = time.monotonic(), time.time(), {}, False
     record = RunRecord(index, f"{namespace}/{name}")
@@ -73,7 +74,7 @@ def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: 
         times["drive"] = time.time()
         run_drive(opts["drive"], {"pod": name, "namespace": namespace, "node": pod["spec"].get("nodeName", ""),
                                   "pod_ip": (pod.get("status") or {}).get("podIP", ""),
-                                  "kubeconfig": str(kubeconfig_path(config))}, timeout, say)
+                                  "kubeconfig": str(config.kubeconfig)}, timeout, say)
         names = audit.wait_settled(opts["settle"], timeout, list(ids))
         say(f"run {index}: settled at {len(names)} syscalls")
         ids = container_ids(read_pod(name, namespace, config)) or ids
@@ -95,26 +96,27 @@ def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: 
 
 def record_manifest(manifest: str | Path | dict | list, *, drive: Sequence[str | Sequence[str]] = (),
                     runs: int = 1, out: str | Path | None = None, progress: Callable[[str], None] | None = None,
-                    settle: float = 3.0, timeout: float = 120.0, config: str = "default") -> Recording:
+                    settle: float = 3.0, timeout: float = 120.0, config: ClusterRef = "default") -> Recording:
     """Record the manifest's one pod ``runs`` times on the cluster (each run in a fresh
     namespace) and return the merged :class:`Recording`; ``out`` as for ``record_image``.
     Failures and Ctrl-C delete the pod and namespace, keep the runs seen, labelled partial."""
-    from ..cluster import install_seccomp_profile
+    from ..cluster import as_cluster, install_seccomp_profile
     from ..namespaces import lab_namespace
     from ..pod_audit import AUDIT_PROFILE_FILE
 
     say = progress or log.info
     docs, name = _audited_docs(manifest)
-    opts = {"config": config, "timeout": timeout, "settle": settle, "drive": [drive_argv(d) for d in drive]}
+    cluster = as_cluster(config)
+    opts = {"cluster": cluster, "timeout": timeout, "settle": settle, "drive": [drive_argv(d) for d in drive]}
     target = str(manifest) if isinstance(manifest, (str, Path)) else name
-    recording = Recording(target, "cluster", _node_runtime(config), [node_arch()])
+    recording = Recording(target, "cluster", _node_runtime(cluster), [node_arch()])
     try:
-        install_seccomp_profile(AUDIT_PROFILE_FILE, audit_profile(), config=config)
+        install_seccomp_profile(AUDIT_PROFILE_FILE, audit_profile(), config=cluster)
         with AuditCollector() as audit:
             say(f"collector {audit.name} subscribed")
             try:
                 for index in range(1, runs + 1):
-                    with lab_namespace("record", config) as namespace:
+                    with lab_namespace("record", cluster) as namespace:
                         _one_pod_run(audit, docs, name, namespace, index, opts, say, recording.runs)
             finally:
                 recording.note_lost(audit.lost, audit.kernel_lost())
