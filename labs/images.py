@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import engine
+from .engine import image_exists, image_id, image_label
 from .errors import CommandError, EnvironmentProblem
 from .image_base import (
     BASE_DEBOOTSTRAP,
@@ -122,23 +124,6 @@ def recipe_hash(name: str | None = None, base: str = DEBOOTSTRAP_IDENTITY) -> st
     return h.hexdigest()[:12]
 
 
-def image_exists(ref: str) -> bool:
-    return run(["docker", "image", "inspect", ref], check=False).ok
-
-
-def image_id(ref: str) -> str | None:
-    """The local image's id, or None when it is not there."""
-    result = run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return result.stdout.strip() if result.ok else None
-
-
-def image_label(ref: str, label: str) -> str | None:
-    """One label of a local image; None when the image or the label is not there."""
-    result = run(["docker", "image", "inspect", "--format",
-                  f'{{{{index .Config.Labels "{label}"}}}}', ref], check=False)
-    return result.stdout.strip() or None if result.ok else None
-
-
 def docker_build_env() -> dict[str, str]:
     """Environment for `docker build`: the legacy builder when the CLI has no buildx plugin
     (a new docker CLI otherwise refuses to build against an old engine)."""
@@ -151,10 +136,9 @@ def docker_build_env() -> dict[str, str]:
 def _drop_old_recipes(repository: str, keep: str) -> None:
     """Untag this image's earlier recipe builds (12-hex tags this module made); an image a
     container still uses stays, because `docker rmi` refuses it."""
-    tags = run(["docker", "images", repository, "--format", "{{.Tag}}"]).stdout.split()
-    for tag in tags:
+    for tag in engine.images(repository, "{{.Tag}}"):
         if tag != keep and re.fullmatch(r"[0-9a-f]{12}", tag):
-            run(["docker", "rmi", f"{repository}:{tag}"], check=False)
+            engine.rmi(f"{repository}:{tag}")
 
 
 def _progress(message: str, started: float) -> None:
@@ -166,7 +150,7 @@ def ensure_base_image() -> str:
     tag = f"course/base:{recipe_hash()}"
     started = time.monotonic()
     if image_exists(tag):
-        run(["docker", "tag", tag, BASE_IMAGE])
+        engine.tag(tag, BASE_IMAGE)
         _progress(f"{BASE_IMAGE} present ({tag})", started)
         return tag
     if os.geteuid() != 0:
@@ -185,25 +169,22 @@ def ensure_base_image() -> str:
         (root / "var/cache/apt/archives/partial").mkdir(parents=True)
         tarball = Path(tmp) / "root.tar"
         run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], timeout=600)
-        run(["docker", "import",
-             "--change", f"LABEL {MANAGED_LABEL}",
-             "--change", f"LABEL {RECIPE_LABEL}={recipe_hash()}",
-             "--change", 'CMD ["/bin/bash"]',
-             str(tarball), tag], timeout=600)
-    run(["docker", "tag", tag, BASE_IMAGE])
+        engine.import_image(tarball, tag, changes=[f"LABEL {MANAGED_LABEL}", f"LABEL {RECIPE_LABEL}={recipe_hash()}",
+                                                   'CMD ["/bin/bash"]'])
+    engine.tag(tag, BASE_IMAGE)
     _drop_old_recipes("course/base", recipe_hash())
     _progress(f"built {BASE_IMAGE} ({tag})", started)
     return tag
 
 
 def _pull(ref: str) -> tuple[bool, str]:
-    """``docker pull``: (ok, the engine's last word); no registry is an answer, not an exception."""
+    """Pull ``ref``: (ok, the engine's last word); no registry is an answer, not an exception."""
     try:
-        result = run(["docker", "pull", ref], check=False, timeout=PULL_TIMEOUT)
+        result = engine.pull(ref, timeout=PULL_TIMEOUT)
     except CommandError:
         return False, f"no complete answer within {PULL_TIMEOUT}s"
     lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    return result.ok, lines[-1] if lines else f"docker pull exited {result.returncode}"
+    return result.ok, lines[-1] if lines else f"pull exited {result.returncode}"
 
 
 def _all_built(names: list[str], identity: str, prefix: str) -> bool:
@@ -248,15 +229,12 @@ def ensure_image(name: str, base: BaseChoice | None = None, *, prefix: str = "")
         _progress(f"{tag} present", started)
     else:
         base_ref = ensure_base_image() if base.source == "debootstrap" else base.image
-        run(["docker", "build", "--build-arg", f"BASE={base_ref}",
-             "--label", MANAGED_LABEL, "--label", f"{RECIPE_LABEL}={digest}",
-             "--label", f"{BASE_LABEL}={base.identity}",
-             "-t", tag, str(IMAGES_DIR / LAB_IMAGES[name])],
-            env=docker_build_env(), timeout=1800,
-            fix="check the build output above; apt-get inside the build needs the Debian mirror")
+        engine.build(IMAGES_DIR / LAB_IMAGES[name], tag, build_args={"BASE": base_ref},
+                     labels=[MANAGED_LABEL, f"{RECIPE_LABEL}={digest}", f"{BASE_LABEL}={base.identity}"],
+                     timeout=1800, fix="check the build output above; apt-get inside the build needs the Debian mirror")
         _drop_old_recipes(repository, digest)
         _progress(f"built {tag} FROM {base_ref}", started)
-    run(["docker", "tag", tag, repository])
+    engine.tag(tag, repository)
     return tag
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 from local_registry import LocalRegistry
 
-from labs import image_base
-from labs.host import engine_answers
+from labs import engine, image_base
 from labs.image_base import REGISTRY_ENV, SOURCE_ENV, debian_image, registry_identity
 from labs.images import (
     BASE_LABEL,
@@ -24,7 +23,6 @@ from labs.images import (
     image_label,
     recipe_hash,
 )
-from labs.runner import run
 
 PREFIX = "course-test/registry-"
 NAME = "course/static-httpd"     # one package (busybox-static) and one file: the smallest recipe
@@ -34,13 +32,13 @@ def push_as_debian(registry: LocalRegistry, image: str) -> str:
     """Serve ``image`` as ``<registry>/library/debian:bookworm``, keep no local name for it, and
     return its digest (the pin the test then uses)."""
     name = f"{registry.address}/library/debian"
-    run(["docker", "tag", image, f"{name}:bookworm"])
-    run(["docker", "push", f"{name}:bookworm"], timeout=600)
-    digests = run(["docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}",
-                   f"{name}:bookworm"]).stdout.split()
+    engine.tag(image, f"{name}:bookworm")
+    engine.call(["push", f"{name}:bookworm"], timeout=600)
+    digests = engine.image_inspect(f"{name}:bookworm", "{{range .RepoDigests}}{{println .}}{{end}}",
+                                   check=True).stdout.split()
     digest = next(ref for ref in digests if ref.startswith(name + "@")).split("@", 1)[1]
-    run(["docker", "rmi", f"{name}:bookworm"])
-    run(["docker", "rmi", f"{name}@{digest}"], check=False)      # usually gone with the tag
+    engine.rmi(f"{name}:bookworm", check=True)
+    engine.rmi(f"{name}@{digest}")      # usually gone with the tag
     return digest
 
 
@@ -48,7 +46,7 @@ def push_as_debian(registry: LocalRegistry, image: str) -> str:
 def registry_debian(monkeypatch):
     """COURSE_REGISTRY points at a local registry serving the debootstrap base as debian:bookworm,
     and the pin names its digest; the pulled image and the test's lab image are removed after."""
-    if not engine_answers():
+    if not engine.answers():
         pytest.skip("this machine has no running Docker engine")
     base = f"course/base:{recipe_hash()}"
     if not (image_exists(base) and image_exists(f"{NAME}:{recipe_hash(NAME)}")):
@@ -61,9 +59,8 @@ def registry_debian(monkeypatch):
         try:
             yield base
         finally:
-            run(["docker", "rmi", f"{ours}:{recipe_hash(NAME, registry_identity())}", f"{ours}:latest"],
-                check=False)
-            run(["docker", "rmi", debian_image().replace(":bookworm@", "@")], check=False)
+            engine.rmi(f"{ours}:{recipe_hash(NAME, registry_identity())}", f"{ours}:latest")
+            engine.rmi(debian_image().replace(":bookworm@", "@"))
     assert image_exists(base)
 
 
@@ -81,10 +78,10 @@ def test_a_lab_image_builds_from_the_pulled_digest_pinned_debian(registry_debian
     assert ref == f"{PREFIX}{NAME}:{digest}" and digest != recipe_hash(NAME)
     assert image_label(ref, RECIPE_LABEL) == digest
     assert image_label(ref, BASE_LABEL) == registry_identity()
-    assert run(["docker", "run", "--rm", ref, "true"], timeout=120).ok
-    served = run(["docker", "run", "--rm", "--entrypoint", "cat", ref, "/srv/www/index.html"], timeout=120)
+    assert engine.run(ref, ["true"], remove=True, timeout=120).ok
+    served = engine.run(ref, ["cat", "/srv/www/index.html"], remove=True, timeout=120)
     assert served.stdout.strip() == "hello from the course static httpd"
-    assert run(["docker", "run", "--rm", ref, "test", "-x", "/bin/busybox"], check=False, timeout=120).ok
+    assert engine.run(ref, ["test", "-x", "/bin/busybox"], remove=True, check=False, timeout=120).ok
     assert image_id(f"{NAME}:{recipe_hash(NAME)}") == course_image       # the course's image untouched
 
     capsys.readouterr()

@@ -6,18 +6,20 @@ from __future__ import annotations
 import pytest
 
 from labs import image_base, images
+from labs.engine import FakeEngine
 from labs.errors import EnvironmentProblem, LabError
 from labs.image_base import (
     DEBOOTSTRAP_IDENTITY,
     REGISTRY_ENV,
     SOURCE_ENV,
+    BaseChoice,
     debian_image,
     decide_base,
     registry_host,
     registry_identity,
     requested_base,
 )
-from labs.images import LAB_IMAGES, TOOLS_IMAGE, choose_base, recipe_hash
+from labs.images import BASE_LABEL, LAB_IMAGES, RECIPE_LABEL, TOOLS_IMAGE, choose_base, ensure_image, recipe_hash
 
 
 class Pulls:
@@ -126,3 +128,20 @@ def test_a_prefix_looks_only_at_its_own_images(machine):
     local, pulls = machine
     local.update(f"{name}:{recipe_hash(name)}" for name in LAB_IMAGES)
     assert choose_base(prefix="course-test/").source == "registry" and len(pulls) == 1
+
+
+def test_a_missing_lab_image_is_built_from_the_chosen_base_and_labelled_with_it():
+    digest = "sha256:" + "2" * 64
+    base = BaseChoice("registry", f"127.0.0.1:5000/library/debian:bookworm@{digest}",
+                      f"debian:bookworm@{digest}", "pulled")
+    with FakeEngine() as fake:
+        fake.answer("image", "inspect", returncode=1)                  # nothing built yet
+        fake.answer("images", stdout="0123456789ab\nlatest\n")         # an earlier recipe's tag
+        ref = ensure_image(TOOLS_IMAGE, base, prefix="course-test/")
+    recipe = recipe_hash(TOOLS_IMAGE, base.identity)
+    assert ref == f"course-test/{TOOLS_IMAGE}:{recipe}"
+    build = next(argv for argv in fake.argvs if argv[1] == "build")
+    assert {f"BASE={base.image}", f"{RECIPE_LABEL}={recipe}", f"{BASE_LABEL}={base.identity}"} <= set(build)
+    assert not any(argv[1] == "import" for argv in fake.argvs)        # the debootstrap base is not made
+    assert ["docker", "rmi", f"course-test/{TOOLS_IMAGE}:0123456789ab"] in fake.argvs
+    assert fake.argvs[-1] == ["docker", "tag", ref, f"course-test/{TOOLS_IMAGE}"]
