@@ -52,7 +52,6 @@ __all__ = [
     "image_exists",
     "image_id",
     "image_label",
-    "docker_build_env",
     "choose_base",
     "ensure_base_image",
     "ensure_image",
@@ -122,15 +121,6 @@ def recipe_hash(name: str | None = None, base: str = DEBOOTSTRAP_IDENTITY) -> st
         h.update(recipe_hash(None, base).encode())
         _hash_tree(h, IMAGES_DIR / LAB_IMAGES[name])
     return h.hexdigest()[:12]
-
-
-def docker_build_env() -> dict[str, str]:
-    """Environment for `docker build`: the legacy builder when the CLI has no buildx plugin
-    (a new docker CLI otherwise refuses to build against an old engine)."""
-    env = dict(os.environ)
-    if not run(["docker", "buildx", "version"], check=False).ok:
-        env["DOCKER_BUILDKIT"] = "0"
-    return env
 
 
 def _drop_old_recipes(repository: str, keep: str) -> None:
@@ -242,9 +232,9 @@ def ensure_images(names: list[str] | None = None, *, source: str | None = None,
                   prefix: str = "") -> dict[str, str]:
     """Make sure the lab images exist (and their base, when one is missing); returns name ->
     hash-tagged reference."""
-    wanted = names or list(LAB_IMAGES)
+    wanted, started = names or list(LAB_IMAGES), time.monotonic()
     base = choose_base(wanted, source=source, prefix=prefix)
-    _progress(f"base: {base.source}, {base.reason}", time.monotonic())
+    _progress(f"base: {base.source}, {base.reason}", started)
     return {name: ensure_image(name, base, prefix=prefix) for name in wanted}
 
 

@@ -210,7 +210,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Files still allowed to name the engine binary, each with its reason (shrink this list).
 ENGINE_SPELLED_OUT = {
     "labs/engine.py": "the one place that runs the engine",
-    "labs/images.py": "its owner migrates it to labs.engine (issue 10 §1, in progress)",
     "labs/apparmor/docker_disk.py": "drives a private dockerd (-H its socket) to bake the AppArmor VM's "
                                     "disk, not the course's engine",
 }
