@@ -103,7 +103,7 @@ def kind_vm(vm_image, tmp_path_factory, announce, boot):
     facts = dict(re.findall(r"^FACT (\w+)=(.*)$", vm.guest_log, re.M))
     announce(f"kind VM: {timings}; guest uptime at each step: {steps}")
     return {"vm": vm, "steps": steps, "facts": facts, "timings": timings,
-            "kind_log": read("kind.log"), "diag": read("node-diag.log")}
+            "kind_log": read("kind.log"), "diag": read("node-watch.log")[-4000:] + read("node-diag.log")}
 
 
 @pytest.mark.slow
