@@ -26,6 +26,7 @@ from .image_base import (
     BASE_DEBOOTSTRAP,
     BASE_SUITE,
     DEBOOTSTRAP_IDENTITY,
+    REGISTRY_ENV,
     SOURCE_ENV,
     SOURCES,
     BaseChoice,
@@ -60,6 +61,8 @@ __all__ = [
 
 IMAGES_DIR = Path(__file__).resolve().parent / "images"
 BASE_IMAGE = "course/base:bookworm"
+#: the debootstrap base's repository; its tag is its recipe hash
+BASE_REPOSITORY = "course/base"
 NGINX_IMAGE = "course/nginx"
 COLLECTOR_IMAGE = "course/collector"
 TOOLS_IMAGE = "course/tools"
@@ -123,6 +126,10 @@ def recipe_hash(name: str | None = None, base: str = DEBOOTSTRAP_IDENTITY) -> st
     return h.hexdigest()[:12]
 
 
+def _debootstrap_tag() -> str:
+    return f"{BASE_REPOSITORY}:{recipe_hash()}"
+
+
 def _drop_old_recipes(repository: str, keep: str) -> None:
     """Untag this image's earlier recipe builds (12-hex tags this module made); an image a
     container still uses stays, because `docker rmi` refuses it."""
@@ -137,7 +144,7 @@ def _progress(message: str, started: float) -> None:
 
 def ensure_base_image() -> str:
     """Build `course/base:bookworm` with debootstrap unless its recipe is already built."""
-    tag = f"course/base:{recipe_hash()}"
+    tag = _debootstrap_tag()
     started = time.monotonic()
     if image_exists(tag):
         engine.tag(tag, BASE_IMAGE)
@@ -147,7 +154,7 @@ def ensure_base_image() -> str:
         raise EnvironmentProblem("building the base image needs root (debootstrap)",
                                  fix="run `sudo make images` once (later builds reuse it); without root or "
                                      "debootstrap (macOS, Windows), let Docker reach a registry: the base is then "
-                                     f"pulled ({SOURCE_ENV}=registry, COURSE_REGISTRY=a mirror)")
+                                     f"pulled ({SOURCE_ENV}=registry, {REGISTRY_ENV}=a mirror)")
     mirror = apt_mirror()
     with tempfile.TemporaryDirectory(prefix="course-base-") as tmp:
         root = Path(tmp) / "root"
@@ -162,7 +169,7 @@ def ensure_base_image() -> str:
         engine.import_image(tarball, tag, changes=[f"LABEL {MANAGED_LABEL}", f"LABEL {RECIPE_LABEL}={recipe_hash()}",
                                                    'CMD ["/bin/bash"]'])
     engine.tag(tag, BASE_IMAGE)
-    _drop_old_recipes("course/base", recipe_hash())
+    _drop_old_recipes(BASE_REPOSITORY, recipe_hash())
     _progress(f"built {BASE_IMAGE} ({tag})", started)
     return tag
 
@@ -197,13 +204,13 @@ def choose_base(names: list[str] | None = None, *, source: str | None = None, pr
 
     chosen, reason = decide_base(
         requested,
-        debootstrap_present=image_exists(f"course/base:{recipe_hash()}")
+        debootstrap_present=image_exists(_debootstrap_tag())
         or _all_built(names, DEBOOTSTRAP_IDENTITY, prefix),
         registry_present=image_exists(debian) or _all_built(names, registry_identity(), prefix),
         pull=pull)
     if chosen == "registry":
         return BaseChoice("registry", debian, registry_identity(), reason)
-    return BaseChoice("debootstrap", f"course/base:{recipe_hash()}", DEBOOTSTRAP_IDENTITY, reason)
+    return BaseChoice("debootstrap", _debootstrap_tag(), DEBOOTSTRAP_IDENTITY, reason)
 
 
 def ensure_image(name: str, base: BaseChoice | None = None, *, prefix: str = "") -> str:
