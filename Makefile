@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore::UserWarning:pytest_notebook.utils
 JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help lab test venv engine images node-image cluster cluster-multi cluster-seccompdefault \
-        cluster-apparmor doctor test-unit test-docker test-cluster test-notebooks test-learner test-browser \
+        cluster-apparmor doctor test-unit test-docker test-podman test-cluster test-notebooks test-learner test-browser \
         test-apparmor-vm bench student offline-bundle load-bundle clean
 
 help:  ## list the targets
@@ -40,7 +40,7 @@ lab: cluster  ## set up everything and open JupyterLab on the first notebook
 	  exec $(JUPYTER_LAB) $(LAB_FLAGS)
 
 # cheapest tiers first, so a broken basic fails fast
-TEST_TIERS := tests/unit tests/docker tests/cluster tests/notebooks tests/learner tests/browser tests/apparmor_vm
+TEST_TIERS := tests/unit tests/docker tests/podman tests/cluster tests/notebooks tests/learner tests/browser tests/apparmor_vm
 
 test: cluster  ## set up everything the tests need, then run every test tier
 	$(VENV)/bin/ruff check .
@@ -85,6 +85,9 @@ test-unit: venv  ## pure-logic tests only (no Docker needed)
 
 test-docker: images  ## Docker-tier integration tests
 	$(PY) -m pytest tests/docker
+
+test-podman: images node-image  ## the course on rootful Podman (COURSE_ENGINE=podman; skipped without podman)
+	$(PY) -m pytest tests/podman
 
 test-cluster: cluster  ## tests against the real kind cluster
 	$(PY) tests/cluster/local_registry.py

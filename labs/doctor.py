@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine
+from .apparmor.node_image import engine_enforces_apparmor
+from .audit import AuditCollector
+from .cluster import cluster_status, node_capabilities
+from .cluster.nodeimage import node_image_hash, recipe_hash
+from .cluster.nodesource import requested_source, stock_node_image
+from .cluster.versions import NODE_IMAGE
 from .errors import LabError
+from .host import AUDIT_RMEM_MAX, CAPS_ERROR, engine_answers, privileged_works, probe_image
+from .images import COLLECTOR_IMAGE
 from .lessons import LessonReadiness, readiness
+from .paths import state_dir, tools_dir
 from .results import Result
 from .runner import run
 
@@ -68,16 +77,15 @@ class DoctorReport(Result):
 
 
 def _engine() -> Check:
-    from .host import engine_answers
     if not engine_answers():
-        return Check("Docker engine", "fail", "no Docker engine answers `docker info`",
-                     "make engine  (python -m labs.host ensure-engine)")
+        return Check("Docker engine", "fail", f"no {engine.binary().capitalize()} engine answers "
+                     f"`{engine.shown('info')}`", "make engine  (python -m labs.host ensure-engine)")
     version = engine.version("{{.Server.Version}}").stdout.strip()
-    return Check("Docker engine", "ok", f"Docker {version}")
+    chosen = f" ({engine.ENGINE_ENV}={engine.binary()})" if engine.binary() != engine.ENGINES[0] else ""
+    return Check("Docker engine", "ok", f"{engine.binary().capitalize()} {version}{chosen}")
 
 
 def _privileged() -> Check:
-    from .host import CAPS_ERROR, privileged_works
     works, output = privileged_works()
     if works:
         return Check("privileged containers", "ok", "kind nodes can start")
@@ -91,7 +99,6 @@ def _privileged() -> Check:
 
 def _tool(name: str) -> Callable[[], Check]:
     def check() -> Check:
-        from .paths import tools_dir
         path = shutil.which(name) or (str(tools_dir() / name) if (tools_dir() / name).exists() else None)
         if path is None:
             return Check(name, "warn", f"{name} is not installed", "make cluster  (installs it into .venv/bin)")
@@ -106,7 +113,6 @@ def kernel_file(path: Path) -> str:
     through a container elsewhere (Docker Desktop runs its engine in a Linux VM)."""
     if sys.platform.startswith("linux"):
         return path.read_text() if path.exists() else ""
-    from .host import probe_image
     return engine.run(probe_image(), ["cat", str(path)], remove=True, check=False).stdout
 
 
@@ -126,7 +132,6 @@ def _seccomp() -> Check:
 def _apparmor() -> Check:
     """What AppArmor can do here, and so what lessons 06, 07 and 09 run live: an instructor's
     one-line answer per laptop before a workshop."""
-    from .apparmor.node_image import engine_enforces_apparmor
     enabled = kernel_file(APPARMOR_ENABLED).strip()
     if enabled == "Y" and engine_enforces_apparmor():
         return _apparmor_cluster()
@@ -141,7 +146,6 @@ def _apparmor() -> Check:
 
 
 def _apparmor_cluster() -> Check:
-    from .cluster import cluster_status, node_capabilities
     live = "lessons 06, 07 and 09 run live and their AppArmor checks are graded"
     if not cluster_status("default").ready:
         return Check("AppArmor LSM", "ok", f"the engine enforces AppArmor: `make cluster` builds the "
@@ -155,9 +159,6 @@ def _apparmor_cluster() -> Check:
 
 
 def _audit_capture() -> Check:
-    from .audit import AuditCollector
-    from .host import AUDIT_RMEM_MAX
-    from .images import COLLECTOR_IMAGE
     if not engine.image_exists(COLLECTOR_IMAGE):
         return Check("audit capture", "warn", f"{COLLECTOR_IMAGE} is not built yet", "make images")
     try:
@@ -175,9 +176,6 @@ def _audit_capture() -> Check:
 
 def _node_image() -> Check:
     """Which node image `make cluster` will use, without going to the network to find out."""
-    from .cluster.nodeimage import node_image_hash, recipe_hash
-    from .cluster.nodesource import requested_source, stock_node_image
-    from .cluster.versions import NODE_IMAGE
     source, stock = requested_source(), stock_node_image()
     if source != "stock" and node_image_hash() == recipe_hash():
         return Check("node image", "ok", f"the offline build {NODE_IMAGE} is current")
@@ -190,7 +188,6 @@ def _node_image() -> Check:
 
 
 def _cluster() -> Check:
-    from .paths import state_dir
     kubeconfig = state_dir() / "kubeconfig"
     if not kubeconfig.exists() or shutil.which("kubectl") is None:
         return Check("cluster reachable", "warn", "no course cluster yet", "make cluster")
