@@ -13,9 +13,13 @@ import os
 import sys
 from pathlib import Path
 
+from labs.errors import LabError
+from labs.nodeops.agent import NodeAgent, NodeAgentUnavailable
+
 from .api import grade
 from .batch import ClusterGone, grade_class, resume_settings
 from .bundle import build_gradescope_bundle
+from .checks.live import preflight
 from .exercises import EXERCISES
 from .formats import gradescope_results, write_json_atomic
 
@@ -38,10 +42,6 @@ def _apply_cluster_options(args: argparse.Namespace) -> None:
 
 def _preflight(exercise_id: str) -> str | None:
     """Why a class cannot be graded live on this cluster (missing lab images), else None."""
-    from labs.errors import LabError
-    from labs.nodeops.agent import NodeAgentUnavailable
-
-    from .checks.live import preflight
 
     try:
         preflight(EXERCISES[exercise_id].cluster)
@@ -104,8 +104,6 @@ def _list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _cleanup(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from labs.nodeops.agent import NodeAgent
-
     print("removed the node agent" if NodeAgent(args.config).remove() else "no node agent was deployed")
     return 0
 
@@ -140,8 +138,6 @@ def _grade_class(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print(f"error: {exc.message}\nwhat to do: {exc.fix}", file=sys.stderr)
         return 3
     if args.cleanup:
-        from labs.nodeops.agent import NodeAgent
-
         NodeAgent(EXERCISES[settings["exercise_id"]].cluster).remove()
     print(json.dumps({"graded": summary.graded, "skipped": summary.skipped, "timed_out": summary.timed_out,
                       "seconds": summary.seconds, "out": str(summary.out), "busy": summary.busy}))
@@ -150,8 +146,6 @@ def _grade_class(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 def _batch_settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     """grade_class's arguments: from the command line, or with --resume from the batch in --out."""
-    from labs.errors import LabError
-
     try:
         saved = resume_settings(args.out) if args.resume else {}
     except LabError as exc:

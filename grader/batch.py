@@ -35,6 +35,7 @@ from labs.errors import CommandError, LabError
 from labs.runner import run
 
 from .archive import extract_archive, is_archive
+from .checks.live import remove_token_objects
 from .context import make_token
 from .engine import unscored_checks
 from .exercises import get_exercise
@@ -145,8 +146,6 @@ def _grade_one(student: str, path: Path, exercise_id: str, out: Path, timeout: f
 
 
 def _cleanup_token(token: str, exercise_id: str) -> None:
-    from .checks.live import remove_token_objects
-
     configs = {get_exercise(exercise_id).cluster, *(("multi-node",) if exercise_id == "08-cluster-scale" else ())}
     for config in configs:
         try:

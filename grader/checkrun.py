@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labs.cluster.handle import Cluster, ClusterRef, as_cluster
+from labs.paths import state_dir
 
+from .checks.live import remove_token_objects
 from .context import make_token
 from .engine import close_cleanup
 
@@ -164,14 +166,10 @@ def _process_alive(pid: int) -> bool:
 
 
 def _ledger_folder() -> Path:
-    from labs.paths import state_dir
-
     return state_dir() / "grader-runs"
 
 
 def _remove_token_objects(token: str, cluster: ClusterRef) -> None:
-    from .checks.live import remove_token_objects
-
     remove_token_objects(token, cluster)
 
 

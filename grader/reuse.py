@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from labs.cluster.handle import Cluster
+from labs.paths import state_dir
 
+from .checks.live import LAB_IMAGE
 from .formats import write_json_atomic
 
 __all__ = ["REUSABLE", "cache_file", "cluster_identity", "seed", "keep"]
@@ -46,15 +48,11 @@ REUSABLE: dict[str, Reusable] = {
 
 
 def cache_file(cluster: Cluster) -> Path:
-    from labs.paths import state_dir
-
     return state_dir() / "grader-cache" / f"{cluster.config}.json"
 
 
 def cluster_identity(cluster: Cluster) -> str:
     """kube-system's uid and the lab image's digests on the nodes: changes when either does."""
-    from .checks.live import LAB_IMAGE
-
     api = cluster.core_api()
     uid = api.read_namespace("kube-system", _request_timeout=10).metadata.uid
     wanted = LAB_IMAGE.split("/", 1)[-1] if "/" in LAB_IMAGE else LAB_IMAGE

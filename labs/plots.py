@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 
 from matplotlib.figure import Figure
 
+from . import syscalls
+
 __all__ = [
     "histogram_data",
     "syscall_histogram",
@@ -27,8 +29,6 @@ PLAIN_COLOUR = "#2c7fb8"
 
 
 def _is_dangerous(name: str) -> bool:
-    from . import syscalls
-
     return syscalls.danger(name) is not None
 
 

@@ -75,7 +75,7 @@ class _LatestMessage(logging.Handler):
 
 def _in_notebook() -> bool:
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # slow import: IPython
     except ImportError:
         return False
     shell = get_ipython()
@@ -95,7 +95,7 @@ def step(title: str, *, expected: float | None = None, logger: str = "labs") -> 
     stop = threading.Event()
     ticker = None
     if _in_notebook():
-        from IPython.display import display
+        from IPython.display import display  # slow import: IPython
 
         handle = display(current, display_id=True)
 

@@ -27,6 +27,7 @@ import nbformat
 
 from .errors import LabError
 from .results import Result
+from .seccomp import allowed_syscalls, load_profile
 
 __all__ = ["APPLY_ENV", "SOLUTION_TAG", "EDITION_PATHS", "SOLUTION_FACTS", "StudentEdition", "strip_notebook",
            "solution_facts", "build_student_edition", "apply_solution"]
@@ -69,8 +70,6 @@ def strip_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, in
 def solution_facts(solution: Path) -> dict:
     """For each seccomp profile in ``solution``: how many syscalls it allows (names stay out:
     exercise 05's reference differs from its starter by exactly the answer)."""
-    from .seccomp import allowed_syscalls, load_profile
-
     facts = {}
     for path in sorted(solution.glob("*.json")):
         try:

@@ -17,6 +17,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from . import seccomp, syscalls
+from .cluster.labenv import apply_lab_environment
 from .errors import LabError
 
 __all__ = [
@@ -40,7 +42,7 @@ def render(value: Any) -> tuple[str, str]:
 
 def _show_lab_error(shell, etype, value, tb, tb_offset=None):
     """IPython handler: a LabError shows its message and fix, not a traceback."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # slow import: IPython
 
     markup, _ = render(value)
     display(HTML(markup))
@@ -56,9 +58,8 @@ def setup_notebook() -> None:
     runs the same kubectl against the same cluster as the helpers. Without a cluster this
     still succeeds (KUBECONFIG then names the file the cluster will get).
     """
-    from IPython import get_ipython
+    from IPython import get_ipython  # slow import: IPython
 
-    from .cluster.labenv import apply_lab_environment
 
     apply_lab_environment()
     shell = get_ipython()
@@ -73,7 +74,7 @@ def exercise_brief(readme: str, workspace: str | Path):
     The text comes from the grader's exercise README, so what the notebook asks is exactly
     what gets checked.
     """
-    from IPython.display import Markdown
+    from IPython.display import Markdown  # slow import: IPython
 
     task, marker, hint = readme.partition("**Hint:**")
     folded = (f"\n\n<details><summary><b>Hint</b> (open when stuck)</summary>\n\n{hint.strip()}\n\n</details>"
@@ -230,8 +231,6 @@ class DoctorChecklist(_Fallback, w.VBox):
 
 def risk_notes(names: Iterable[str]) -> list[dict[str, str | None]]:
     """For each syscall: what it does and, if it is dangerous, why (from labs.syscalls)."""
-    from . import syscalls
-
     return [{"syscall": name, "description": syscalls.describe(name), "danger": syscalls.danger(name)}
             for name in sorted(set(names))]
 
@@ -243,8 +242,6 @@ class ProfileBuilder(w.VBox):
 
     def __init__(self, *, arch: str = "x86_64", preselect: Iterable[str] = (),
                  path: str | Path = "my-profile.json"):
-        from . import syscalls
-
         self.arch = arch
         self._all = syscalls.all_syscalls(arch)
         self.selected: set[str] = {s for s in preselect if s in self._all}
@@ -288,8 +285,6 @@ class ProfileBuilder(w.VBox):
 
     def profile(self) -> dict:
         """The seccomp profile for the current choices."""
-        from . import seccomp
-
         return seccomp.build_profile(sorted(self.selected), architectures=(self.arch,),
                                      default_action=self.default_action.value,
                                      include_runtime_startup=self.startup.value)
@@ -303,6 +298,4 @@ class ProfileBuilder(w.VBox):
             self.status.value = f"saved <code>{html.escape(str(written))}</code>"
 
     def export(self, path: str | Path) -> Path:
-        from . import seccomp
-
         return seccomp.write_profile(self.profile(), path)

@@ -7,10 +7,13 @@ complain mode" and "does some allow rule cover each recorded access".
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
+from labs.apparmor import check_profile_syntax, require_safe_profile
 from labs.errors import ManifestError, ProfileError
+from labs.manifests import apparmor_settings
 
 from ..model import NotChecked
 
@@ -25,9 +28,6 @@ _VARS = {"@{PROC}": "/proc", "@{pid}": "[0-9]+", "@{pids}": "[0-9]+", "@{HOME}":
 def syntax_name(ctx, role: str = "apparmor") -> str:
     """The profile's name as apparmor_parser reads it; NotChecked when the parser is absent."""
     def parse():
-        import shutil
-
-        from labs.apparmor import check_profile_syntax, require_safe_profile
 
         require_safe_profile(ctx.text(role))
 
@@ -132,8 +132,6 @@ def uncovered_records(text: str, records) -> list[str]:
 
 def require_named(obj: dict, name: str, container: str | None = None) -> str:
     """The pod (or one container) asks for the Localhost AppArmor profile ``name``."""
-    from labs.manifests import apparmor_settings
-
     settings = [s for s in apparmor_settings(obj) if container in (None, s.container)]
     if not settings:
         raise ManifestError("the pod has no containers", fix="add the container the exercise describes")

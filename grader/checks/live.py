@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from labs.cluster import install_seccomp_profile, node_capabilities, remove_seccomp_profile
 from labs.cluster.handle import Cluster, ClusterRef, as_cluster
 from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
@@ -24,6 +25,7 @@ from labs.nodeops import image_prefix, image_ref, pull_policy, registry_step
 from labs.nodeops.images import nodes_lacking
 
 from ..model import NotChecked
+from .seccomp import silent_success_in
 
 __all__ = [
     "LAB_IMAGE",
@@ -120,8 +122,6 @@ def require_apparmor_nodes(ctx) -> list[str]:
     require_cluster(ctx)
 
     def probe():
-        from labs.cluster import node_capabilities
-
         capable = [n.name for n in node_capabilities(ctx.cluster) if n.apparmor_lsm and n.containerd_apparmor]
         if not capable:
             raise NotChecked("this machine's nodes have no AppArmor")
@@ -154,7 +154,7 @@ def grading_namespace(ctx, *, labels: dict[str, str] | None = None, cluster: Clu
     cluster = cluster or ctx.cluster
 
     def create():
-        from labs.namespaces import create_namespace
+        from labs.namespaces import create_namespace  # slow import: the kubernetes client
 
         ctx.cleanup.callback(remove_token_objects, ctx.token, cluster)
         return create_namespace(ctx.namespace, labels={TOKEN_LABEL: ctx.token, **(labels or {})},
@@ -164,8 +164,6 @@ def grading_namespace(ctx, *, labels: dict[str, str] | None = None, cluster: Clu
 
 def install_profile(ctx, name: str, profile: dict) -> str:
     """Put the profile on every node under a per-run name; return the localhostProfile value."""
-    from labs.cluster import install_seccomp_profile, remove_seccomp_profile
-
     filename = ctx.node_file(name)
     ctx.cleanup.callback(remove_seccomp_profile, filename, config=ctx.cluster)
     install_seccomp_profile(filename, profile, config=ctx.cluster)
@@ -175,7 +173,7 @@ def install_profile(ctx, name: str, profile: dict) -> str:
 def run_pod(ctx, pod: dict, *, timeout: float = 90, cluster: Cluster | None = None):
     """Run one of the grader's pods in the grading namespace (of ``cluster``, default the run's);
     WorkloadFailed unless Running and Ready."""
-    from labs.pods import run_pod as run
+    from labs.pods import run_pod as run  # slow import: the kubernetes client
 
     cluster = cluster or ctx.cluster
     pod = copy.deepcopy(pod)
@@ -190,7 +188,7 @@ def run_pod(ctx, pod: dict, *, timeout: float = 90, cluster: Cluster | None = No
 
 
 def exec_ok(ctx, pod: str, container: str, command: list[str]):
-    from labs.pods import exec_in_pod
+    from labs.pods import exec_in_pod  # slow import: the kubernetes client
 
     return exec_in_pod(pod, grading_namespace(ctx), command, container=container, config=ctx.cluster)
 
@@ -210,8 +208,6 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
     result = exec_ok(ctx, pod, container, command)
     output = (result.stdout + result.stderr).strip()
     if result.returncode == 0:
-        from .seccomp import silent_success_in
-
         silent = silent_success_in(ctx, command)
         if silent:
             raise LabError(f"`{' '.join(command)}` reported success, but your profile did refuse it with errno 0 "
@@ -228,7 +224,7 @@ def attack_denied(ctx, pod: str, container: str, command: list[str]) -> str:
 def remove_token_objects(token: str, config: ClusterRef = "default") -> None:
     """Delete the namespace, node files and AppArmor profiles of one grading run (idempotent,
     waits for the namespace to be gone); works after the grading process was killed."""
-    from labs.namespaces import delete_namespace
+    from labs.namespaces import delete_namespace  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     delete_namespace(f"grade-{token}", cluster, timeout=120)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import platform
 
+from labs import seccomp
 from labs.errors import ProfileError
+from labs.seccomp.validate import profile_warnings
+from labs.syscalls import SCMP_ARCH, danger
 
 __all__ = [
     "DENY_ACTIONS",
@@ -41,8 +44,6 @@ def node_arch() -> str:
 
 def load_submitted_profile(ctx, role: str = "profile") -> dict:
     """Parse and validate the submitted profile once per grading run."""
-    from labs import seccomp
-
     def load() -> dict:
         data = ctx.json(role)
         if not isinstance(data, dict):
@@ -67,8 +68,6 @@ def require_denies_by_default(profile: dict) -> str:
 
 
 def _applies_to_arch(entry: dict, arch: str) -> bool:
-    from labs.syscalls import SCMP_ARCH
-
     includes = (entry.get("includes") or {}).get("arches") or []
     excludes = (entry.get("excludes") or {}).get("arches") or []
     names = {arch, SCMP_ARCH[arch], {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)}  # Docker: Go names
@@ -185,8 +184,6 @@ def require_blocked_with_eperm(profile: dict, syscalls: tuple[str, ...]) -> str:
 
 def unjustified_dangerous(profile: dict) -> list[str]:
     """Allowed syscalls that labs.syscalls flags as dangerous, in entries without a comment."""
-    from labs.syscalls import danger
-
     flagged = []
     for entry in profile.get("syscalls") or []:
         if entry.get("action") not in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG") or str(entry.get("comment", "")).strip():
@@ -199,8 +196,6 @@ def unjustified_dangerous(profile: dict) -> list[str]:
 
 
 def require_arch(profile: dict, arch: str | None = None) -> str:
-    from labs.syscalls import SCMP_ARCH
-
     arch = arch or node_arch()
     arches = profile.get("architectures") or []
     if SCMP_ARCH[arch] not in arches:
@@ -228,8 +223,6 @@ def require_size_within(allowed: set[str], reference: set[str] | int, *, ratio: 
 def require_honoured_by_containerd(profile: dict) -> str:
     """For profiles graded on Kubernetes: no Docker-only condition that containerd drops
     (``includes``/``excludes``/``archMap``), since the rule then applies to every container."""
-    from labs.seccomp.validate import profile_warnings
-
     ignored = [w for w in profile_warnings(profile) if w.kind == "ignored-by-containerd"]
     if ignored:
         raise ProfileError("; ".join(f"{w.path}: {w.message}" for w in ignored), ignored[0].path,

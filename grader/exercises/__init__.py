@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from labs.errors import LabError
+
 from ..context import Exercise
 
 __all__ = ["EXERCISES", "get_exercise"]
@@ -22,8 +24,6 @@ EXERCISES: dict[str, Exercise] = _load()
 
 
 def get_exercise(exercise_id: str) -> Exercise:
-    from labs.errors import LabError
-
     if exercise_id not in EXERCISES:
         raise LabError(f"unknown exercise {exercise_id!r}", fix=f"use one of: {', '.join(EXERCISES)}")
     return EXERCISES[exercise_id]

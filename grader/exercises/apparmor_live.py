@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
 from labs.errors import LabError, ProfileError
 
 from ..checks import live
@@ -25,8 +26,6 @@ PARSES = Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f
 def loaded_name(ctx, role: str = "apparmor") -> str:
     """Load the renamed profile on the AppArmor nodes once; return the name pods must use."""
     def load():
-        from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
-
         nodes = live.require_apparmor_nodes(ctx)
         original = syntax_name(ctx, role)
         text = ctx.text(role)

@@ -7,6 +7,7 @@ rule to write.
 from __future__ import annotations
 
 from labs import engine
+from labs.docker_lab import LabContainer
 from labs.errors import LabError
 
 from ..checks.live import LAB_IMAGE
@@ -23,8 +24,6 @@ SLEEP = ["sleep", "600"]
 def _container(ctx, seccomp, label: str, command: list[str] | None = None):
     """The lab image under ``seccomp``: nginx itself, or ``command`` instead of nginx."""
     def start():
-        from labs.docker_lab import LabContainer
-
         if not engine.available():   # a grader holding only a kubeconfig (Gradescope's live mode)
             raise NotChecked("these checks run a container and this grader has no Docker")
         box = LabContainer.start(LAB_IMAGE, seccomp=seccomp, name=f"course-grader-{ctx.token}-{label}",

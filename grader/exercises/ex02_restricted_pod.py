@@ -12,6 +12,7 @@ Hints come in two steps (TEACHING.md 4): the README names the concept; a check's
 from __future__ import annotations
 
 from labs.errors import ManifestError
+from labs.manifests import check_pod_security
 from labs.names import POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSION_LABEL
 
 from ..checks import live
@@ -28,8 +29,6 @@ USER_CHECKS = frozenset({"runAsNonRoot", "runAsUser"})
 
 
 def _violations(ctx) -> list:
-    from labs.manifests import check_pod_security
-
     return ctx.memo("restricted-report", lambda: check_pod_security(single_pod(ctx), "restricted").violations)
 
 

@@ -7,7 +7,10 @@ records, so a list recorded while nginx only started misses what serving request
 """
 from __future__ import annotations
 
+import time
+
 from labs.errors import LabError, ProfileError
+from labs.syscalls import all_syscalls, is_known
 
 from ..checks import live
 from ..checks.seccomp import node_arch
@@ -22,8 +25,6 @@ MAX_SHARE_OF_ALL = 0.4  # a list with 40% of all syscalls is padding whatever th
 
 def submitted_syscalls(ctx) -> set[str]:
     def parse():
-        from labs.syscalls import is_known
-
         names = [ln.split("#", 1)[0].strip() for ln in ctx.text("syscalls").splitlines()]
         names = [n for n in names if n]
         if not names:
@@ -37,8 +38,6 @@ def submitted_syscalls(ctx) -> set[str]:
 
 
 def _not_padded(ctx) -> str:
-    from labs.syscalls import all_syscalls
-
     names, total = submitted_syscalls(ctx), len(all_syscalls(node_arch()))
     if len(names) > MAX_SHARE_OF_ALL * total:
         raise ProfileError(f"{len(names)} of the {total} {node_arch()} syscalls: that is padding, not a recording",
@@ -72,9 +71,7 @@ def reference_audit(ctx) -> tuple[set[str], set[str]]:
     the requests (the reference idles after start-up, so serving is a burst of its own).
     """
     def record():
-        import time
-
-        from labs.pod_audit import audit_pod
+        from labs.pod_audit import audit_pod  # slow import: the kubernetes client
 
         live.require_cluster(ctx)
         pod = live.template("lab-pod.yaml")  # audit_pod puts every container under SCMP_ACT_LOG

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 
 from labs.errors import LabError, ProfileError
+from labs.seccomp import allowed_syscalls, load_profile
+from labs.syscalls import danger
 
 from ..checks import live
 from ..checks.seccomp import load_submitted_profile, require_size_within
@@ -46,12 +48,10 @@ CLONE_REFUSED = "clone(CLONE_NEWUSER): Operation not permitted"
 def recorded_reference(exercise_id: str, name: str = "profile.json") -> set[str] | int:
     """The syscalls the reference profile allows: their names from the solution, or in the
     learner edition (no solution) their count, shipped by ``labs.student`` as solution facts."""
-    from labs.seccomp import allowed_syscalls, load_profile
-
     solution = EXERCISES_DIR / exercise_id / "solution" / name
     if solution.is_file():
         return allowed_syscalls(load_profile(solution))
-    from labs.student import SOLUTION_FACTS
+    from labs.student import SOLUTION_FACTS  # slow import: nbformat
 
     try:
         return int(json.loads((EXERCISES_DIR / exercise_id / SOLUTION_FACTS).read_text())[name]["allowed_syscalls"])
@@ -60,8 +60,6 @@ def recorded_reference(exercise_id: str, name: str = "profile.json") -> set[str]
 
 
 def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile") -> str:
-    from labs.seccomp import allowed_syscalls
-
     return require_size_within(allowed_syscalls(load_submitted_profile(ctx, role)), recorded_reference(exercise_id),
                                ratio=1.3, slack=8)
 
@@ -71,8 +69,6 @@ def danger_narrowed_or_justified(ctx, role: str = "profile") -> str:
 
     Static only: whether the narrowing really stops the attack is for the live checks.
     """
-    from labs.syscalls import danger
-
     flagged = []
     for rule in load_submitted_profile(ctx, role).get("syscalls") or []:
         if rule.get("action") not in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG") or rule.get("args") \

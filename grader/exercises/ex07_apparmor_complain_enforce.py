@@ -8,6 +8,7 @@ out of the profile, the app's own records must all be allowed.
 """
 from __future__ import annotations
 
+from labs.audit import parse_audit_text
 from labs.errors import ProfileError
 
 from ..checks.apparmor import file_rules, glob_matches, is_complain, uncovered_records
@@ -23,8 +24,6 @@ INTRUDER = "sh"
 
 
 def _records(*, app: bool):
-    from labs.audit import parse_audit_text
-
     records = [r for r in parse_audit_text(RECORDS.read_text()).records if getattr(r, "apparmor", None)]
     return [r for r in records if (r.comm != INTRUDER) == app]
 

@@ -68,7 +68,7 @@ def _shape(ctx) -> str:
 def _target_cluster(ctx) -> Cluster:
     """The multi-node cluster when it runs (its own Cluster object: the run's context keeps
     its cluster for every other check), else the run's cluster with the nodes it has."""
-    from labs.rollout import nodes_ready
+    from labs.rollout import nodes_ready  # slow import: the kubernetes client
 
     multi = get_cluster("multi-node")
     try:
@@ -80,7 +80,7 @@ def _target_cluster(ctx) -> Cluster:
 
 def _every_node(ctx) -> str:
     from labs.pods import apply_manifest  # the Kubernetes client: slow to import, live checks only
-    from labs.rollout import wait_for_rollout
+    from labs.rollout import wait_for_rollout  # slow import: the kubernetes client
 
     live.require_cluster(ctx)
     cluster = _target_cluster(ctx)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 
 from labs.errors import LabError, ManifestError, WorkloadFailed
+from labs.lessons import asset
+from labs.manifests import apparmor_style, load_manifests, seccomp_settings
 from labs.names import localhost_profile
 from labs.nodeops import image_ref, pull_policy
 
@@ -30,9 +32,6 @@ CONTAINERS = {"web": "web", "fetcher": "fetcher"}  # container name -> profile r
 def app_pod() -> dict:
     """The lesson's app (``labs/lessons/09-capstone/app.yaml``), parsed: the one source of the
     workload for lesson 09's audit and for grading."""
-    from labs.lessons import asset
-    from labs.manifests import load_manifests
-
     (pod,) = [d for d in load_manifests(asset("09", "app.yaml")) if d["kind"] == "Pod"]
     return pod
 
@@ -75,8 +74,6 @@ def _main_process_seccomp(ctx, pod: str, container: str) -> str:
 
 
 def _seccomp_per_container(ctx) -> str:
-    from labs.manifests import seccomp_settings
-
     settings = {s.container: s for s in seccomp_settings(single_pod(ctx))}
     for container, role in CONTAINERS.items():
         s = settings.get(container)
@@ -97,8 +94,6 @@ def _profiles_deny(ctx) -> str:
 
 
 def _apparmor_field(ctx) -> str:
-    from labs.manifests import apparmor_style
-
     pod = single_pod(ctx)
     if apparmor_style(pod) == "none":
         raise ManifestError("the pod does not ask for an AppArmor profile",
@@ -161,7 +156,7 @@ def _pod(ctx, with_apparmor: bool = False) -> str:
 def _runs(ctx) -> str:
     pod = _pod(ctx)
     message = app_answers(ctx, pod)
-    from labs.pods import pod_logs
+    from labs.pods import pod_logs  # slow import: the kubernetes client
 
     if "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster):
         raise LabError("the fetcher never reached the web container",

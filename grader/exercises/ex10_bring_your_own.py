@@ -7,6 +7,7 @@ so the learner's profile is never asked to allow the grader's tools.
 from __future__ import annotations
 
 from labs.errors import LabError
+from labs.nodeops.images import image_ref
 
 from ..checks import live
 from ..checks.seccomp import load_submitted_profile
@@ -29,8 +30,6 @@ REQUESTS = (
 
 def notes_pod(ctx) -> str:
     """Install the learner's profile and run the grader's pod with the notes service as "app"."""
-    from labs.nodeops.images import image_ref
-
     def start():
         live.require_cluster(ctx)
         localhost = live.install_profile(ctx, "course-notes.json", load_submitted_profile(ctx, "profile"))

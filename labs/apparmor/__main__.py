@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import LabError
 from . import check_profile_syntax, shipped_profiles
 from .recording import AppArmorRecording, AppArmorRun, load_apparmor_recording
+from .vm import build_vm_image
 
 
 def _merge(args) -> None:
@@ -52,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
             print(load_apparmor_recording(args.old).diff(load_apparmor_recording(args.new),
                                                          old_label=args.old, new_label=args.new))
         else:
-            from .vm import build_vm_image
-
             image = build_vm_image()
             print(f"{image.directory} (recipe {image.recipe_hash}, built in {image.built_seconds}s)")
     except (LabError, OSError) as exc:       # OSError: a log or report that cannot be read

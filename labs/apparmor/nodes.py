@@ -9,6 +9,7 @@ kernel without AppArmor gives one clear error instead of a parser message.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .. import engine
 from ..errors import CapabilityMissing, LabError
 from ..nodeops import node_ops, on_cluster
 from ..nodeops.base import NodeCluster
+from ..paths import REPO_ROOT, state_dir
 from ..results import Applied, Result
 from ..runner import run
 from .policy import require_safe_profile
@@ -125,8 +127,6 @@ def loaded_profiles(node: str | None = None) -> dict[str, str]:
 
 
 def _ledger() -> Path:
-    from ..paths import state_dir
-
     return state_dir() / _LEDGER
 
 
@@ -210,10 +210,6 @@ def _nodes(config: NodeCluster | str, nodes: Iterable[str] | None) -> list[str]:
 def _file_label(source: str | Path, name: str) -> str:
     """The file name a learner would have the profile in."""
     if isinstance(source, Path) or ("\n" not in str(source) and "{" not in str(source)):
-        import os
-
-        from ..paths import REPO_ROOT
-
         path = Path(source).resolve()
         if path.is_relative_to(REPO_ROOT.resolve()):   # as typed from the notebook's folder
             return os.path.relpath(path, Path.cwd().resolve())

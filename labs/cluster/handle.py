@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import engine
 from ..errors import EnvironmentProblem
+from ..nodeops.choose import node_ops
 from ..paths import kubeconfig_file
 from ..results import Result
 from .configs import get_config
@@ -85,8 +86,6 @@ class Cluster:
 
     def node_ops(self, mode: str | None = None) -> NodeOps:
         """How the course reaches this cluster's nodes (kind's docker exec or the node agent)."""
-        from ..nodeops.choose import node_ops
-
         return node_ops(self, mode)
 
     def api_client(self, *, fresh: bool = False) -> Any:
@@ -96,12 +95,12 @@ class Cluster:
         return api_client(self, fresh=fresh)
 
     def core_api(self) -> Any:
-        from ..kube import core_api
+        from ..kube import core_api  # slow import: the kubernetes client
 
         return core_api(self)
 
     def apps_api(self) -> Any:
-        from ..kube import apps_api
+        from ..kube import apps_api  # slow import: the kubernetes client
 
         return apps_api(self)
 

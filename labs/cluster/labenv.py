@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..paths import tools_dir
 from .handle import ClusterRef, as_cluster
+from .lifecycle import cluster_exists, kind
 
 __all__ = ["lab_environment", "ensure_kubeconfig", "apply_lab_environment", "shell_exports"]
 
@@ -44,8 +45,6 @@ def ensure_kubeconfig(config: ClusterRef = "default") -> Path | None:
     if path.is_file():
         return path
     try:
-        from .lifecycle import cluster_exists, kind
-
         if not cluster_exists(cluster):
             return None
         kind(["export", "kubeconfig", "--name", cluster.name, "--kubeconfig", str(path)], timeout=60)

@@ -12,7 +12,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cluster import ClusterRef
+from .. import cluster, engine
+from ..cluster import ClusterRef, as_cluster, load_images
 from ..errors import LabError
 from ..results import Result
 
@@ -143,8 +144,6 @@ def readiness(available: set[str]) -> LessonReadiness:
 
 def detect_available() -> set[str]:
     """Ask the engine and the clusters what this machine can do right now."""
-    from .. import cluster, engine
-
     available = set()
     if engine.answers(timeout=30):
         available.add("docker")
@@ -173,8 +172,7 @@ def start(number: str, config: ClusterRef = "default") -> str:
     kernel dies first, the next lab namespace created anywhere sweeps it. Loading is
     skipped on nodes that already hold the same image id.
     """
-    from ..cluster import as_cluster, load_images
-    from ..namespaces import lab_namespace
+    from ..namespaces import lab_namespace  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     load_images(list(POD_IMAGES), cluster)

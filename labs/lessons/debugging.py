@@ -24,9 +24,10 @@ import textwrap
 from dataclasses import dataclass
 
 from .. import engine
-from ..cluster import ClusterRef, as_cluster
+from ..cluster import ClusterRef, as_cluster, install_seccomp_profile
 from ..names import NODE_PROFILES_DIR
 from . import asset
+from .drive import NginxDriver, logged_under_own_profile
 
 __all__ = ["PROFILE", "STAGED", "print_profile", "NginxDebugLoop"]
 
@@ -65,8 +66,6 @@ class NginxDebugLoop:
         self.config = as_cluster(self.config)   # resolved once for the loop's many steps
 
     def _install(self, filename: str, profile: dict) -> list[str]:
-        from ..cluster import install_seccomp_profile
-
         applied = install_seccomp_profile(filename, profile, config=self.config)
         shown = f"{engine.binary()} cp {filename} <node>:{NODE_PROFILES_DIR}/{filename}"
         for command in getattr(applied, "commands", None) or [shown]:
@@ -75,7 +74,7 @@ class NginxDebugLoop:
 
     def enforce(self, profile: dict):
         """Install ``profile`` as course-05-nginx.json and re-create the nginx pod under it."""
-        from ..pods import delete_pod, run_pod
+        from ..pods import delete_pod, run_pod  # slow import: the kubernetes client
 
         self._install(PROFILE, profile)
         manifest = asset("05", "nginx.yaml")
@@ -88,8 +87,7 @@ class NginxDebugLoop:
         """The syscalls ``profile`` refuses while nginx starts (``requests=False``), or starts
         and serves lesson 03's requests and operator commands (``requests=True``); with
         ``command``, also while that command runs in the nginx container."""
-        from ..pods import delete_pod, exec_in_pod
-        from .drive import NginxDriver, logged_under_own_profile
+        from ..pods import delete_pod, exec_in_pod  # slow import: the kubernetes client
 
         self._install(STAGED, dict(profile, defaultAction="SCMP_ACT_LOG"))
         manifest = asset("05", "nginx-staged.yaml")

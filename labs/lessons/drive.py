@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..apparmor import load_profile_on_nodes, shipped_profile
+from ..audit import AppArmorRecord, AuditCollector
 from ..cluster import ClusterRef, as_cluster
 from ..errors import WorkloadFailed
 from . import asset
@@ -38,7 +40,7 @@ def pod_ip(name: str, namespace: str, config: ClusterRef = "default") -> str:
 
 def start_client(namespace: str, config: ClusterRef = "default") -> str:
     """Run the client pod (busybox) in ``namespace``; returns its name."""
-    from ..pods import run_pod
+    from ..pods import run_pod  # slow import: the kubernetes client
 
     outcome = run_pod(asset("03", "client.yaml"), namespace, config=config)
     if not outcome.ok:
@@ -59,7 +61,7 @@ class NginxDriver:
 
     def get(self, name: str, namespace: str, path: str = "/",
             wget: tuple[str, ...] = ("busybox", "wget", "-q", "-O", "-")):
-        from ..pods import exec_in_pod
+        from ..pods import exec_in_pod  # slow import: the kubernetes client
 
         url = f"http://{pod_ip(name, namespace, self.config)}{path}"
         return exec_in_pod(self.client, namespace, [*wget, url], config=self.config)
@@ -69,7 +71,7 @@ class NginxDriver:
         return "hello from the course nginx" in self.get(name, namespace).stdout
 
     def __call__(self, name: str, namespace: str) -> None:
-        from ..pods import exec_in_pod
+        from ..pods import exec_in_pod  # slow import: the kubernetes client
 
         for what, wget, path in REQUESTS:
             result = self.get(name, namespace, path, tuple(wget))
@@ -87,7 +89,7 @@ def audit_nginx(namespace: str, config: ClusterRef = "default", *, operations: b
     ``operations=False`` leaves out reload and log reopening: the incomplete audit that
     lesson 04's staging run catches. Returns ``(PodAudit, NginxDriver)``.
     """
-    from ..pod_audit import audit_pod
+    from ..pod_audit import audit_pod  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     driver = NginxDriver(start_client(namespace, cluster), cluster, operations)
@@ -101,9 +103,8 @@ def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: Cl
     exactly those the enforced profile would refuse: the "what would break" report.
     Returns ``(PodOutcome, {container: Counter})``.
     """
-    from ..audit import AuditCollector
-    from ..pod_audit import container_ids, split_by_container
-    from ..pods import run_pod
+    from ..pod_audit import container_ids, split_by_container  # slow import: the kubernetes client
+    from ..pods import run_pod  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     with AuditCollector() as collector:
@@ -123,9 +124,7 @@ def collect_complain_records(namespace: str, config: ClusterRef = "default") -> 
 
     Needs nodes that enforce AppArmor (see ``lessons.detect_available``).
     """
-    from ..apparmor import load_profile_on_nodes, shipped_profile
-    from ..audit import AppArmorRecord, AuditCollector
-    from ..pods import run_pod
+    from ..pods import run_pod  # slow import: the kubernetes client
 
     profile, cluster = "course-audit-complain", as_cluster(config)
     load_profile_on_nodes(shipped_profile(profile), config=cluster, mode="complain")

@@ -12,15 +12,21 @@ the RuntimeDefault filter the node's containerd really generates (read back with
 """
 from __future__ import annotations
 
+import collections
 import html
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from .. import engine
+from ..audit import AuditCollector, SeccompRecord, parse_audit_text
 from ..audit.parse import exited_driven_records  # re-exported: notebooks and tests import it here
 from ..cluster import ClusterRef, as_cluster
+from ..errors import LabError
 from ..results import Result
-from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK
+from ..syscalls import CLONE_NAMESPACE_FLAGS, CLONE_NAMESPACES_MASK, all_syscalls
+from .drive import OPERATIONS
 
 __all__ = ["LogComparison", "kernel_log_vs_collector", "node_arch", "CLONE_NAMESPACE_FLAGS", "CLONE_NAMESPACES_MASK",
            "clone_flag_names", "NameTable", "names_table",
@@ -80,9 +86,8 @@ class LogComparison(Result):
 
 def kernel_log_vs_collector(manifest, namespace: str, *, drive=None, config: ClusterRef = "default") -> LogComparison:
     """Run the pod (under the profile its manifest names), drive it, delete it, and count."""
-    from ..audit import AuditCollector, SeccompRecord, parse_audit_text
-    from ..pod_audit import container_ids
-    from ..pods import delete_pod, read_pod, run_pod
+    from ..pod_audit import container_ids  # slow import: the kubernetes client
+    from ..pods import delete_pod, read_pod, run_pod  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     with AuditCollector() as collector:
@@ -240,12 +245,8 @@ def staging_report(manifest, namespace: str, *, drive, config: ClusterRef = "def
     they were made during the drive by a program the drive ran or the pod's own records name
     (a busy machine makes this race common).
     """
-    import collections
-    from pathlib import PurePosixPath
-
-    from ..audit import AuditCollector, SeccompRecord
-    from ..pod_audit import container_ids
-    from ..pods import read_pod, run_pod
+    from ..pod_audit import container_ids  # slow import: the kubernetes client
+    from ..pods import read_pod, run_pod  # slow import: the kubernetes client
 
     cluster = as_cluster(config)
     with AuditCollector() as collector:
@@ -272,9 +273,6 @@ def staging_report(manifest, namespace: str, *, drive, config: ClusterRef = "def
 def _driven_programs(drive) -> list[str]:
     """The programs a driver execs into the pod (for :class:`~labs.lessons.drive.NginxDriver`:
     ``nginx`` for reload and reopen), as the kernel's 15-character ``comm`` shows them."""
-    from pathlib import PurePosixPath
-
-    from .drive import OPERATIONS
 
     if not getattr(drive, "operations", False):
         return []
@@ -299,8 +297,6 @@ class NodeRuntimeDefault(Result):
     @property
     def allowed(self) -> set[str]:
         """Names allowed on the node's architecture, unconditionally or under some condition."""
-        from ..syscalls import all_syscalls
-
         known = set(all_syscalls(self.arch))
         return {n for r in self.profile.get("syscalls") or [] if r.get("action") == "SCMP_ACT_ALLOW"
                 for n in r.get("names") or [] if n in known}
@@ -334,10 +330,7 @@ class NodeRuntimeDefault(Result):
 def node_runtime_default(pod: str, namespace: str, config: ClusterRef = "default") -> NodeRuntimeDefault:
     """The RuntimeDefault filter of ``pod``'s first container (it must run under RuntimeDefault),
     as its node's containerd generated it: ``crictl inspect`` on the node, ``info.runtimeSpec``."""
-    import json
-
-    from ..errors import LabError
-    from ..pods import read_pod
+    from ..pods import read_pod  # slow import: the kubernetes client
 
     status = read_pod(pod, namespace, config)
     node = (status.get("spec") or {}).get("nodeName")

@@ -48,7 +48,7 @@ class ProbeTable(Result):
 def probe_pod(name: str, namespace: str, *, container: str | None = None,
               config: ClusterRef = "default") -> dict[str, str]:
     """Run the probe in one pod's container; returns syscall -> outcome."""
-    from ..pods import exec_in_pod
+    from ..pods import exec_in_pod  # slow import: the kubernetes client
 
     script = asset("02", "probe.py").read_text()
     result = exec_in_pod(name, namespace, ["python3", "-c", script], container=container, config=config)

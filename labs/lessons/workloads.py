@@ -9,13 +9,17 @@ client pod. Each step is one busybox shell line, the same on both, so the learne
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from dataclasses import dataclass, field
 
 from .. import engine
 from ..cluster import ClusterRef
+from ..errors import LabError
 from ..images import TOOLS_IMAGE
 from ..runner import run
+from .drive import pod_ip
 
 __all__ = ["Workload", "WORKLOADS", "workload", "docker_steps", "pod_steps", "docker_seccomp_mode",
            "pod_seccomp_mode", "DriveLog", "PodDriver"]
@@ -76,8 +80,6 @@ WORKLOADS = {w.key: w for w in (
 
 
 def workload(key: str) -> Workload:
-    from ..errors import LabError
-
     if key not in WORKLOADS:
         raise LabError(f"there is no lab workload {key!r}", fix=f"use one of {sorted(WORKLOADS)}")
     return WORKLOADS[key]
@@ -116,7 +118,7 @@ def docker_steps(w: Workload, container: str, count: int | None = None) -> Drive
 def pod_steps(w: Workload, client: str, ip: str, namespace: str, config: ClusterRef = "default",
               count: int | None = None) -> DriveLog:
     """The same steps from lesson 03's client pod, to the workload pod's IP."""
-    from ..pods import exec_in_pod
+    from ..pods import exec_in_pod  # slow import: the kubernetes client
 
     log = DriveLog([])
     for what, step in w.steps[:count]:
@@ -137,8 +139,6 @@ class PodDriver:
     done: list[tuple[str, str]] = field(default_factory=list)
 
     def __call__(self, name: str, namespace: str) -> None:
-        from .drive import pod_ip
-
         ip = pod_ip(name, namespace, self.config)
         self.done += pod_steps(self.workload, self.client, ip, namespace, self.config, self.count).steps
 
@@ -155,9 +155,7 @@ def pod_seccomp_mode(name: str, namespace: str, config: ClusterRef = "default") 
     """The ``Seccomp:`` line of the pod's first container's main process, read on its node
     (an exec'd ``grep`` would need syscalls the profile may refuse), and the commands that
     read it, to paste on a real cluster's node."""
-    import json
-
-    from ..pods import read_pod
+    from ..pods import read_pod  # slow import: the kubernetes client
 
     pod = read_pod(name, namespace, config)
     node = pod["spec"]["nodeName"]
@@ -174,8 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     container in the workload container's network namespace (``record_image``'s
     ``{container}``). ``drive-pod KEY CLIENT_NAMESPACE``: from the client pod in that
     namespace to ``$POD_IP`` (``record_manifest`` sets it; each run gets a fresh namespace)."""
-    import os
-
     parser = argparse.ArgumentParser(prog="python -m labs.lessons.workloads", description=main.__doc__)
     parser.add_argument("action", choices=["drive", "drive-pod"])
     parser.add_argument("key", choices=sorted(WORKLOADS))

@@ -161,7 +161,7 @@ class NodeAgent(NodeOps):
         self._pods: dict[str, str] | None = None
 
     def _api(self):
-        from ..pods import core_api
+        from ..pods import core_api  # slow import: the kubernetes client
 
         return core_api(self.cluster)
 
@@ -180,8 +180,8 @@ class NodeAgent(NodeOps):
     def _deploy(self) -> tuple[list[dict], str]:
         """Create the namespace and apply the DaemonSet (a no-op when unchanged); returns its
         tolerations and image, which tell current agent pods from old or impossible ones."""
-        from ..namespaces import create_namespace
-        from ..pods import apply_manifest
+        from ..namespaces import create_namespace  # slow import: the kubernetes client
+        from ..pods import apply_manifest  # slow import: the kubernetes client
 
         manifest = agent_manifest(requests=self.requests)
         create_namespace(self.namespace, labels={AGENT_LABEL: "true"}, config=self.cluster, exist_ok=True)
@@ -216,7 +216,7 @@ class NodeAgent(NodeOps):
 
     def _restart(self, pods: list[str]) -> None:
         """Delete these agent pods; the DaemonSet makes new ones, which pull their image at once."""
-        from ..pods import delete_pod
+        from ..pods import delete_pod  # slow import: the kubernetes client
 
         for pod in pods:
             delete_pod(pod, self.namespace, self.cluster, wait=True, timeout=60, grace_period=0)
@@ -231,7 +231,7 @@ class NodeAgent(NodeOps):
 
     def run(self, node: str, args: list[str], *, input: str | bytes | None = None, check: bool = True,
             timeout: float = 120) -> CommandResult:
-        from ..pods import exec_in_pod
+        from ..pods import exec_in_pod  # slow import: the kubernetes client
 
         command = stdin_as_argument(args, input)
         try:
@@ -257,7 +257,7 @@ class NodeAgent(NodeOps):
 
     def remove(self) -> bool:
         """Delete the agent's namespace (and so the DaemonSet); returns whether it existed."""
-        from ..namespaces import delete_namespace
+        from ..namespaces import delete_namespace  # slow import: the kubernetes client
 
         self._pods = None
         return delete_namespace(self.namespace, self.cluster)

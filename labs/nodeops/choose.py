@@ -13,7 +13,9 @@ from contextvars import ContextVar
 
 from .. import engine
 from ..errors import LabError
+from .agent import NodeAgent
 from .base import NodeCluster, NodeOps
+from .kind import KindNodeOps
 
 __all__ = ["MODES", "NODE_OPS_ENV", "choose_mode", "node_ops", "on_cluster", "current_cluster", "forget"]
 
@@ -52,7 +54,7 @@ def _local_containers(cluster: NodeCluster) -> set[str] | None:
 
 def _api_nodes(cluster: NodeCluster) -> list[str] | None:
     try:
-        from ..pods import core_api
+        from ..pods import core_api  # slow import: the kubernetes client
 
         return [n.metadata.name for n in core_api(cluster).list_node(_request_timeout=15).items]
     except Exception:  # noqa: BLE001 - no answer is a fact for choose_mode, not an error here
@@ -79,7 +81,7 @@ def node_ops(cluster: NodeCluster | str | None = None, mode: str | None = None) 
     surrounding :func:`on_cluster`, else the default cluster), chosen once per config and mode."""
     cluster = cluster or current_cluster() or "default"
     if isinstance(cluster, str):   # a config name, the form callers are leaving: labs.cluster resolves it
-        from ..cluster.handle import as_cluster
+        from ..cluster.handle import as_cluster  # import cycle: labs.cluster imports labs.nodeops
 
         cluster = as_cluster(cluster)
     requested = mode or os.environ.get(NODE_OPS_ENV) or "auto"
@@ -88,14 +90,7 @@ def node_ops(cluster: NodeCluster | str | None = None, mode: str | None = None) 
         local = _local_containers(cluster) if requested == "auto" else set()
         api = _api_nodes(cluster) if requested == "auto" and local else None
         chosen, _why = choose_mode(requested, api, local)
-        if chosen == "kind":
-            from .kind import KindNodeOps
-
-            _CHOSEN[key] = KindNodeOps(cluster)
-        else:
-            from .agent import NodeAgent
-
-            _CHOSEN[key] = NodeAgent(cluster)
+        _CHOSEN[key] = KindNodeOps(cluster) if chosen == "kind" else NodeAgent(cluster)
     return _CHOSEN[key]
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 from .. import engine
 from ..audit import AuditCollector, exited_driven_records
 from ..errors import LabError, LabTimeout, WorkloadFailed
+from ..images import TOOLS_IMAGE
+from ..paths import state_dir
 from ..runner import run
 from ..syscalls import node_arch
 from .build import audit_profile
@@ -196,7 +198,7 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
              into: list[RunRecord]) -> RunRecord:
     """Start, drive, settle, stop; the run is added to ``into`` first, so its records are kept
     (labelled partial) even when a step fails or Ctrl-C arrives."""
-    from ..docker_lab import LabContainer
+    from ..docker_lab import LabContainer  # import cycle: labs.docker_lab imports labs.seccomp
 
     times: dict[str, float | None] = {"drive": None, "stop": None}
     started, wall, container, families, done = time.monotonic(), time.time(), None, set(), False
@@ -246,9 +248,6 @@ def _check_image(image: str) -> None:
 
 def _baseline(audit: AuditCollector, runtime: str, say: Callable[[str], None]) -> list[str]:
     """Syscalls of a trivial program's whole run under this runtime, cached per runtime string."""
-    from ..images import TOOLS_IMAGE
-    from ..paths import state_dir
-
     cache = state_dir() / "runtime-baseline.json"
     known = json.loads(cache.read_text()) if cache.exists() else {}
     if runtime not in known and engine.image_exists(TOOLS_IMAGE):

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..audit import AuditCollector
+from ..cluster import as_cluster, install_seccomp_profile
 from ..errors import LabError, LabTimeout, ManifestError, WorkloadFailed
+from ..manifests import containers, load_manifests, set_seccomp
 from ..names import localhost_profile
 from ..syscalls import node_arch
 from .build import audit_profile
@@ -32,8 +34,7 @@ __all__ = ["record_manifest"]
 
 
 def _audited_docs(manifest: str | Path | dict | list) -> tuple[list[dict], str]:
-    from ..manifests import containers, load_manifests, set_seccomp
-    from ..pod_audit import AUDIT_PROFILE_FILE
+    from ..pod_audit import AUDIT_PROFILE_FILE  # slow import: the kubernetes client
 
     docs = load_manifests(manifest)
     pods = [d for d in docs if d.get("kind") == "Pod"]
@@ -54,8 +55,8 @@ def _node_runtime(cluster: Cluster) -> str:
 def _one_pod_run(audit: AuditCollector, docs: list[dict], name: str, namespace: str, index: int,
                  opts: dict, say: Callable[[str], None], into: list[RunRecord]) -> None:
     """One pod run, added to ``into`` before it starts so a failure keeps what was seen."""
-    from ..pod_audit import container_ids
-    from ..pods import apply_manifest, delete_pod, read_pod, wait_for_pod
+    from ..pod_audit import container_ids  # slow import: the kubernetes client
+    from ..pods import apply_manifest, delete_pod, read_pod, wait_for_pod  # slow import: the kubernetes client
 
     config, timeout = opts["cluster"], opts["timeout"]
     times: dict[str, float | None] = {"drive": None, "stop": None}
@@ -100,9 +101,8 @@ def record_manifest(manifest: str | Path | dict | list, *, drive: Sequence[str |
     """Record the manifest's one pod ``runs`` times on the cluster (each run in a fresh
     namespace) and return the merged :class:`Recording`; ``out`` as for ``record_image``.
     Failures and Ctrl-C delete the pod and namespace, keep the runs seen, labelled partial."""
-    from ..cluster import as_cluster, install_seccomp_profile
-    from ..namespaces import lab_namespace
-    from ..pod_audit import AUDIT_PROFILE_FILE
+    from ..namespaces import lab_namespace  # slow import: the kubernetes client
+    from ..pod_audit import AUDIT_PROFILE_FILE  # slow import: the kubernetes client
 
     say = progress or log.info
     docs, name = _audited_docs(manifest)

@@ -191,9 +191,9 @@ class Recording(Result):
 
     def coverage_plot(self):
         """A step chart of distinct syscalls after each run (labs.plots style)."""
-        from matplotlib.figure import Figure
+        from matplotlib.figure import Figure  # slow import: matplotlib
 
-        from ..plots import PLAIN_COLOUR
+        from ..plots import PLAIN_COLOUR  # slow import: matplotlib
 
         points = self.coverage()
         fig = Figure(figsize=(6, 3))
