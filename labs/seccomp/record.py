@@ -296,7 +296,7 @@ def record_image(image: str, *, publish: int | None = None, drive: Sequence[str 
     if runs < 1:
         raise ValueError("runs must be at least 1")
     spec = _Spec(image, publish, [drive_argv(d) for d in drive], settle, timeout, command)
-    recording = Recording(image, "docker", docker_runtime(), [node_arch()])
+    recording = Recording(image, engine.binary(), docker_runtime(), [node_arch()])
     try:
         _check_image(image)
         _record_runs(recording, spec, runs, baseline, say)
