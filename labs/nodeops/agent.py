@@ -14,8 +14,6 @@ import shlex
 import time
 from pathlib import Path
 
-import yaml
-
 from ..errors import CommandError, EnvironmentProblem, LabError, WorkloadFailed
 from ..images import NGINX_IMAGE
 from ..pod_status import pod_outcome
@@ -48,6 +46,8 @@ def agent_manifest(*, requests: dict[str, str] | None = None) -> dict:
     text = _MANIFEST.read_text()
     for key, value in {"LAB_IMAGE": image_ref(f"{NGINX_IMAGE}:latest"), "PULL_POLICY": pull_policy()}.items():
         text = text.replace(key, value)
+    import yaml  # not at the top: the AppArmor VM guest imports labs.apparmor (-> nodeops) with a bare python3
+
     manifest = yaml.safe_load(text)
     if requests:
         manifest["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": dict(requests)}
