@@ -13,6 +13,7 @@ tested without an engine.
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -27,7 +28,7 @@ from .runner import CommandResult
 __all__ = [
     "ENGINES", "ENGINE_ENV", "FakeEngine", "binary", "available", "command", "shown", "call",
     "run_args", "run", "create", "exec_args", "exec", "inspect", "wait", "logs", "port", "pids",
-    "start", "stop", "rm", "cp", "commit", "ps", "info", "answers", "version",
+    "start", "stop", "rm", "cp", "commit", "ps", "info", "answers", "version", "runtime_versions",
     "image_exists", "image_id", "image_label", "image_inspect", "images", "tag", "rmi", "pull",
     "build", "import_image", "save", "load",
 ]
@@ -198,6 +199,24 @@ def answers(timeout: float = 30) -> bool:
 
 def version(format: str, *, check: bool = True) -> CommandResult:
     return call(["version", "--format", format], check=check)
+
+
+def runtime_versions() -> str:
+    """The engine's and its OCI runtime's versions, e.g. ``docker 20.10.24, runc 1.1.5`` (a
+    runtime's own start-up syscalls depend on them); ``<engine> (version unknown)`` otherwise."""
+    if binary() == "podman":   # podman's version has no Components; its info names the runtime
+        fields = info("{{.Version.Version}}|{{.Host.OCIRuntime.Name}}|{{.Host.OCIRuntime.Version}}").stdout.split("|")
+        words = fields[-1].split()
+        if len(fields) == 3 and len(words) > 2:
+            return f"podman {fields[0]}, {fields[1]} {words[2]}"   # "runc version 1.1.5 ..."
+        return "podman (version unknown)"
+    try:
+        components = json.loads(version("{{json .Server.Components}}", check=False).stdout)
+        parts = {c["Name"]: c["Version"] for c in components}
+    except (ValueError, TypeError):
+        return f"{binary()} (version unknown)"
+    runc = next((v for n, v in parts.items() if "runc" in n), "?")
+    return f"{binary()} {parts.get('Engine', '?')}, runc {runc}"
 
 
 # -- images ------------------------------------------------------------------------------------

@@ -101,13 +101,7 @@ def _container_families(container) -> set[int]:
 def docker_runtime() -> str:
     """The engine and OCI runtime versions, e.g. ``docker 20.10.24, runc 1.1.5``: the runtime's
     own start-up syscalls depend on them."""
-    result = engine.version("{{json .Server.Components}}", check=False)
-    try:
-        parts = {c["Name"]: c["Version"] for c in json.loads(result.stdout)}
-    except (ValueError, TypeError):
-        return f"{engine.binary()} (version unknown)"
-    runc = next((v for n, v in parts.items() if "runc" in n), "?")
-    return f"{engine.binary()} {parts.get('Engine', '?')}, runc {runc}"
+    return engine.runtime_versions()
 
 
 @dataclass

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from labs import engine
+from labs import engine, host
+from labs.apparmor import node_image
+from labs.audit import collector_command
+from labs.cluster import nodeimage
+from labs.docker_lab import LabContainer
 from labs.engine import FakeEngine
-from labs.errors import CommandError, EnvironmentProblem
+from labs.errors import CommandError, EnvironmentProblem, WorkloadFailed
+from labs.nodeops.kind import KindNodeOps
 
 
 def test_run_puts_flags_then_options_then_image_and_command():
@@ -114,8 +119,6 @@ def test_the_fake_restores_the_real_runner():
 
 # -- call sites: what each module asks the engine to run -----------------------------------------
 def test_a_lab_container_starts_labelled_with_its_profile_and_ports(tmp_path):
-    from labs.docker_lab import LabContainer
-
     with FakeEngine() as fake:
         fake.answer("run", stdout="c0ffee\n")
         fake.answer("inspect", stdout='{"Status": "running", "ExitCode": 0}')
@@ -132,9 +135,6 @@ def test_a_lab_container_starts_labelled_with_its_profile_and_ports(tmp_path):
 
 
 def test_a_lab_container_that_cannot_start_is_removed_and_explained():
-    from labs.docker_lab import LabContainer
-    from labs.errors import WorkloadFailed
-
     with FakeEngine("podman") as fake, pytest.raises(WorkloadFailed, match="did not start") as raised:
         fake.answer("run", returncode=125, stderr="Error: No such image: course/x")
         LabContainer.start("course/x", name="course-t")
@@ -143,8 +143,6 @@ def test_a_lab_container_that_cannot_start_is_removed_and_explained():
 
 
 def test_the_collector_runs_on_the_host_network_with_audit_read_only():
-    from labs.audit import collector_command
-
     with FakeEngine("podman"):
         argv = collector_command("course-docker-audit-1", "/tmp/out", image="course/collector")
     assert argv[:5] == ["podman", "run", "-d", "--name", "course-docker-audit-1"]
@@ -155,8 +153,6 @@ def test_the_collector_runs_on_the_host_network_with_audit_read_only():
 
 
 def test_kind_node_ops_exec_with_stdin_and_show_the_engine_a_learner_has():
-    from labs.nodeops.kind import KindNodeOps
-
     ops = KindNodeOps("default")
     with FakeEngine("podman") as fake:
         ops.run("n1", ["cat", "/f"])
@@ -166,8 +162,6 @@ def test_kind_node_ops_exec_with_stdin_and_show_the_engine_a_learner_has():
 
 
 def test_tools_are_copied_out_of_a_created_container_that_is_then_removed(tmp_path):
-    from labs.cluster import nodeimage
-
     with FakeEngine() as fake:
         fake.answer("create", stdout="tmp1\n")
         nodeimage._copy_tools_from_image("kindest/node:v1", ["kubectl"], tmp_path)
@@ -177,8 +171,6 @@ def test_tools_are_copied_out_of_a_created_container_that_is_then_removed(tmp_pa
 
 
 def test_the_apparmor_node_image_is_rebuilt_only_for_a_new_recipe():
-    from labs.apparmor import node_image
-
     digest = node_image.apparmor_node_recipe_hash("sha256:base")
     with FakeEngine() as fake:
         fake.answer("image", "inspect", "{{.Id}}", "n:v1", stdout="sha256:base\n")
@@ -195,8 +187,6 @@ def test_the_apparmor_node_image_is_rebuilt_only_for_a_new_recipe():
 
 
 def test_privileged_probe_runs_the_probe_images_own_command(monkeypatch):
-    from labs import host
-
     with FakeEngine() as fake:
         fake.answer("image", "inspect", returncode=1)           # no course/base
         fake.answer("image", "inspect", "course/probe:host", stdout="/usr/bin/true\n")
@@ -254,3 +244,15 @@ def test_every_tolerated_file_still_spells_out_the_engine():
     stale = [rel for rel in ENGINE_SPELLED_OUT if rel != "labs/engine.py" and (
         not (ROOT / rel).exists() or not engine_spellings(ast.parse((ROOT / rel).read_text())))]
     assert stale == [], "remove these from ENGINE_SPELLED_OUT: they no longer name the engine"
+
+
+def test_runtime_versions_read_each_engines_own_report():
+    with FakeEngine() as fake:
+        fake.answer("version", stdout='[{"Name": "Engine", "Version": "20.10.24"}, '
+                                      '{"Name": "runc", "Version": "1.1.5"}]')
+        assert engine.runtime_versions() == "docker 20.10.24, runc 1.1.5"
+        fake.answer("version", returncode=1)
+        assert engine.runtime_versions() == "docker (version unknown)"
+    with FakeEngine("podman") as fake:
+        fake.answer("info", stdout="4.3.1|runc|runc version 1.1.5+ds1\ncommit: x\n")
+        assert engine.runtime_versions() == "podman 4.3.1, runc 1.1.5+ds1"
