@@ -16,6 +16,9 @@ import pytest
 
 from grader.exercises.common import EXERCISES_DIR
 from labs import cluster, pods
+from labs.lessons.debugging import NginxDebugLoop
+from labs.lessons.drive import start_client
+from labs.runner import run
 
 EXERCISE = EXERCISES_DIR / "05-fix-broken-profile"
 SOLUTION = json.loads((EXERCISE / "solution" / "profile.json").read_text())
@@ -114,8 +117,6 @@ def _runtime_seccomp_rules(namespace: str) -> list[dict]:
     """The seccomp rules containerd put in the nginx container's runtime spec (``crictl
     inspect``). The crash-looping container is replaced every few seconds, so the id read
     from the pod can be gone by the time crictl asks: read it again then."""
-    from labs.runner import run
-
     for _ in range(10):
         pod = pods.read_pod("nginx", namespace)
         status = next(s for s in pod["status"]["containerStatuses"] if s["name"] == "nginx")
@@ -159,9 +160,6 @@ def test_lesson_staging_run_reports_exactly_the_three_faults(namespace):
     """Lesson 05's method on the starter: at startup bind and listen (the dead ``name`` rule), with
     lesson 03's requests and operator commands also writev, and nothing else (the reference
     allows what reload, reopen and the POST need, so no extra name distracts from the faults)."""
-    from labs.lessons.debugging import NginxDebugLoop
-    from labs.lessons.drive import start_client
-
     loop = NginxDebugLoop(namespace, start_client(namespace))
     assert loop.staged_report(STARTER, requests=False) == ["bind", "listen"]
     assert loop.staged_report(STARTER) == ["bind", "listen", "writev"]

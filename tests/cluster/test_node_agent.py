@@ -24,8 +24,12 @@ from local_registry import QUIET_TELEMETRY, LocalRegistry, registry_binary
 import grader
 from grader.context import make_token
 from grader.exercises.common import EXERCISES_DIR
+from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
+from labs.cluster.nodes import parse_capabilities
+from labs.errors import CapabilityMissing
 from labs.nodeops import choose
 from labs.nodeops.agent import NodeAgent, NodeAgentUnavailable
+from labs.nodeops.kind import KindNodeOps
 from labs.runner import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,11 +122,6 @@ def test_grading_with_an_image_prefix_pulls_the_lab_image_from_the_registry(agen
 
 
 def test_the_agent_sees_the_same_kernel_as_docker_exec(agent, default_cluster, monkeypatch):
-    from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
-    from labs.cluster.nodes import parse_capabilities
-    from labs.errors import CapabilityMissing
-    from labs.nodeops.kind import KindNodeOps
-
     kind, node = KindNodeOps("default"), default_cluster.nodes[0]
     through_agent, through_docker = (parse_capabilities(node, ops.probe(node)) for ops in (agent, kind))
     assert through_agent.seccomp and through_docker.seccomp

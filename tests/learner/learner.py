@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from labs import lessons
 from tests.notebooks.nbtools import LESSONS, NOTEBOOKS, exec_env, output_text, tags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,9 +118,6 @@ def learner_run(number: str, answer: str, tmp_path_factory, available: set[str],
                 needs: tuple[str, ...] | None = None) -> LearnerRun:
     """A module's one learner run (lessons take minutes); skipped, with the reason, when the
     machine lacks what the lesson needs (default: the lesson's core)."""
-    import pytest
-
-    from labs import lessons
 
     missing = [n for n in (needs if needs is not None else lessons.lesson(number).core) if n not in available]
     if missing:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from labs.syscalls import all_syscalls
 from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "03-audit"
@@ -45,8 +46,6 @@ def test_mistake_audit_without_driving_gets_the_coverage_hint(learner, tmp_path)
 
 def test_mistake_listing_every_syscall_gets_the_padding_hint(learner, tmp_path):
     """The learner plays it safe and lists every syscall the course's table knows."""
-    from labs.syscalls import all_syscalls
-
     sub = copy_submission(learner.submission(EXERCISE), tmp_path / "everything")
     (sub / "syscalls.txt").write_text("\n".join(all_syscalls("x86_64")) + "\n")
     report = grade_one(EXERCISE, sub, live=False)

@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from grader.exercises.common import EXERCISES_DIR
 from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "05-fix-broken-profile"
@@ -74,8 +75,6 @@ def test_mistake_keeping_the_dead_name_rule_is_pointed_at_not_answered(tmp_path)
     The profile then cannot be saved with ``seccomp.write_profile`` (the validator refuses it); a
     hand-edited file gets the ``valid`` check's pointer (what and where, then ``crictl inspect``),
     never the value to write."""
-    from grader.exercises.common import EXERCISES_DIR
-
     sub = tmp_path / "dead-rule"
     sub.mkdir()
     profile = json.loads((EXERCISES_DIR / EXERCISE / "starter" / "profile.json").read_text())

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from grader.exercises.common import EXERCISES_DIR
+from labs import apparmor
+from labs.audit import parse_audit_text
 from tests.learner.learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
 EXERCISE = "07-apparmor-complain-enforce"
@@ -36,8 +39,6 @@ def learner(tmp_path_factory, available):
 
 
 def _records(submission):
-    from labs.audit import parse_audit_text
-
     return parse_audit_text((submission / "complain.log").read_text()).apparmor
 
 
@@ -51,8 +52,6 @@ def test_learner_following_lesson_07_earns_full_marks(learner):
 
 def test_mistake_enforcing_the_recording_unreviewed_gets_the_review_hint(learner, tmp_path):
     """The learner generates the profile from every record, the debugging shell's included."""
-    from labs import apparmor
-
     sub = copy_submission(learner.submission(EXERCISE), tmp_path / "unreviewed")
     (sub / "app.apparmor").write_text(
         apparmor.profile_from_records("course-app", _records(sub), flags=("attach_disconnected",)))
@@ -63,9 +62,6 @@ def test_mistake_enforcing_the_recording_unreviewed_gets_the_review_hint(learner
 
 def test_mistake_rules_pasted_into_the_complain_starter_gets_the_flags_hint(learner, tmp_path):
     """The learner pastes reviewed rules into the starter and forgets its complain flag."""
-    from grader.exercises.common import EXERCISES_DIR
-    from labs import apparmor
-
     sub = copy_submission(learner.submission(EXERCISE), tmp_path / "complain")
     starter = (EXERCISES_DIR / EXERCISE / "starter" / "app.apparmor").read_text()
     rules = apparmor.rules_from_records([r for r in _records(sub) if r.comm != "sh"])

@@ -9,11 +9,15 @@ only logs, in the ConfigMap.
 """
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
+import yaml
 
 from labs import lessons
 from labs.lessons.scale import save_profiles_in_configmap
-from labs.seccomp import audit_profile
+from labs.seccomp import audit_profile, build_profile, load_profile
 
 from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
@@ -64,12 +68,7 @@ def test_audit_profile_in_the_configmap_gets_partial_credit_and_the_enforcing_hi
 
 def test_saving_the_profile_keeps_the_learners_daemonset(tmp_path):
     """The exercise's save call replaces only the ConfigMap's data, as often as it is run."""
-    import json
-    import shutil
 
-    import yaml
-
-    from labs.seccomp import build_profile, load_profile
 
     path = tmp_path / "install.yaml"
     shutil.copy(lessons.HERE.parent / "exercises" / EXERCISE / "starter" / "install.yaml", path)

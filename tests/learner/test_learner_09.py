@@ -15,7 +15,9 @@ import json
 import pytest
 import yaml
 
+from grader.exercises.ex09_capstone import grading_pod
 from labs import lessons
+from labs.seccomp import allowed_syscalls, load_profile, write_profile
 
 from .learner import assert_full_marks, assert_partial_with_hint, copy_submission, grade_one, learner_run
 
@@ -63,8 +65,6 @@ def learner(tmp_path_factory, available):
 def test_the_graded_app_is_the_lessons_app():
     """Fact 10: the pod the lesson audits is the pod the grader runs, container by container
     (the grader only adds its probe and shareProcessNamespace)."""
-    from grader.exercises.ex09_capstone import grading_pod
-
     (lesson_pod,) = yaml.safe_load_all(lessons.asset("09", "app.yaml").read_text())
     graded = {c["name"]: c for c in grading_pod()["spec"]["containers"]}
     assert set(graded) == {"web", "fetcher", "probe"}
@@ -98,8 +98,6 @@ def test_one_pod_level_profile_gets_partial_credit_and_the_own_profile_hint(lear
 
 @pytest.mark.slow
 def test_mkdir_left_open_gets_partial_credit_and_the_argument_filter_hint(learner, tmp_path):
-    from labs.seccomp import allowed_syscalls, load_profile, write_profile
-
     mistake = copy_submission(learner.submission(EXERCISE), tmp_path / EXERCISE)
     web = load_profile(mistake / "web.json")
     names = sorted(allowed_syscalls(web) | {"mkdir"})   # what build_profile(audit.syscalls["web"]) gives

@@ -8,6 +8,8 @@ import pytest
 from nbclient import NotebookClient
 from pytest_notebook.nb_regression import NBRegressionFixture
 
+from labs.cluster import cluster_status, delete_cluster, ensure_cluster
+
 from .nbtools import (
     DIFF_REPLACE,
     LESSONS,
@@ -83,8 +85,6 @@ def test_lesson_08_node_by_node_on_the_multi_node_cluster(require_core, tmp_path
     the node without the profile fails while the others run, and exercise 08's DaemonSet puts
     the profile on all three nodes. Its outputs differ from the stored (single-node) ones, so
     they are checked by content instead of compared."""
-    from labs.cluster import cluster_status, delete_cluster, ensure_cluster
-
     require_core("08")
     existed = cluster_status("multi-node").exists
     ensure_cluster("multi-node")

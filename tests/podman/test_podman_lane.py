@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,6 @@ def _containers_conf(folder: Path) -> Path | None:
         return None
     if not SHIM.exists():
         pytest.skip(f"this host lacks CAP_SYS_RESOURCE and {SHIM} is missing (run `make engine`)")
-    import resource
 
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     nproc = min(resource.getrlimit(resource.RLIMIT_NPROC)[1], int(Path("/proc/sys/kernel/pid_max").read_text()))

@@ -18,7 +18,7 @@ import pytest
 import grader
 from grader.exercises.common import EXERCISES_DIR
 from labs import lessons
-from labs.apparmor import PROFILES_DIR, profile_from_records, shipped_profiles
+from labs.apparmor import PROFILES_DIR, check_profile_syntax, profile_from_records, shipped_profiles
 from labs.audit import parse_audit_text
 
 NOTEBOOKS = lessons.HERE.parents[1] / "notebooks"
@@ -49,8 +49,6 @@ def test_lesson_06_example_separates_refusing_from_logging():
 def test_lesson_06_example_profile_parses(tmp_path):
     """A learner who copies the concept section's example gets a profile apparmor_parser accepts
     (abstractions/base needs the variables of tunables/global)."""
-    from labs.apparmor import check_profile_syntax
-
     text = _text("06")
     example = re.search(r"```\n(#include <tunables/global>.*?)```", text, re.S).group(1)
     path = tmp_path / "example"

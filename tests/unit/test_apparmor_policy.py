@@ -1,7 +1,8 @@
 """The host-safety rules for AppArmor profiles the course did not write (labs.apparmor.policy)."""
 import pytest
 
-from labs.apparmor import profile_safety_problems, require_safe_profile, shipped_profiles
+from labs.apparmor import load_profile_on_nodes, profile_safety_problems, require_safe_profile, shipped_profiles
+from labs.apparmor.nodes import foreign_profile_refusal
 from labs.errors import ProfileError
 
 GOOD = """#include <tunables/global>
@@ -75,8 +76,6 @@ def test_require_safe_profile_raises_the_first_and_counts_the_rest():
 
 
 def test_the_course_replaces_or_removes_only_profiles_it_created():
-    from labs.apparmor.nodes import foreign_profile_refusal
-
     loaded = {"docker-default": "enforce", "course-nginx-deny-write": "enforce", "my-app": "complain",
               "/usr/bin/man": "enforce"}
     refusal = foreign_profile_refusal("docker-default", loaded, set(), "node n1", "replace")
@@ -89,7 +88,5 @@ def test_the_course_replaces_or_removes_only_profiles_it_created():
 
 
 def test_loading_refuses_an_unsafe_profile_before_touching_any_node(tmp_path):
-    from labs.apparmor import load_profile_on_nodes
-
     with pytest.raises(ProfileError, match="change_profile"):
         load_profile_on_nodes("profile course-x {\n  change_profile,\n}\n", nodes=["no-such-node"])

@@ -15,6 +15,7 @@ from labs.apparmor import (
     require_safe_profile,
     rules_from_records,
 )
+from labs.apparmor.__main__ import main
 from labs.apparmor.recording import record_requests
 from labs.audit import parse_audit_text
 from labs.errors import LabError
@@ -153,8 +154,6 @@ def test_two_runs_with_one_label_are_refused():
 
 
 def test_the_command_line_merges_logs_and_diffs_recordings(tmp_path, capsys):
-    from labs.apparmor.__main__ import main
-
     (tmp_path / "report.log").write_text(REPORT_LOG)
     (tmp_path / "export.log").write_text(EXPORT_LOG)
     logs = [f"report={tmp_path / 'report.log'}", f"export={tmp_path / 'export.log'}"]

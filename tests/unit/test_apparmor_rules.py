@@ -7,7 +7,7 @@ import pytest
 
 from labs.apparmor import check_profile_syntax, profile_from_records, record_rule, rules_from_records
 from labs.apparmor.rules import format_path, unhandled_records
-from labs.audit import AppArmorRecord
+from labs.audit import AppArmorRecord, parse_audit_text
 
 needs_parser = pytest.mark.skipif(shutil.which("apparmor_parser") is None,
                                   reason="apparmor_parser is not installed (apt-get install apparmor)")
@@ -92,8 +92,6 @@ def test_generated_profile_parses_with_apparmor_parser():
 @needs_parser
 def test_rules_from_real_complain_mode_records(data_dir):
     """Records a workload left under course-audit-complain in the QEMU guest (6.1 kernel)."""
-    from labs.audit import parse_audit_text
-
     log = parse_audit_text((data_dir / "apparmor" / "complain-workload.audit.log").read_text())
     assert log.lost == 0 and len(log.apparmor) == 59
     rules = rules_from_records(log.apparmor, profile="course-audit-complain")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from labs.apparmor import check_profile_syntax, shipped_profile, shipped_profiles
+from labs.apparmor.__main__ import main
 from labs.apparmor.nodes import parse_loaded_profiles, parse_support
-from labs.apparmor.syntax import parser_error
+from labs.apparmor.syntax import parser_error, read_profile_source
 from labs.errors import ProfileError
 
 needs_parser = pytest.mark.skipif(shutil.which("apparmor_parser") is None,
@@ -74,9 +76,6 @@ def test_support_probe_output_and_loaded_profiles_are_parsed():
 
 
 def test_missing_profile_file_is_a_profile_error(tmp_path):
-    from pathlib import Path
-
-    from labs.apparmor.syntax import read_profile_source
 
     with pytest.raises(ProfileError, match="no such profile file"):
         read_profile_source(Path(tmp_path / "absent"))
@@ -88,8 +87,6 @@ def test_missing_profile_file_is_a_profile_error(tmp_path):
 
 @needs_parser
 def test_cli_checks_shipped_profiles_and_reports_bad_ones(tmp_path, capsys):
-    from labs.apparmor.__main__ import main
-
     assert main(["check"]) == 0
     assert "course-nginx-deny-write parses" in capsys.readouterr().out
     bad = tmp_path / "bad"

@@ -1,7 +1,15 @@
 """labs.audit.parse against recorded audit text: audit.log, syslog, dmesg, collector JSON."""
 import pytest
 
-from labs.audit import AppArmorRecord, SeccompRecord, lost_notice, parse_audit_line, parse_audit_text, seccomp_action
+from labs.audit import (
+    AppArmorRecord,
+    AuditCollector,
+    SeccompRecord,
+    lost_notice,
+    parse_audit_line,
+    parse_audit_text,
+    seccomp_action,
+)
 
 
 def load(data_dir, name):
@@ -115,7 +123,6 @@ def test_audit_log_renders_and_serialises(data_dir):
 
 
 def test_collector_client_warns_when_records_were_lost(data_dir):
-    from labs.audit import AuditCollector
     audit = AuditCollector()
     audit._take((data_dir / "audit" / "x86_64-collector.jsonl").read_text().splitlines())
     with pytest.warns(RuntimeWarning, match="17 audit records were lost"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from labs import kube
 from labs.cluster import CONFIGS, Cluster, ClusterConfig, as_cluster, get_cluster, handle, register_config
 from labs.engine import FakeEngine
 from labs.errors import EnvironmentProblem, LabError
@@ -74,8 +75,6 @@ def test_node_operations_get_the_object_and_a_name_finds_the_same_ones(course_co
 
 
 def test_the_api_client_reads_the_objects_kubeconfig(course_config, tmp_path):
-    from labs import kube
-
     cluster = Cluster("t-shape", "course-t", tmp_path / "absent-kubeconfig")
     with pytest.raises(EnvironmentProblem, match=r"'t-shape' cluster at .*absent-kubeconfig"):
         kube.api_client(cluster)

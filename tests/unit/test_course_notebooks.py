@@ -6,12 +6,19 @@ every lesson file a cell names exists.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
-from labs import lessons
+from labs import lessons, widgets
+from labs.cluster import kubeconfig_path
+from labs.cluster.labenv import apply_lab_environment, lab_environment, shell_exports
+from labs.paths import tools_dir
 
 NOTEBOOKS = sorted((lessons.HERE.parents[1] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 ASSET = re.compile(r'lessons\.asset\("(\d\d)", "([^"]+)"\)')
@@ -116,10 +123,6 @@ def _fake_state(tmp_path):
 
 
 def test_lab_environment_names_the_course_kubeconfig_and_tools(tmp_path, monkeypatch):
-    from labs.cluster import kubeconfig_path
-    from labs.cluster.labenv import apply_lab_environment, lab_environment, shell_exports
-    from labs.paths import tools_dir
-
     monkeypatch.setenv("COURSE_STATE_DIR", str(_fake_state(tmp_path)))
     env = lab_environment(environ={"PATH": f"/usr/bin:{tools_dir()}"})
     assert env["KUBECONFIG"] == str(kubeconfig_path("default")) == str(tmp_path / "kubeconfig")
@@ -131,10 +134,7 @@ def test_lab_environment_names_the_course_kubeconfig_and_tools(tmp_path, monkeyp
 
 
 def test_setup_notebook_sets_kubeconfig_for_shell_cells(tmp_path, monkeypatch):
-    from labs import widgets
-
     monkeypatch.setenv("COURSE_STATE_DIR", str(_fake_state(tmp_path)))
-    import os
 
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("PATH", os.environ["PATH"])   # restored afterwards
@@ -145,12 +145,6 @@ def test_setup_notebook_sets_kubeconfig_for_shell_cells(tmp_path, monkeypatch):
 def test_make_lab_starts_jupyter_with_kubeconfig_and_path(tmp_path):
     """`make lab` runs JupyterLab in the environment labs.cluster.labenv defines: the recipe
     is run for real with the Jupyter command swapped for printenv (`-o cluster`: no cluster)."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    from labs.paths import tools_dir
 
     if not shutil.which("make"):
         pytest.skip("make is not installed")

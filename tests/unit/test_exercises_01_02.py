@@ -14,6 +14,9 @@ import pytest
 import yaml
 
 import grader
+from grader.checks.seccomp import effective_action
+from grader.exercises import ex01_block_mkdir as ex01
+from grader.model import NotChecked
 
 ROOT = Path(__file__).resolve().parents[2]
 EX01 = ROOT / "labs" / "exercises" / "01-block-mkdir"
@@ -80,8 +83,6 @@ def test_lesson_01_teaches_the_architecture_check_as_libseccomp_does_it():
 
 def test_ex01_reference_solution_lets_nginx_mode_through_both_entry_points():
     """aarch64 has no mkdir syscall: nginx's mkdirat(AT_FDCWD, path, 0700) must pass there too."""
-    from grader.checks.seccomp import effective_action
-
     profile = json.loads((EX01 / "solution" / "profile.json").read_text())
     at_fdcwd = -100 & 0xFFFFFFFFFFFFFFFF
     assert effective_action(profile, "mkdir", (0, 0o700), arch="x86_64")[0] == "SCMP_ACT_ALLOW"
@@ -110,9 +111,6 @@ def test_lesson_02_runtime_default_and_pod_security_facts():
 
 def test_ex01_container_checks_are_not_checked_where_the_grader_has_no_docker(monkeypatch):
     """Gradescope's live mode holds a kubeconfig only: no Docker is not a wrong answer."""
-    from grader.exercises import ex01_block_mkdir as ex01
-    from grader.model import NotChecked
-
     class Context:
         token = "t"
 

@@ -13,14 +13,19 @@ import nbformat
 import pytest
 
 from grader.exercises.ex03_audit import QUIET_GAP, phases
+from labs.audit import SeccompRecord
+from labs.lessons.drive import NginxDriver
 from labs.lessons.evidence import (
     CLONE_NAMESPACE_FLAGS,
     CLONE_NAMESPACES_MASK,
     LogComparison,
     NameTable,
+    _driven_programs,
     clone_flag_names,
+    exited_driven_records,
     names_table,
 )
+from labs.seccomp import allow_only_with_argument
 
 ROOT = Path(__file__).resolve().parents[2]
 EX03 = ROOT / "labs" / "exercises" / "03-audit"
@@ -102,8 +107,6 @@ def test_ex04_reference_solution_uses_the_mask_the_lesson_explains():
 
 
 def test_the_lessons_mask_helper_writes_the_reference_rule():
-    from labs.seccomp import allow_only_with_argument
-
     base = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["clone", "read"], "action": "SCMP_ACT_ALLOW"}]}
     narrowed = allow_only_with_argument(base, "clone", index=0, value=CLONE_NAMESPACES_MASK, op="SCMP_CMP_MASKED_EQ")
     reference = json.loads((EX04 / "solution" / "profile.json").read_text())
@@ -155,8 +158,6 @@ def test_log_comparison_without_records_does_not_divide_by_zero():
 # --- labs/lessons/evidence: the staging report keeps the reload's kill ----------------------------
 
 def _record(ts, comm, syscall, container_id=None):
-    from labs.audit import SeccompRecord
-
     return SeccompRecord(timestamp=ts, serial=1, pid=100, comm=comm, exe=f"/usr/sbin/{comm}", arch="c000003e",
                          syscall_nr=62, syscall=syscall, code=0x7FFC0000, container_id=container_id)
 
@@ -164,9 +165,6 @@ def _record(ts, comm, syscall, container_id=None):
 def test_staging_counts_records_of_driven_programs_that_exited_before_attribution():
     """`nginx -s reload` under a staged profile logs only kill and exits at once: the collector
     often cannot match that record to the container (seen on the course cluster)."""
-    from labs.lessons.drive import NginxDriver
-    from labs.lessons.evidence import _driven_programs, exited_driven_records
-
     assert set(_driven_programs(NginxDriver("client"))) == {"nginx"}
     assert _driven_programs(NginxDriver("client", operations=False)) == []
     records = [_record(10.5, "nginx", "kill"),                     # the reload: kept

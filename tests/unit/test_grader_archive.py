@@ -1,5 +1,6 @@
 """Archive extraction: accepted shapes, refused shapes, limits counted while reading."""
 import io
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -23,8 +24,6 @@ def test_plain_zip_is_extracted_with_private_modes(tmp_path):
 
 
 def test_tar_gz_is_extracted(tmp_path):
-    import tarfile
-
     path = tmp_path / "a.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
         info = tarfile.TarInfo("profile.json")

@@ -10,7 +10,9 @@ from collections import Counter
 import pytest
 
 from labs.audit import SeccompRecord
+from labs.errors import EnvironmentProblem
 from labs.namespaces import OWNER_ANNOTATION, is_stale, namespace_name, owner_token
+from labs.paths import REPO_ROOT
 from labs.pod_audit import PodAudit, container_ids, split_by_container
 from labs.pods import (
     FIXES,
@@ -101,8 +103,6 @@ def test_waiting_reasons_are_never_relabelled():
 
 
 def test_helpers_show_the_equivalent_commands(tmp_path, monkeypatch):
-    from labs.paths import REPO_ROOT
-
     monkeypatch.chdir(REPO_ROOT / "notebooks")   # where lessons (and `!kubectl` cells) run
     lesson_file = REPO_ROOT / "labs" / "lessons" / "02-seccomp-kubernetes" / "pod.yaml"
     assert kubectl_apply_command("ns1", lesson_file) == \
@@ -238,7 +238,6 @@ def test_records_are_split_by_container_and_timed():
 # ------------------------------------------------------------------ the client's own failures
 
 def test_missing_cluster_and_unreachable_api_server_are_explained(tmp_path, monkeypatch):
-    from labs.errors import EnvironmentProblem
     from labs.pods import wait_for_pod
     monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
     with pytest.raises(EnvironmentProblem, match="does not exist") as err:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from labs.apparmor import nodes as aa
 from labs.errors import LabError
-from labs.nodeops import choose_mode, image_ref, pull_policy, registry_step
+from labs.nodeops import choose, choose_mode, image_ref, pull_policy, registry_step
 from labs.nodeops.agent import NodeAgent, agent_manifest, agent_problems, pod_node, stdin_as_argument
 from labs.nodeops.base import (
     PROFILES_DIR,
@@ -212,9 +213,6 @@ def test_agent_runs_commands_in_the_pod_on_that_node(monkeypatch):
 
 def test_apparmor_load_through_the_agent_builds_the_parser_command(monkeypatch):
     """AppArmor cannot be loaded on this machine's kernel; what reaches the agent is checked here."""
-    from labs.apparmor import nodes as aa
-    from labs.nodeops import choose
-
     calls = []
 
     class Recorder(NodeOps):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from labs.audit import AuditCollector
 from labs.errors import WorkloadFailed
 from labs.seccomp import (
     Recording,
@@ -23,6 +24,7 @@ from labs.seccomp import (
     provenance,
     suggest_arguments,
 )
+from labs.seccomp.__main__ import main
 from labs.seccomp.provenance import classify_phase, split_phases
 from labs.seccomp.record import drive_argv, listening_ports, run_drive, socket_families
 
@@ -172,8 +174,6 @@ def test_collector_frames_round_trip_across_partial_reads(tmp_path):
 
 
 def test_a_wait_is_not_over_while_the_formatter_lags(tmp_path):
-    from labs.audit import AuditCollector
-
     audit = AuditCollector()
     audit.folder = tmp_path
     assert audit.behind() == 0                          # nothing received yet
@@ -195,8 +195,6 @@ def test_recording_renders_in_jupyter_and_plots_its_coverage():
 
 
 def test_cli_record_needs_one_target_and_diff_reads_recordings(tmp_path, capsys):
-    from labs.seccomp.__main__ import main
-
     assert main(["record"]) == 2 and "IMAGE or --manifest" in capsys.readouterr().err
     Recording("v1", "docker", "runc", runs=[run_of(1, startup={"read": 1, "mkdir": 1})]).write(tmp_path / "v1")
     v2_run = run_of(1, startup={"read": 1}, requests={"sendfile": 1})

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from labs import seccomp
+from labs.apparmor import nodes as aa
 from labs.apparmor.nodes import apparmor_load_commands
+from labs.cluster import nodes as cn
 from labs.cluster.nodes import PROFILES_DIR, seccomp_install_commands
 from labs.errors import LabError
 
@@ -47,9 +49,6 @@ def test_node_helpers_name_the_commands_a_learner_types():
 
 
 def test_load_and_install_return_the_nodes_and_show_what_they_did(monkeypatch, tmp_path):
-    from labs.apparmor import nodes as aa
-    from labs.cluster import nodes as cn
-
     monkeypatch.setattr(aa, "_checked", lambda source, mode, node: ("profile course-x {\n}\n", "course-x"))
     monkeypatch.setattr(aa, "_load", lambda node, text, name, mode: None)
     source = tmp_path / "course-x"

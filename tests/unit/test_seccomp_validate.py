@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from labs.data.regenerate_libseccomp_names import Resolver, collect
 from labs.errors import ProfileError
-from labs.seccomp import MAX_PROFILE_BYTES, load_profile, profile_problems
+from labs.seccomp import MAX_PROFILE_BYTES, explain_denial, load_profile, profile_problems
 from labs.seccomp.__main__ import main as cli
 from labs.seccomp.validate import CONTAINERD_IGNORED_KEYS, profile_warnings
 from labs.syscalls import all_syscalls, is_syscall_name, libseccomp_architectures
@@ -179,8 +180,6 @@ def test_the_course_tables_and_libseccomps_agree_on_x86_64_and_aarch64():
 
 def test_this_machines_libseccomp_knows_no_name_the_committed_table_lacks():
     """The committed table (libseccomp 2.6.0) holds every name the machine's own libseccomp knows."""
-    from labs.data.regenerate_libseccomp_names import Resolver, collect
-
     try:
         resolver = Resolver()
     except Exception as exc:  # noqa: BLE001 - no libseccomp here: nothing to compare with
@@ -323,8 +322,6 @@ def test_cli_invalid_exits_one(capsys):
 
 
 def test_explain_knows_names_of_every_architecture():
-    from labs.seccomp import explain_denial
-
     assert str(explain_denial("riscv_hwprobe")) == ("'riscv_hwprobe' is not a syscall on x86_64: riscv_hwprobe "
                                                     "exists only on riscv64, not on x86_64")
     assert explain_denial("riscv_hwprob").suggestions == ["riscv_hwprobe"]

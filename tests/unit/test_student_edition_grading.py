@@ -12,6 +12,7 @@ import pytest
 from grader.exercises import EXERCISES
 from grader.exercises.common import EXERCISES_DIR
 from labs.student import SOLUTION_FACTS, build_student_edition
+from labs.syscalls import all_syscalls
 
 ROOT = Path(__file__).resolve().parents[2]
 #: grades every submission given as EXERCISE=PATH with static checks; prints the reports as JSON
@@ -64,6 +65,4 @@ def test_the_edition_ships_counts_not_names(edition):
 
 
 def _many_syscalls() -> list[str]:
-    from labs.syscalls import all_syscalls
-
     return [n for n in all_syscalls("x86_64") if not n.startswith(("mount", "ptrace", "bpf"))][:200]

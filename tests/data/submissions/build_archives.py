@@ -11,6 +11,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from labs.syscalls import all_syscalls
+
 EX = "04-least-privilege-nginx"
 GOOD = '{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": []}\n'
 REFUSED = "archive"  # every archive refusal message names the archive member or the archive
@@ -90,7 +92,6 @@ def build(dest: Path) -> list[tuple[str, Path, str, str]]:
     (folder / "profile.json").symlink_to("/etc/passwd")
     folder = add("everything-list", "03-audit", "that is padding")
     folder.mkdir()
-    from labs.syscalls import all_syscalls
 
     (folder / "syscalls.txt").write_text("\n".join(all_syscalls("x86_64")) + "\n")
     return cases
