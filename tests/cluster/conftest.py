@@ -35,6 +35,6 @@ def default_cluster():
 @pytest.fixture
 def namespace(default_cluster):
     """A fresh labelled namespace on the default cluster, deleted after the test."""
-    from labs.namespaces import lab_namespace
+    from labs.namespaces import lab_namespace  # slow import: the kubernetes client
     with lab_namespace("test-cluster") as name:
         yield name

@@ -56,7 +56,7 @@ def test_multi_node_cluster_gets_profiles_on_every_node(temporary_cluster, data_
 
 
 def test_seccomp_default_cluster_filters_pods_without_a_profile(temporary_cluster, data_dir):
-    from labs.namespaces import lab_namespace
+    from labs.namespaces import lab_namespace  # slow import: the kubernetes client
     temporary_cluster("seccomp-default")
     load_images(["course/tools:latest"], "seccomp-default")
     pod = load_manifests(data_dir / "cluster" / "sleeper-pod.yaml")[0]

@@ -238,7 +238,7 @@ def test_records_are_split_by_container_and_timed():
 # ------------------------------------------------------------------ the client's own failures
 
 def test_missing_cluster_and_unreachable_api_server_are_explained(tmp_path, monkeypatch):
-    from labs.pods import wait_for_pod
+    from labs.pods import wait_for_pod  # slow import: the kubernetes client
     monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
     with pytest.raises(EnvironmentProblem, match="does not exist") as err:
         wait_for_pod("web", "default")

@@ -196,7 +196,7 @@ class FakeAgent(NodeAgent):
 
 
 def test_agent_runs_commands_in_the_pod_on_that_node(monkeypatch):
-    import labs.pods
+    import labs.pods  # slow import: the kubernetes client
 
     agent = FakeAgent()
 
