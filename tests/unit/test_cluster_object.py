@@ -84,3 +84,20 @@ def test_the_api_client_reads_the_objects_kubeconfig(course_config, tmp_path):
     found = Cluster("t-shape", "course-t", tmp_path / "kubeconfig")
     assert found.api_client() is found.api_client()   # made once, kept while the file is unchanged
     assert found.api_client().configuration.host == "https://127.0.0.1:1"
+
+
+def test_exercise_08_grades_the_multi_node_cluster_on_its_own_object(monkeypatch, tmp_path):
+    from grader.context import GradingContext
+    from grader.exercises import ex08_cluster_scale as ex08
+    from labs import rollout
+
+    ctx = GradingContext(ex08.EXERCISE, tmp_path, get_cluster(), "t1")
+    monkeypatch.setattr(rollout, "nodes_ready", lambda cluster, timeout: {"n": (True, "")})
+    target = ex08._target_cluster(ctx)
+    assert target is get_cluster("multi-node") and ctx.cluster is get_cluster("default")
+
+    def no_answer(cluster, timeout):
+        raise LabError("no multi-node cluster")
+
+    monkeypatch.setattr(rollout, "nodes_ready", no_answer)
+    assert ex08._target_cluster(ctx) is ctx.cluster
