@@ -332,14 +332,14 @@ class FakeEngine:
         return [argv for argv, _ in self.calls]
 
     def __call__(self, args: list[str], *, input: str | bytes | None = None, check: bool = True,
-                 **_: object) -> CommandResult:
+                 fix: str | None = None, **_: object) -> CommandResult:
         self.calls.append((list(args), input))
         matches = [words for words in self._answers if _in_order(words, args[1:])]
         best = max(reversed(matches), key=len) if matches else None
         code, out, err = self._answers[best] if best is not None else (0, "", "")
         result = CommandResult(shlex.join(args), code, out, err)
         if check and not result.ok:
-            raise CommandError(result.command, code, out + err)
+            raise CommandError(result.command, code, out + err, fix=fix)
         return result
 
     def __enter__(self) -> FakeEngine:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import engine
-from ..errors import CapabilityMissing, LabTimeout
+from ..errors import CapabilityMissing, CommandError, LabTimeout
 from ..images import COLLECTOR_IMAGE
 from ..names import MANAGED_LABEL_ARG
 from .parse import AppArmorRecord, AuditLog, SeccompRecord, parse_audit_text
@@ -124,8 +124,13 @@ class AuditCollector:
         self._kernel_lost_at_start = (kernel_audit_status() or {}).get("lost")
         self.folder = Path(tempfile.mkdtemp(prefix="course-audit-"))
         self.folder.chmod(0o755)
-        self.container_id = engine.run(**_collector_run(self.name, str(self.folder), self.image),
-                                       fix="build the images first: `make images`").stdout.strip()
+        try:
+            self.container_id = engine.run(**_collector_run(self.name, str(self.folder), self.image),
+                                           fix="build the images first: `make images`").stdout.strip()
+        except CommandError:     # a run refused after its create leaves the container behind
+            engine.rm(self.name)
+            self.stop()
+            raise
         self._thread = threading.Thread(target=self._tail, name=self.name, daemon=True)
         self._thread.start()
         try:

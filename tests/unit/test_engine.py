@@ -256,3 +256,14 @@ def test_runtime_versions_read_each_engines_own_report():
     with FakeEngine("podman") as fake:
         fake.answer("info", stdout="4.3.1|runc|runc version 1.1.5+ds1\ncommit: x\n")
         assert engine.runtime_versions() == "podman 4.3.1, runc 1.1.5+ds1"
+
+
+def test_a_collector_the_engine_refused_to_start_leaves_no_container_or_folder():
+    from labs.audit import AuditCollector
+
+    collector = AuditCollector()
+    with FakeEngine() as fake, pytest.raises(CommandError, match="make images"):
+        fake.answer("run", returncode=126, stderr="OCI permission denied")
+        collector.start()
+    assert fake.argvs[-1] == ["docker", "rm", "-f", collector.name]
+    assert collector.folder is None and collector.container_id is None
