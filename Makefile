@@ -44,6 +44,7 @@ TEST_TIERS := tests/unit tests/docker tests/podman tests/cluster tests/notebooks
 
 test: cluster  ## set up everything the tests need, then run every test tier
 	$(VENV)/bin/ruff check .
+	$(PY) -m labs.host ensure-podman
 	$(PY) tests/cluster/local_registry.py
 	$(PY) -m pytest -m "not learner_host" $(TEST_TIERS)
 
@@ -87,6 +88,7 @@ test-docker: images  ## Docker-tier integration tests
 	$(PY) -m pytest tests/docker
 
 test-podman: images node-image  ## the course on rootful Podman (COURSE_ENGINE=podman; skipped without podman)
+	$(PY) -m labs.host ensure-podman
 	$(PY) -m pytest tests/podman
 
 test-cluster: cluster  ## tests against the real kind cluster

@@ -62,6 +62,10 @@ CAPS_ERROR = "unable to apply caps"
 
 
 _STARTED = time.monotonic()
+#: Written when ensure_engine installed the engine itself (a fresh root Debian-like machine, as
+#: in CI): such a machine is the course's to provision, so the test-only Podman lane's package
+#: may be installed there too, and nowhere else.
+ENGINE_MARKER = REPO / ".state" / "engine-installed-by-course"
 
 
 def step(message: str) -> None:
@@ -167,6 +171,13 @@ def _install_packages(packages: list[str]) -> None:
     run(["apt-get", "install", "-y", "--no-install-recommends", *packages], timeout=1800, env=env)
 
 
+def _provision(packages: list[str]) -> None:
+    """Install on a machine with no engine yet, and remember the course provisioned it."""
+    _install_packages(packages)
+    ENGINE_MARKER.parent.mkdir(parents=True, exist_ok=True)
+    ENGINE_MARKER.write_text(f"installed by `python -m labs.host ensure-engine`: {' '.join(packages)}\n")
+
+
 def _engine_problem() -> tuple[str, str] | None:
     """(what, fix) when an engine exists but this shell cannot use it: starting or
     installing another one would only make things worse."""
@@ -223,7 +234,7 @@ def ensure_engine() -> int:
     # Installing on our own is safe only on a fresh root Debian-like machine (CI): one with no
     # engine yet. Anywhere else the learner's machine is theirs: say what to run instead.
     if missing and _can_change_host() and not engine_answers():
-        _install_packages(missing)
+        _provision(missing)
     elif missing:
         step(f"missing host packages (some lessons and tests need them); install with: "
              f"apt-get install -y {' '.join(missing)}")
@@ -237,7 +248,7 @@ def ensure_engine() -> int:
                            "No Docker engine answers, and this is not a root shell on a "
                            "Debian-like machine, so nothing was changed.")
         if shutil.which("dockerd") is None:
-            _install_packages(["docker.io"])
+            _provision(["docker.io"])
         _start_dockerd()
     step(f"engine answers: Docker {engine.version('{{.Server.Version}}').stdout.strip()}")
     works, output = privileged_works()
@@ -264,13 +275,28 @@ def ensure_engine() -> int:
     return 0
 
 
+def ensure_podman() -> int:
+    """Install Podman for the test suite's Podman lane where the course provisioned the engine
+    itself (CI); elsewhere only say how (the lane is skipped without it). Always exit 0."""
+    if shutil.which("podman") is not None:
+        step("podman installed: the Podman lane runs")
+    elif ENGINE_MARKER.exists() and _can_change_host():
+        _install_packages(["podman"])
+    else:
+        step("podman is not installed, so the Podman test lane will be skipped; "
+             "to run it: apt-get install -y --no-install-recommends podman")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.host", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("ensure-engine", help="make a Docker engine answer and run privileged containers")
-    parser.parse_args(argv)
+    sub.add_parser("ensure-podman", help="install Podman for the Podman test lane where the course "
+                                         "installed the engine (CI)")
+    args = parser.parse_args(argv)
     try:
-        return ensure_engine()
+        return ensure_podman() if args.command == "ensure-podman" else ensure_engine()
     except (CommandError, EnvironmentProblem, LabTimeout) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
