@@ -15,19 +15,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from .errors import LabTimeout, ManifestError, WorkloadFailed
+from .errors import EnvironmentProblem, LabTimeout, ManifestError, WorkloadFailed
 from .kube import ClusterLike, call, core_api
 from .names import MANAGED_LABEL, POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSION_LABEL
 
 __all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
            "sweep_stale_namespaces", "is_stale", "owner_token",
-           "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS"]
+           "service_account_wait", "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS",
+           "SERVICE_ACCOUNT_WAIT_ENV"]
 
 LAB_NAMESPACE_LABEL = ("course.seccomp-lab/lab-namespace", "true")
 OWNER_ANNOTATION = "course.seccomp-lab/owner"      # "<host>:<pid>:<process start ticks>"
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 #: A namespace owned by another machine (e.g. a grader container) counts as stale after this.
 FOREIGN_MAX_AGE = 6 * 3600
+#: environment variable: seconds a new namespace may wait for its default ServiceAccount
+SERVICE_ACCOUNT_WAIT_ENV = "COURSE_SERVICE_ACCOUNT_WAIT"
 
 
 def namespace_name(prefix: str) -> str:
@@ -94,9 +97,21 @@ def _delete_namespace(name: str, config: ClusterLike | str) -> None:
             raise
 
 
-def _wait_for_default_service_account(name: str, config: ClusterLike | str, timeout: float = 60) -> None:
+def service_account_wait() -> float:
+    """Seconds a new namespace may wait for its ServiceAccount: 60, or ``$COURSE_SERVICE_ACCOUNT_WAIT``
+    on a slow host (an emulated one restarts its controller manager while it starts)."""
+    value = os.environ.get(SERVICE_ACCOUNT_WAIT_ENV, "60")
+    try:
+        return float(value)
+    except ValueError:
+        raise EnvironmentProblem(f"{SERVICE_ACCOUNT_WAIT_ENV}={value!r} is not a number of seconds",
+                                 fix=f"set it to e.g. 300, or unset {SERVICE_ACCOUNT_WAIT_ENV}") from None
+
+
+def _wait_for_default_service_account(name: str, config: ClusterLike | str, timeout: float | None = None) -> None:
     """Pods are refused until the controller manager has made the namespace's ``default``
     ServiceAccount (a fresh namespace has none for a moment)."""
+    timeout = service_account_wait() if timeout is None else timeout
     api, deadline = core_api(config), time.monotonic() + timeout
     while True:
         try:

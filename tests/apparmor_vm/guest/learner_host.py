@@ -39,9 +39,13 @@ from labs.apparmor.nodes import parse_loaded_profiles  # noqa: E402
 from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names  # noqa: E402
 from labs.cluster.configs import ClusterConfig, get_config, register_config  # noqa: E402
 from labs.lessons.drive import NginxDriver, collect_complain_records  # noqa: E402
+from labs.namespaces import SERVICE_ACCOUNT_WAIT_ENV  # noqa: E402
 from labs.runner import run  # noqa: E402
 
 LIMITS = json.loads((SHARE / "limits.json").read_text())
+# lessons' namespaces wait for their ServiceAccount as long as the cluster step does: the emulated
+# controller manager restarts now and then, and its back-off outlasts the course's 60 s
+os.environ[SERVICE_ACCOUNT_WAIT_ENV] = str(LIMITS["service_account_wait"])
 STATE = Path(os.environ["COURSE_STATE_DIR"])
 EXERCISES = SRC / "labs" / "exercises"
 CASES = SRC / "tests" / "data" / "submissions"
