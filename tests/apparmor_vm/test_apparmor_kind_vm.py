@@ -48,12 +48,17 @@ spec:
 #: Software emulation (TCG) needs more patience than kubeadm's defaults, and no durability:
 #: the guest's disks are thrown away. kind 0.30 writes kubeadm v1beta3 for Kubernetes 1.34,
 #: whose ``apiServer.timeoutForControlPlane`` kubeadm 1.34 turns into the control-plane health
-#: check timeout (default 4m). Tried and dropped: ECDSA keys, no liveness probes and no leader
-#: election together left the controller-manager exiting about a minute after each start.
+#: check timeout (default 4m). The controller-manager and the scheduler renew their leader lease
+#: within 10 s by default; under emulation a renewal took longer ("failed to renew lease ...:
+#: context deadline exceeded", then "leaderelection lost" and exit 1, seen 10 times in one
+#: learner-host boot), and each restart's back-off left namespaces without a ServiceAccount.
+LEADER_PATIENCE = ("  extraArgs:\n    leader-elect-lease-duration: \"90s\"\n"
+                   "    leader-elect-renew-deadline: \"60s\"\n    leader-elect-retry-period: \"10s\"\n")
 TCG_PATCHES = [
     "kind: ClusterConfiguration\n"
     f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
-    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n",
+    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
+    f"controllerManager:\n{LEADER_PATIENCE}scheduler:\n{LEADER_PATIENCE}",
 ]
 
 
@@ -114,3 +119,4 @@ def test_pod_runs_confined_by_a_localhost_profile_on_the_apparmor_node(kind_vm):
     assert facts["node_apparmor"] == "Y" and facts["node_securityfs"] == "yes"
     assert facts["pod_field"] == "course-nginx-deny-write"
     assert facts["pod_label"] == "course-nginx-deny-write (enforce)"
+    assert facts["cm_renew_deadline"] == "--leader-elect-renew-deadline=60s"   # the TCG patch applied

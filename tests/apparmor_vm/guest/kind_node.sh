@@ -29,6 +29,7 @@ kill $WATCH
 grep -q "KIND-EXIT 0" $SHARE/kind.log || { diagnose; exit 11; }
 step cluster-created
 echo "FACT node_apparmor=$(docker exec $NODE cat /sys/module/apparmor/parameters/enabled)"
+echo "FACT cm_renew_deadline=$(docker exec $NODE grep -o -- '--leader-elect-renew-deadline=[^ "]*' /etc/kubernetes/manifests/kube-controller-manager.yaml)"
 echo "FACT node_securityfs=$(docker exec $NODE sh -c '[ -d /sys/kernel/security/apparmor ] && echo yes')"
 docker exec -i $NODE apparmor_parser -r < $SHARE/profile || exit 12
 step profile-loaded
