@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from .results import Result
 
-__all__ = ["PHASES", "RUNTIME_COMMS", "classify_phase", "coverage_of", "RecordingDiff", "diff_phases"]
+__all__ = ["PHASES", "RUNTIME_COMMS", "classify_phase", "coverage_of", "RecordingDiff", "diff_phases",
+           "status_colour", "provenance_table_html"]
 
 PHASES = ("runtime", "startup", "requests", "shutdown")
 RUNTIME_COMMS = ("runc:", "runc", "crun", "youki")
@@ -79,3 +80,17 @@ def diff_phases(before: dict[str, list[str]], after: dict[str, list[str]], *, ol
                          {n: after[n] for n in sorted(set(after) - set(before))},
                          {n: before[n] for n in sorted(set(before) - set(after))},
                          len(set(before) & set(after)))
+
+
+def status_colour(status: str) -> str:
+    """Green for a complete recording, red for a partial or incomplete one (Jupyter views)."""
+    return "#27ae60" if status == "complete" else "#c0392b"
+
+
+def provenance_table_html(what: str, rows: Iterable[tuple[str, str, dict]]) -> str:
+    """The folded "why each <what> is there" table: one row per (item, runs, counts per phase)."""
+    body = "".join(f"<tr><td><code>{html.escape(item)}</code></td><td>{html.escape(runs)}</td>"
+                   + "".join(f"<td>{phases.get(ph, '')}</td>" for ph in PHASES) + "</tr>"
+                   for item, runs, phases in rows)
+    return (f"<details><summary>why each {what} is there</summary><table><tr><th>{what}</th><th>runs</th>"
+            + "".join(f"<th>{ph}</th>" for ph in PHASES) + f"</tr>{body}</table></details>")

@@ -27,7 +27,15 @@ from pathlib import Path
 
 from ..audit import AppArmorRecord, parse_audit_text
 from ..errors import LabError
-from ..recordings import PHASES, RecordingDiff, classify_phase, coverage_of, diff_phases
+from ..recordings import (
+    PHASES,
+    RecordingDiff,
+    classify_phase,
+    coverage_of,
+    diff_phases,
+    provenance_table_html,
+    status_colour,
+)
 from ..results import Result
 from .rules import PERMISSION_ORDER, profile_from_records, rules_from_records, unhandled_records
 
@@ -261,16 +269,12 @@ class AppArmorRecording(Result):
         return "\n".join(lines) + "\n"
 
     def _repr_html_(self) -> str:
-        colour = "#27ae60" if self.status == "complete" else "#c0392b"
+        colour = status_colour(self.status)
         head = (f"<div><b>AppArmor recording of {html.escape(self.name)}</b>: "
                 f"<span style='color:{colour}'>{html.escape(self.status)}</span>, {len(self.runs)} run(s), "
                 f"{len(self.rules())} rules</div>")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes())
-        rows = "".join(f"<tr><td><code>{html.escape(row.rule)}</code></td><td>{html.escape(row.describe())}</td>"
-                       + "".join(f"<td>{row.phases.get(p, '')}</td>" for p in PHASES) + "</tr>"
-                       for row in self.provenance())
-        table = ("<details><summary>why each rule is there</summary><table><tr><th>rule</th><th>runs</th>"
-                 + "".join(f"<th>{p}</th>" for p in PHASES) + f"</tr>{rows}</table></details>")
+        table = provenance_table_html("rule", ((row.rule, row.describe(), row.phases) for row in self.provenance()))
         return f"<div>{head}<ul>{notes}</ul>{table}</div>"
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..recordings import provenance_table_html, status_colour
 from ..results import Result
 from .build import build_profile, write_profile
 from .provenance import PHASES, RecordingDiff, RunRecord, coverage, diff_runs, merge_runs, provenance
@@ -177,16 +178,13 @@ class Recording(Result):
         return rows + ["", "Try them staged first: `apply_suggestions(profile_staged, suggestions)`."]
 
     def _repr_html_(self) -> str:
-        colour = "#27ae60" if self.status == "complete" else "#c0392b"
+        colour = status_colour(self.status)
         head = (f"<div><b>Recording of {html.escape(self.target)}</b> ({html.escape(self.platform)}, "
                 f"{html.escape(self.runtime)}): <span style='color:{colour}'>{html.escape(self.status)}</span>, "
                 f"{len(self.runs)} run(s), {len(self.syscalls())} syscalls</div>")
         problems = "".join(f"<li>{html.escape(p)}</li>" for p in self.notes())
-        rows = "".join(f"<tr><td><code>{html.escape(p.syscall)}</code></td><td>{','.join(map(str, p.runs))}</td>"
-                       + "".join(f"<td>{p.phases.get(ph, '')}</td>" for ph in PHASES) + "</tr>"
-                       for p in self.provenance())
-        table = ("<details><summary>why each syscall is there</summary><table><tr><th>syscall</th><th>runs</th>"
-                 + "".join(f"<th>{ph}</th>" for ph in PHASES) + f"</tr>{rows}</table></details>")
+        table = provenance_table_html("syscall", ((p.syscall, ",".join(map(str, p.runs)), p.phases)
+                                                  for p in self.provenance()))
         return f"<div>{head}<ul>{problems}</ul>{table}</div>"
 
     def coverage_plot(self):
