@@ -12,3 +12,11 @@ def test_no_two_tiers_share_a_test_file_name():
     names = Counter(path.name for path in TESTS.glob("*/test_*.py")
                     if not (path.parent / "__init__.py").exists())
     assert [name for name, count in names.items() if count > 1] == []
+
+
+def test_the_time_per_tier_line_files_each_test_under_its_tier_folder():
+    from conftest import tier_of   # tests/conftest.py, on the path as pytest's rootdir conftest
+
+    assert tier_of("unit/test_a.py::test_b") == "unit"
+    assert tier_of("apparmor_vm/test_c.py::test_d[a/b]") == "apparmor_vm"
+    assert tier_of("test_top.py::test_e") == "other"
