@@ -237,7 +237,7 @@ def expected_capabilities(report: DoctorReport) -> set[str]:
     """Pure: what lessons.detect_available() will find once the default cluster runs, given
     these checks (a multi-node cluster only counts when it already exists)."""
     status = {c.name: c.status for c in report.checks}
-    expected = {"docker"} if status.get("Docker engine") == "ok" else set()
+    expected = {"engine"} if status.get("Docker engine") == "ok" else set()
     if expected and status.get("privileged containers") == "ok":
         expected.add("cluster")
         if status.get("AppArmor LSM") == "ok":

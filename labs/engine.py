@@ -30,11 +30,19 @@ __all__ = [
     "run_args", "run", "create", "exec_args", "exec", "inspect", "wait", "logs", "port", "pids",
     "start", "stop", "rm", "cp", "commit", "ps", "info", "answers", "version", "runtime_versions",
     "image_exists", "image_id", "image_label", "image_inspect", "images", "tag", "rmi", "pull",
-    "build", "import_image", "save", "load",
+    "build", "import_image", "save", "load", "DOCKER_CLI", "private_docker",
 ]
 
 #: The engines the course knows; the first is the default.
 ENGINES = ("docker", "podman")
+#: What to install when an engine's CLI is missing (labs.runner's errors say it).
+runner.INSTALL_HINTS.update({
+    "docker": "install Docker (`make doctor` shows how), then start the engine",
+    "podman": "install Podman (Debian/Ubuntu: apt-get install podman), or unset COURSE_ENGINE to use Docker",
+})
+#: The Docker CLI. The AppArmor VM's docker disk is a Docker data-root by definition (the guest
+#: runs dockerd), so its bake drives a private dockerd with this CLI whichever engine the course uses.
+DOCKER_CLI = "docker"
 #: Environment variable naming the engine binary.
 ENGINE_ENV = "COURSE_ENGINE"
 
@@ -303,6 +311,12 @@ def save(path: str | Path, refs: Sequence[str], *, timeout: float | None = 1800,
 def load(path: str | Path, *, timeout: float | None = 1800) -> str:
     """Load a tar archive made by :func:`save`; returns the engine's report (``Loaded image: ...``)."""
     return call(["load", "-i", str(path)], timeout=timeout).stdout
+
+
+# -- a private Docker daemon ---------------------------------------------------------------------
+def private_docker(socket: str, *args: str) -> list[str]:
+    """The argv for the Docker CLI talking to the private dockerd listening on ``socket``."""
+    return [DOCKER_CLI, "-H", socket, *args]
 
 
 # -- the fake, for unit tests ------------------------------------------------------------------

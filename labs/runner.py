@@ -16,8 +16,6 @@ __all__ = ["CommandResult", "run", "require_tool"]
 
 #: What to install when a tool is missing from PATH.
 INSTALL_HINTS = {
-    "docker": "install Docker (`make doctor` shows how), then start the engine",
-    "podman": "install Podman (Debian/Ubuntu: apt-get install podman), or unset COURSE_ENGINE to use Docker",
     "kind": "run `make cluster`, which installs kind v0.30.0 into .venv/bin",
     "kubectl": "run `make cluster`, which installs kubectl into .venv/bin",
     "apparmor_parser": "install the `apparmor` package (Debian/Ubuntu: apt-get install apparmor)",

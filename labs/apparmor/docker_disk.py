@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import engine
 from ..errors import CapabilityMissing, CommandError, EnvironmentProblem
 from ..images import image_id
 from ..results import Result
@@ -83,12 +85,12 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
     directory = cache_dir() / "apparmor-vm-docker" / key
     disk = directory / "docker.img"
     if not force and disk.exists():
-        log(f"docker disk with {', '.join(images)} present: {disk}")
+        log(f"the docker disk with {', '.join(images)} present: {disk}")
         return DockerDisk(str(disk), list(images), key)
     if os.geteuid() != 0:
         raise CapabilityMissing("baking the AppArmor VM's docker disk needs root (a second dockerd)",
                                 fix="run `sudo make test-apparmor-vm` once; later runs reuse the cache")
-    for tool in ("unshare", "dockerd", "docker", "mkfs.ext4"):
+    for tool in ("unshare", "dockerd", engine.DOCKER_CLI, engine.binary(), "mkfs.ext4"):
         require_tool(tool)
     started = time.monotonic()
     deadline = started + timeout
@@ -108,7 +110,7 @@ def build_docker_disk(images: list[str], *, force: bool = False, log=print,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
-    log(f"docker disk built in {seconds}s: {disk}")
+    log(f"the docker disk was built in {seconds}s: {disk}")
     return DockerDisk(str(disk), list(images), key, built_seconds=seconds)
 
 
@@ -138,7 +140,7 @@ def _load_into_private_dockerd(images: list[str], data_root: Path, deadline: flo
             for ref in images:
                 _save_load(ref, sock, deadline)
                 loaded(ref)
-            driver = run(["docker", "-H", sock, "info", "--format", "{{.Driver}}"], timeout=60).stdout.strip()
+            driver = run(engine.private_docker(sock, "info", "--format", "{{.Driver}}"), timeout=60).stdout.strip()
             if driver != "overlay2":
                 raise EnvironmentProblem(f"the private dockerd used the storage driver {driver!r}",
                                          fix="the cache directory must be on ext4 or xfs (set COURSE_CACHE_DIR)")
@@ -164,7 +166,7 @@ def _write_disk(data_root: Path, out_dir: Path, deadline: float, log) -> None:
 
 
 def _wait_for_private_dockerd(daemon: subprocess.Popen, sock: str, daemon_log: Path, deadline: float) -> None:
-    while not run(["docker", "-H", sock, "version"], check=False, timeout=30).ok:
+    while not run(engine.private_docker(sock, "version"), check=False, timeout=30).ok:
         if daemon.poll() is not None or time.monotonic() > deadline:
             raise EnvironmentProblem(
                 "the private dockerd for the docker disk did not start; its log:\n"
@@ -174,10 +176,11 @@ def _wait_for_private_dockerd(daemon: subprocess.Popen, sock: str, daemon_log: P
 
 
 def _save_load(ref: str, sock: str, deadline: float) -> None:
-    """``docker save ref | docker -H sock load`` with one deadline for both ends."""
-    command = f"docker save {ref} | docker -H {sock} load"
-    save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    load = subprocess.Popen(["docker", "-H", sock, "load"], stdin=save.stdout,
+    """``<engine> save ref | docker -H sock load`` with one deadline for both ends."""
+    save_args, load_args = engine.command("save", ref), engine.private_docker(sock, "load")
+    command = f"{shlex.join(save_args)} | {shlex.join(load_args)}"
+    save = subprocess.Popen(save_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    load = subprocess.Popen(load_args, stdin=save.stdout,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     save.stdout.close()   # load owns the pipe now; save gets SIGPIPE if load dies
     try:

@@ -47,7 +47,7 @@ def parser_error(output: str, label: str) -> ProfileError:
 def profile_names(text: str, *, prefix: Sequence[str] = ()) -> list[str]:
     """Names of the profiles defined in ``text``, as apparmor_parser reports them.
 
-    ``prefix`` runs the parser elsewhere, e.g. ``["docker", "exec", "-i", node]``.
+    ``prefix`` runs the parser elsewhere, e.g. ``engine.exec_args(node, [], interactive=True)``.
     """
     result = run([*prefix, "apparmor_parser", "--skip-kernel-load", "--skip-cache", "--names"],
                  input=text, check=False)

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 
 #: What a lesson can need, and what to do when it is missing.
 NEEDS = {
-    "docker": "a running Docker engine (`make engine`)",
+    "engine": "a running container engine: Docker, or Podman with COURSE_ENGINE=podman (`make engine`)",
     "cluster": "the default kind cluster (`make cluster`)",
     "apparmor": "the AppArmor LSM in the Docker engine's kernel (kind nodes share it): on an "
                 "Ubuntu/Debian host with AppArmor, `make cluster` gives the default cluster an "
@@ -53,8 +53,8 @@ class Lesson:
 
 
 LESSONS = (
-    Lesson("00", "welcome", "Welcome and doctor", 15, ("docker", "cluster"), ()),
-    Lesson("01", "syscalls-seccomp", "Syscalls and seccomp on one container", 45, ("docker",), ("docker",)),
+    Lesson("00", "welcome", "Welcome and doctor", 15, ("engine", "cluster"), ()),
+    Lesson("01", "syscalls-seccomp", "Syscalls and seccomp on one container", 45, ("engine",), ("engine",)),
     Lesson("02", "seccomp-kubernetes", "Seccomp in Kubernetes", 45, ("cluster",), ("cluster",)),
     Lesson("03", "audit", "Audit: record what the app really does", 35, ("cluster",), ("cluster",)),
     Lesson("04", "enforce", "Enforce a least-privilege profile", 50, ("cluster",), ("cluster",)),
@@ -146,7 +146,7 @@ def detect_available() -> set[str]:
     """Ask the engine and the clusters what this machine can do right now."""
     available = set()
     if engine.answers(timeout=30):
-        available.add("docker")
+        available.add("engine")
     else:
         return available
     if cluster.cluster_status("default").ready:

@@ -31,7 +31,7 @@ class Recording(Result):
     """
 
     target: str
-    platform: str                                   # the engine ("docker", "podman") or "cluster"
+    platform: str                                   # the engine's binary (labs.engine.binary()) or "cluster"
     runtime: str                                    # runtime version string, e.g. "runc 1.1.5"
     architectures: list[str] = field(default_factory=lambda: ["x86_64"])
     runs: list[RunRecord] = field(default_factory=list)

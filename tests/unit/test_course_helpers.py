@@ -12,11 +12,11 @@ from labs.lessons.probes import ProbeTable
 
 
 def test_readiness_marks_partial_and_blocked_lessons():
-    ready = {lesson["number"]: lesson for lesson in lessons.readiness({"docker", "cluster"}).lessons}
+    ready = {lesson["number"]: lesson for lesson in lessons.readiness({"engine", "cluster"}).lessons}
     assert ready["01"]["runs"] == ready["04"]["runs"] == "fully"
     assert ready["06"]["runs"] == "partly" and "AppArmor" in ready["06"]["missing"][0]
     assert ready["08"]["runs"] == "partly"
-    blocked = {lesson["number"]: lesson["runs"] for lesson in lessons.readiness({"docker"}).lessons}
+    blocked = {lesson["number"]: lesson["runs"] for lesson in lessons.readiness({"engine"}).lessons}
     assert blocked["01"] == "fully" and blocked["02"] == "not at all"
 
 

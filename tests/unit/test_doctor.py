@@ -49,10 +49,10 @@ def _report(**statuses) -> DoctorReport:
 
 def test_expected_capabilities_follow_the_checks_an_instructor_reads():
     assert doctor_module.expected_capabilities(_report(engine="ok", privileged="ok", apparmor="ok")) == {
-        "docker", "cluster", "apparmor"}
+        "engine", "cluster", "apparmor"}
     assert doctor_module.expected_capabilities(_report(engine="ok", privileged="ok", apparmor="warn")) == {
-        "docker", "cluster"}
-    assert doctor_module.expected_capabilities(_report(engine="ok", privileged="fail", apparmor="ok")) == {"docker"}
+        "engine", "cluster"}
+    assert doctor_module.expected_capabilities(_report(engine="ok", privileged="fail", apparmor="ok")) == {"engine"}
     assert doctor_module.expected_capabilities(_report(engine="fail", privileged="fail", apparmor="fail")) == set()
 
 

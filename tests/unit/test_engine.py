@@ -200,8 +200,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Files still allowed to name the engine binary, each with its reason (shrink this list).
 ENGINE_SPELLED_OUT = {
     "labs/engine.py": "the one place that runs the engine",
-    "labs/apparmor/docker_disk.py": "drives a private dockerd (-H its socket) to bake the AppArmor VM's "
-                                    "disk, not the course's engine",
 }
 
 
@@ -238,6 +236,16 @@ def test_only_labs_engine_runs_the_engine_binary():
         if lines and rel not in ENGINE_SPELLED_OUT:
             found[rel] = lines
     assert found == {}, "run the engine through labs.engine (engine.run/exec/inspect/..., engine.shown)"
+
+
+def test_outside_labs_engine_docker_is_not_even_a_name():
+    """Issue 10's grep: a "docker" string (a capability, a tool's install hint) outside
+    labs/engine.py is how engine knowledge starts spreading again."""
+    sources = [path for path in [*ROOT.glob("labs/**/*.py"), *ROOT.glob("grader/**/*.py")]
+               if path.relative_to(ROOT).as_posix() not in ENGINE_SPELLED_OUT]
+    found = {path.relative_to(ROOT).as_posix(): line for path in sources
+             for line, text in enumerate(path.read_text().splitlines(), 1) if '"docker"' in text}
+    assert found == {}
 
 
 def test_every_tolerated_file_still_spells_out_the_engine():

@@ -15,7 +15,7 @@ def test_no_two_tiers_share_a_test_file_name():
 
 
 def test_the_time_per_tier_line_files_each_test_under_its_tier_folder():
-    from conftest import tier_of   # tests/conftest.py, on the path as pytest's rootdir conftest
+    from conftest import tier_of  # tests/conftest.py, on the path as pytest's rootdir conftest
 
     assert tier_of("unit/test_a.py::test_b") == "unit"
     assert tier_of("apparmor_vm/test_c.py::test_d[a/b]") == "apparmor_vm"
