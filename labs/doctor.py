@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine
-from .apparmor.node_image import engine_enforces_apparmor
 from .audit import AuditCollector
 from .cluster import cluster_status, node_capabilities
+from .cluster.apparmor_image import engine_enforces_apparmor
 from .cluster.nodeimage import node_image_hash, recipe_hash
 from .cluster.nodesource import requested_source, stock_node_image
 from .cluster.versions import NODE_IMAGE

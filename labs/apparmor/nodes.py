@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import engine
 from ..errors import CapabilityMissing, LabError
-from ..nodeops import node_ops, on_cluster
+from ..nodeops import current_cluster, node_ops, on_cluster
 from ..nodeops.base import NodeCluster
 from ..paths import REPO_ROOT, state_dir
 from ..results import Applied, Result
@@ -106,7 +106,7 @@ def _run_on(node: str | None, args: list[str], **kwargs):
     if node is None:
         return run(args, **kwargs)
     kwargs.pop("fix", None)
-    return node_ops().run(node, args, **kwargs)
+    return _node_ops().run(node, args, **kwargs)
 
 
 def _where(node: str | None) -> str:
@@ -187,7 +187,8 @@ def _checked(source: str | Path, mode: str, node: str | None) -> tuple[str, str]
         raise LabError(f"unknown AppArmor mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
     text, _ = read_profile_source(source)
     require_safe_profile(text)
-    prefix = [] if shutil.which("apparmor_parser") or node_ops().mode != "kind" else _prefix(node)
+    local = node is None or shutil.which("apparmor_parser") or _node_ops().mode != "kind"
+    prefix = [] if local else _prefix(node)
     return text, check_profile_syntax(text, prefix=prefix)
 
 
@@ -201,10 +202,26 @@ def _unload(node: str | None, name: str) -> None:
         raise parser_error(result.stdout + result.stderr, f"removing {name} on {_where(node)}")
 
 
-def _nodes(config: NodeCluster | str, nodes: Iterable[str] | None) -> list[str]:
+def _resolved(config: NodeCluster | str) -> NodeCluster:
+    """A config name becomes the course's cluster object. labs.cluster is imported here, not at the
+    top: the AppArmor checks VM imports labs.apparmor with a bare python3 (no PyYAML for it)."""
+    if not isinstance(config, str):
+        return config
+    from ..cluster.handle import as_cluster
+
+    return as_cluster(config)
+
+
+def _node_ops():
+    """The node operations of the surrounding ``on_cluster``, else of the default cluster (a lesson
+    that names a node only)."""
+    return node_ops(current_cluster() or _resolved("default"))
+
+
+def _nodes(cluster: NodeCluster, nodes: Iterable[str] | None) -> list[str]:
     if nodes is not None:
         return list(nodes)
-    return node_ops(config).nodes()
+    return node_ops(cluster).nodes()
 
 
 def _file_label(source: str | Path, name: str) -> str:
@@ -234,8 +251,9 @@ def load_profile_on_nodes(source: str | Path, *, config: NodeCluster | str = "de
     ``mode="complain"`` loads it with ``apparmor_parser --Complain`` (logs, never blocks);
     a profile with ``flags=(complain)`` is in complain mode either way.
     """
-    targets = _nodes(config, nodes)
-    with on_cluster(config):
+    cluster = _resolved(config)
+    targets = _nodes(cluster, nodes)
+    with on_cluster(cluster):
         text, name = _checked(source, mode, targets[0] if targets else None)
         for node in targets:
             _load(node, text, name, mode)
@@ -256,8 +274,9 @@ def load_profile_on_nodes(source: str | Path, *, config: NodeCluster | str = "de
 def unload_profile_on_nodes(name: str, *, config: NodeCluster | str = "default",
                             nodes: Iterable[str] | None = None) -> Applied:
     """Remove the profile ``name`` from every node's kernel; absent profiles are fine."""
-    targets = _nodes(config, nodes)
-    with on_cluster(config):
+    cluster = _resolved(config)
+    targets = _nodes(cluster, nodes)
+    with on_cluster(cluster):
         for node in targets:
             _unload(node, name)
     return Applied(targets, action=f"removed AppArmor profile {name} from {len(targets)} node(s)",

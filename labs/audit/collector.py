@@ -98,7 +98,7 @@ class AuditCollector:
     Counter({'read': 12, ...})
 
     For a program that exits by itself, ``wait_quiet()`` after it exited is enough.
-    ``labs.seccomp.record_image`` does all of this (and more runs, phases, reports).
+    ``labs.seccomp.record.record_image`` does all of this (and more runs, phases, reports).
     """
 
     def __init__(self, image: str = COLLECTOR_IMAGE, *, ready_timeout: float = 60.0):

@@ -2,7 +2,7 @@
 
 Why a registry: the AppArmor cluster needs its own node image (apparmor_parser inside, no
 ``container`` variable for containerd), built by the AppArmor recipe
-(:mod:`labs.apparmor.node_image`); each config names the function that returns its image tag.
+(:mod:`labs.cluster.apparmor_image`); each config names the function that returns its image tag.
 
 The committed files are plain kind configs, right for kind's release image. The offline node
 image lacks the kindnetd, CoreDNS and kube-proxy images, so for it ``kind create`` gets a copy
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from ..apparmor.node_image import engine_enforces_apparmor, ensure_apparmor_node_image
 from ..errors import EnvironmentProblem, LabError
 from ..paths import CLUSTERS_DIR, kubeconfig_file, state_dir
+from .apparmor_image import engine_enforces_apparmor, ensure_apparmor_node_image
 from .nodeimage import is_offline_node_image
 from .nodesource import choose_node_image
 

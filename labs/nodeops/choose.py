@@ -21,7 +21,7 @@ __all__ = ["MODES", "NODE_OPS_ENV", "choose_mode", "node_ops", "on_cluster", "cu
 
 MODES = ("auto", "kind", "agent")
 NODE_OPS_ENV = "COURSE_NODE_OPS"
-_CLUSTER: ContextVar[NodeCluster | str | None] = ContextVar("course_cluster", default=None)
+_CLUSTER: ContextVar[NodeCluster | None] = ContextVar("course_cluster", default=None)
 _CHOSEN: dict[tuple[str, str], NodeOps] = {}
 
 
@@ -61,13 +61,13 @@ def _api_nodes(cluster: NodeCluster) -> list[str] | None:
         return None
 
 
-def current_cluster() -> NodeCluster | str | None:
+def current_cluster() -> NodeCluster | None:
     """The cluster of the surrounding :func:`on_cluster` (None outside one)."""
     return _CLUSTER.get()
 
 
 @contextmanager
-def on_cluster(cluster: NodeCluster | str) -> Iterator[NodeCluster | str]:
+def on_cluster(cluster: NodeCluster) -> Iterator[NodeCluster]:
     """Node helpers that take a node name only (``write_node_file``) act on ``cluster``."""
     token = _CLUSTER.set(cluster)
     try:
@@ -76,14 +76,15 @@ def on_cluster(cluster: NodeCluster | str) -> Iterator[NodeCluster | str]:
         _CLUSTER.reset(token)
 
 
-def node_ops(cluster: NodeCluster | str | None = None, mode: str | None = None) -> NodeOps:
+def node_ops(cluster: NodeCluster | None = None, mode: str | None = None) -> NodeOps:
     """The node operations of ``cluster`` (a :class:`labs.cluster.Cluster`; default: the one of the
-    surrounding :func:`on_cluster`, else the default cluster), chosen once per config and mode."""
-    cluster = cluster or current_cluster() or "default"
-    if isinstance(cluster, str):   # a config name, the form callers are leaving: labs.cluster resolves it
-        from ..cluster.handle import as_cluster  # import cycle: labs.cluster imports labs.nodeops
-
-        cluster = as_cluster(cluster)
+    surrounding :func:`on_cluster`), chosen once per config and mode. A config name is resolved
+    by the layer above (``labs.cluster.get_cluster(name).node_ops()``)."""
+    cluster = cluster or current_cluster()
+    if cluster is None:
+        raise LabError("node operations need a cluster, and none was given",
+                       fix="call labs.cluster.get_cluster(name).node_ops(), or node_ops() inside "
+                           "labs.nodeops.on_cluster(cluster)")
     requested = mode or os.environ.get(NODE_OPS_ENV) or "auto"
     key = (cluster.config, requested)
     if key not in _CHOSEN:

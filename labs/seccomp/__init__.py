@@ -27,8 +27,6 @@ from .compare import (
 )
 from .explain import DenialExplanation, explain_denial
 from .provenance import PHASES, RecordingDiff, RunRecord, SyscallProvenance, coverage, diff_runs, merge_runs, provenance
-from .record import record_image, runtime_baseline
-from .record_cluster import record_manifest
 from .recording import Recording, load_recording
 from .suggest import Suggestion, apply_suggestions, suggest_arguments
 from .summary import ProfileSummary, profile_summary
@@ -80,8 +78,5 @@ __all__ = [
     "load_recording",
     "merge_runs",
     "provenance",
-    "record_image",
-    "record_manifest",
-    "runtime_baseline",
     "suggest_arguments",
 ]

@@ -25,10 +25,10 @@ from . import (
     explain_denial,
     load_profile,
     load_recording,
-    record_image,
-    record_manifest,
     write_profile,
 )
+from .record import record_image
+from .record_cluster import record_manifest
 from .validate import profile_warnings
 
 

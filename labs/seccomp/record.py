@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .. import engine
 from ..audit import AuditCollector, exited_driven_records
+from ..docker_lab import LabContainer
 from ..errors import LabError, LabTimeout, WorkloadFailed
 from ..images import TOOLS_IMAGE
 from ..paths import state_dir
@@ -192,8 +193,6 @@ def _one_run(audit: AuditCollector, spec: _Spec, index: int, say: Callable[[str]
              into: list[RunRecord]) -> RunRecord:
     """Start, drive, settle, stop; the run is added to ``into`` first, so its records are kept
     (labelled partial) even when a step fails or Ctrl-C arrives."""
-    from ..docker_lab import LabContainer  # import cycle: labs.docker_lab imports labs.seccomp
-
     times: dict[str, float | None] = {"drive": None, "stop": None}
     started, wall, container, families, done = time.monotonic(), time.time(), None, set(), False
     record = RunRecord(index, "")

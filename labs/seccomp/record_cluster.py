@@ -1,6 +1,6 @@
 """Record a pod's syscalls on the kind cluster: :func:`record_manifest`.
 
-Why a cluster form next to :func:`~labs.seccomp.record_image`: a pod runs under containerd's
+Why a cluster form next to :func:`~labs.seccomp.record.record_image`: a pod runs under containerd's
 runc on the node, with the kubelet's mounts and service-account token, so its start-up can
 differ from ``docker run``'s. The steps are the same (audit profile, drive from the host,
 settle, delete the pod so its shutdown is recorded) and records are matched to the pod's own

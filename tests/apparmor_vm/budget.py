@@ -8,8 +8,8 @@ first), plus a margin for pytest and small commands. So an inner timeout always 
 and its error names the step; pytest-timeout only fires if the arithmetic here is wrong.
 """
 from labs.apparmor.docker_disk import BAKE_TIMEOUT as DOCKER_DISK_BAKE
-from labs.apparmor.node_image import BUILD_TIMEOUT as NODE_IMAGE_BUILD
 from labs.apparmor.vm import VM_IMAGE_TIMEOUT as VM_IMAGE_BUILD
+from labs.cluster.apparmor_image import BUILD_TIMEOUT as NODE_IMAGE_BUILD
 
 #: boots per guest run: a boot whose kernel reports a CPU stuck (labs.apparmor.vm.VmHung, about
 #: 1 boot in 20 under TCG) is booted once more, so every boot timeout below counts twice

@@ -19,14 +19,15 @@ import yaml
 
 from labs.apparmor import shipped_profile
 from labs.apparmor.docker_disk import build_docker_disk
-from labs.apparmor.node_image import ensure_apparmor_node_image
+from labs.cluster.apparmor_image import ensure_apparmor_node_image
 from labs.cluster.configs import get_config
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES
 from labs.paths import tools_dir
 
-from .budget import KIND_BOOT, KIND_GUEST_LIMITS, KIND_TEST, KUBEADM_CONTROL_PLANE
+from .budget import KIND_BOOT, KIND_GUEST_LIMITS, KIND_TEST
+from .emulation import write_emulated_config
 
 # cold, this one test builds the VM image, the AppArmor node image and the docker disk first
 pytestmark = pytest.mark.timeout(KIND_TEST)
@@ -45,29 +46,10 @@ spec:
     securityContext:
       appArmorProfile: {type: Localhost, localhostProfile: course-nginx-deny-write}
 """
-#: Software emulation (TCG) needs more patience than kubeadm's defaults, and no durability:
-#: the guest's disks are thrown away. kind 0.30 writes kubeadm v1beta3 for Kubernetes 1.34,
-#: whose ``apiServer.timeoutForControlPlane`` kubeadm 1.34 turns into the control-plane health
-#: check timeout (default 4m). The controller-manager and the scheduler renew their leader lease
-#: within 10 s by default; under emulation a renewal took longer ("failed to renew lease ...:
-#: context deadline exceeded", then "leaderelection lost" and exit 1, seen 10 times in one
-#: learner-host boot), and each restart's back-off left namespaces without a ServiceAccount.
-LEADER_PATIENCE = ("  extraArgs:\n    leader-elect-lease-duration: \"90s\"\n"
-                   "    leader-elect-renew-deadline: \"60s\"\n    leader-elect-retry-period: \"10s\"\n")
-TCG_PATCHES = [
-    "kind: ClusterConfiguration\n"
-    f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n"
-    "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
-    f"controllerManager:\n{LEADER_PATIENCE}scheduler:\n{LEADER_PATIENCE}",
-]
-
-
-def tcg_kind_config(node_image: str) -> dict:
+def laptop_kind_config(node_image: str) -> dict:
     """What `python -m labs.cluster ensure apparmor` would pass (the offline additions
-    included), plus the emulation patches."""
-    config = yaml.safe_load(get_config("apparmor").kind_config_file(node_image).read_text())
-    config.setdefault("kubeadmConfigPatches", []).extend(TCG_PATCHES)
-    return config
+    included)."""
+    return yaml.safe_load(get_config("apparmor").kind_config_file(node_image).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +70,7 @@ def kind_vm(vm_image, tmp_path_factory, announce, boot):
     (share / "limits").write_text("".join(f"{k}={v}\n" for k, v in KIND_GUEST_LIMITS.items()))
     (share / "bin").mkdir()
     shutil.copy(kind, share / "bin" / "kind")
-    (share / "cluster.yaml").write_text(yaml.safe_dump(tcg_kind_config(node_image)))
+    write_emulated_config(share, laptop_kind_config(node_image), "cluster.yaml")
     shutil.copy(shipped_profile("course-nginx-deny-write"), share / "profile")
     (share / "pod.yaml").write_text(POD)
     shutil.copy(GUEST / "kind_node.sh", share / "guest.sh")
@@ -108,15 +90,19 @@ def kind_vm(vm_image, tmp_path_factory, announce, boot):
     facts = dict(re.findall(r"^FACT (\w+)=(.*)$", vm.guest_log, re.M))
     announce(f"kind VM: {timings}; guest uptime at each step: {steps}")
     return {"vm": vm, "steps": steps, "facts": facts, "timings": timings,
-            "kind_log": read("kind.log"), "diag": read("node-watch.log")[-4000:] + read("node-diag.log")}
+            "kind_log": read("kind.log"), "watch": read("node-watch.log"), "diag": read("node-diag.log")}
 
 
 @pytest.mark.slow
 def test_pod_runs_confined_by_a_localhost_profile_on_the_apparmor_node(kind_vm):
     vm, facts = kind_vm["vm"], kind_vm["facts"]
-    assert vm.exit_status == 0, (f"guest exit {vm.exit_status}\n{vm.guest_log[-3000:]}\n"
-                                 f"{kind_vm['kind_log'][-3000:]}\n{kind_vm['diag'][-4000:]}")
+    assert vm.exit_status == 0, (f"guest exit {vm.exit_status}\n{vm.guest_log[-2000:]}\n"
+                                 f"== kind.log (tail)\n{kind_vm['kind_log'][-2500:]}\n"
+                                 f"== node-watch.log (tail)\n{kind_vm['watch'][-4000:]}\n"
+                                 f"== node-diag.log\n{kind_vm['diag'][-3000:]}")
     assert facts["node_apparmor"] == "Y" and facts["node_securityfs"] == "yes"
     assert facts["pod_field"] == "course-nginx-deny-write"
     assert facts["pod_label"] == "course-nginx-deny-write (enforce)"
-    assert facts["cm_renew_deadline"] == "--leader-elect-renew-deadline=60s"   # the TCG patch applied
+    assert facts["cm_renew_deadline"] == "--leader-elect-renew-deadline=60s"   # the TCG patches applied
+    assert facts["apiserver_liveness"] == "failureThreshold: 60"
+    assert facts["apiserver_etcd_check"] == "--etcd-healthcheck-timeout=30s"

@@ -20,16 +20,18 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labs.apparmor.docker_disk import build_docker_disk
-from labs.apparmor.node_image import ensure_apparmor_node_image
+from labs.cluster.apparmor_image import ensure_apparmor_node_image
+from labs.cluster.configs import get_config
 from labs.cluster.versions import NODE_IMAGE
 from labs.images import image_exists
 from labs.lessons import POD_IMAGES
 from labs.paths import REPO_ROOT, tools_dir
 
 from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_TEST
-from .test_apparmor_kind_vm import TCG_PATCHES
+from .emulation import write_emulated_config
 
 # cold, this module's fixture builds the VM image, the AppArmor node image and the docker disk.
 # Not yet in `make test` (the learner_host marker is deselected there; `make test-apparmor-vm`
@@ -38,16 +40,6 @@ from .test_apparmor_kind_vm import TCG_PATCHES
 pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
-#: kubeadm's static pods get startup and liveness probes that restart a component which is not
-#: live within 4 minutes (startup) or 80 s (liveness). On a loaded 2-core host the emulated
-#: kube-apiserver took longer, was restarted ~80 s after each start and never came up (seen
-#: twice). kubeadm applies these files from InitConfiguration's patches directory
-#: (``<component>+strategic.yaml``); the guest mounts them into the node.
-PROBE_PATIENCE = {"startupProbe": {"failureThreshold": 120}, "livenessProbe": {"failureThreshold": 60}}
-STATIC_POD_PATCHES = {
-    f"{component}+strategic.yaml": json.dumps({"spec": {"containers": [{"name": component, **PROBE_PATIENCE}]}})
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
-}
 #: what each wrong answer's report must say (the exercise's promised feedback)
 WRONG = {
     "06-allow-write-only": "no deny rule refuses writes under /etc",
@@ -81,8 +73,8 @@ def host(vm_image, tmp_path_factory, announce, boot):
     timings["docker_disk_build_s"] = disk.built_seconds
     share = tmp_path_factory.mktemp("apparmor-learner-host")
     (share / "node-image").write_text(node_image)
-    (share / "limits.json").write_text(json.dumps({**GUEST_LIMITS, "tcg_patches": TCG_PATCHES,
-                                                   "static_pod_patches": STATIC_POD_PATCHES}))
+    (share / "limits.json").write_text(json.dumps(GUEST_LIMITS))
+    write_emulated_config(share, yaml.safe_load(get_config("default").file.read_text()), "default-emulated.yaml")
     shutil.copy(GUEST / "learner_host.sh", share / "guest.sh")
     for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py", "node_watch.sh"):
         shutil.copy(GUEST / name, share / name)

@@ -17,7 +17,7 @@ from labs.apparmor import (
     shipped_profile,
     unload_profile_on_nodes,
 )
-from labs.apparmor.node_image import ensure_apparmor_node_image
+from labs.cluster.apparmor_image import ensure_apparmor_node_image
 from labs.errors import CapabilityMissing
 from labs.images import MANAGED_LABEL, image_exists
 from labs.runner import run

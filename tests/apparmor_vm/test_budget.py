@@ -7,10 +7,17 @@ for, cold, and the guest's own waits end before the host stops waiting for the g
 from __future__ import annotations
 
 from labs.apparmor.docker_disk import BAKE_TIMEOUT
-from labs.apparmor.node_image import BUILD_TIMEOUT
 from labs.apparmor.vm import DEBOOTSTRAP_TIMEOUT, MKFS_TIMEOUT, VM_IMAGE_TIMEOUT
+from labs.cluster.apparmor_image import BUILD_TIMEOUT
 
-from . import budget, test_apparmor_kind_vm, test_apparmor_learner_host, test_apparmor_node_image, test_apparmor_vm
+from . import (
+    budget,
+    emulation,
+    test_apparmor_kind_vm,
+    test_apparmor_learner_host,
+    test_apparmor_node_image,
+    test_apparmor_vm,
+)
 
 
 def _timeout(module) -> float:
@@ -36,7 +43,7 @@ def test_guest_waits_end_before_the_host_stops_the_guest():
     assert limits["create_timeout"] > budget.KUBEADM_CONTROL_PLANE   # kind's own steps come on top
     waits = limits["create_timeout"] + limits["ready_wait"] + limits["service_account_wait"]
     assert waits + budget.GUEST_WORK + budget.GUEST_OVERHEAD <= budget.LEARNER_BOOT
-    assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in test_apparmor_kind_vm.TCG_PATCHES[0]
+    assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in emulation.TCG_PATCHES[0]
 
 
 def test_kind_guest_waits_end_before_the_host_stops_the_guest():

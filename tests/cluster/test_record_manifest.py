@@ -6,7 +6,7 @@ from labs.lessons import asset
 from labs.manifests import load_manifests, set_seccomp
 from labs.paths import tools_dir
 from labs.pods import exec_in_pod, run_pod
-from labs.seccomp import record_manifest
+from labs.seccomp.record_cluster import record_manifest
 
 PROFILE = "course-test-record-nginx.json"
 # port-forward runs in the node's containerd, outside the pod's seccomp filter

@@ -15,7 +15,8 @@ from labs.docker_lab import LabContainer
 from labs.errors import LabTimeout, WorkloadFailed
 from labs.images import NGINX_IMAGE, TOOLS_IMAGE
 from labs.runner import run
-from labs.seccomp import apply_suggestions, audit_profile, load_profile, load_recording, record_image
+from labs.seccomp import apply_suggestions, audit_profile, load_profile, load_recording
+from labs.seccomp.record import record_image
 
 PAGE = "hello from the course nginx"
 REPO = Path(__file__).resolve().parents[2]

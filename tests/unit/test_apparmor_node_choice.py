@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.apparmor import node_image
+from labs.cluster import apparmor_image as node_image
 from labs.cluster import configs
 from labs.cluster.configs import CONFIGS
 

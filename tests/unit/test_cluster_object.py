@@ -67,9 +67,10 @@ def test_node_operations_get_the_object_and_a_name_finds_the_same_ones(course_co
     ops = KindNodeOps(cluster)
     monkeypatch.setitem(choose._CHOSEN, ("t-shape", "kind"), ops)
     assert cluster.node_ops("kind") is ops
-    assert choose.node_ops("t-shape", "kind") is ops   # a config name still works during the migration
     with choose.on_cluster(cluster):
         assert choose.node_ops(mode="kind") is ops
+    with pytest.raises(LabError, match="need a cluster"):
+        choose.node_ops(mode="kind")   # outside on_cluster, nothing says which cluster
     monkeypatch.setattr(Cluster, "nodes", lambda self: [f"{self.name}-control-plane"])
     assert ops.nodes() == ["course-t-control-plane"]   # kind node ops ask the cluster, not labs.cluster
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from labs import engine, host
-from labs.apparmor import node_image
 from labs.audit import collector_command
+from labs.cluster import apparmor_image as node_image
 from labs.cluster import nodeimage
 from labs.docker_lab import LabContainer
 from labs.engine import FakeEngine

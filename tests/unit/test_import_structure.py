@@ -12,20 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("labs", "grader")
-#: Imports that run up the layers; each closes a cycle and is to go. Node operations get the
-#: cluster object (issue 10's labs.cluster.Cluster) and ask it for nodes; only a caller that still
-#: passes a config name makes labs.nodeops.choose ask labs.cluster to resolve it. Add none.
-UPWARD_IMPORTS_TO_REMOVE = {
-    ("labs.nodeops.choose", "labs.cluster"), ("labs.nodeops.choose", "labs.cluster.handle"),
-}
-#: The two recorders are workflows (they run a container or a pod under the audit profile, like
-#: labs.pod_audit) that live in labs.seccomp so learners find them as ``seccomp.record_image`` /
-#: ``seccomp.record_manifest``. They sit on the workflow layer (docs/architecture.md); the cycle
-#: is only through the package: docker_lab and pod_audit import profile helpers from labs.seccomp,
-#: whose ``__init__`` re-exports the recorders. Each recorder imports its runner inside a function.
-RECORDERS_ABOVE_THEIR_PACKAGE = {
-    ("labs.seccomp.record", "labs.docker_lab"), ("labs.seccomp.record_cluster", "labs.pod_audit"),
-}
 #: The exercise registry finds grader/exercises/ex*.py by listing its folder (adding an exercise
 #: is adding a file); nothing imports those modules by name, so no dependency is hidden.
 DISCOVERY = {"grader.exercises"}
@@ -123,18 +109,7 @@ def test_the_graph_sees_imports_inside_functions_and_relative_ones():
 
 
 def test_no_import_cycles():
-    allowed = UPWARD_IMPORTS_TO_REMOVE | RECORDERS_ABOVE_THEIR_PACKAGE
-    graph = {name: {t for t in targets if (name, t) not in allowed}
-             for name, targets in import_graph_once().items()}
-    assert cycles(graph) == []
-
-
-def test_every_tolerated_upward_import_still_exists():
-    """An entry whose import is gone would tolerate a future one unnoticed: remove it."""
-    graph = import_graph_once()
-    stale = sorted(edge for edge in UPWARD_IMPORTS_TO_REMOVE | RECORDERS_ABOVE_THEIR_PACKAGE
-                   if edge[1] not in graph.get(edge[0], ()))
-    assert stale == []
+    assert cycles(import_graph_once()) == []
 
 
 #: Calls that load a module named by a string or a path (importlib, and runpy's two runners).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from labs.apparmor.node_image import apparmor_node_tag
+from labs.cluster.apparmor_image import apparmor_node_tag
 from labs.cluster.configs import CONFIGS, OFFLINE_INIT_PATCH, ClusterConfig, for_offline_node, get_config
 from labs.cluster.nodesource import (
     SOURCE_ENV,

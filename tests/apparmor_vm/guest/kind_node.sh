@@ -30,6 +30,8 @@ grep -q "KIND-EXIT 0" $SHARE/kind.log || { diagnose; exit 11; }
 step cluster-created
 echo "FACT node_apparmor=$(docker exec $NODE cat /sys/module/apparmor/parameters/enabled)"
 echo "FACT cm_renew_deadline=$(docker exec $NODE grep -o -- '--leader-elect-renew-deadline=[^ "]*' /etc/kubernetes/manifests/kube-controller-manager.yaml)"
+echo "FACT apiserver_etcd_check=$(docker exec $NODE grep -o -- '--etcd-healthcheck-timeout=[^ "]*' /etc/kubernetes/manifests/kube-apiserver.yaml)"
+echo "FACT apiserver_liveness=$(docker exec $NODE sh -c 'sed -n "/livenessProbe/,/timeoutSeconds/p" /etc/kubernetes/manifests/kube-apiserver.yaml' | grep -o 'failureThreshold: [0-9]*')"
 echo "FACT node_securityfs=$(docker exec $NODE sh -c '[ -d /sys/kernel/security/apparmor ] && echo yes')"
 docker exec -i $NODE apparmor_parser -r < $SHARE/profile || exit 12
 step profile-loaded

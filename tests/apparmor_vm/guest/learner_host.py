@@ -8,8 +8,9 @@ grading of exercises 06, 07 and 09 (reference solutions and wrong answers, live)
 hostile AppArmor submissions with the host's loaded profiles compared before and after.
 Facts go to results.json (steps.py); the host-side tests assert on them.
 
-Only two things differ from a laptop, both emulation: kubeadm's patience (TCG_PATCHES in
-limits.json) and the node image, which the host baked into the docker disk because the guest
+Only two things differ from a laptop, both emulation: kubeadm's patience (the host's
+tests/apparmor_vm/emulation.py wrote default-emulated.yaml and kubeadm-patches into the share)
+and the node image, which the host baked into the docker disk because the guest
 cannot build one (no network): the default config is registered with that image as its source.
 """
 from __future__ import annotations
@@ -34,10 +35,10 @@ from steps import run_steps, step  # noqa: E402
 
 import grader  # noqa: E402
 from labs import apparmor, lessons, pods  # noqa: E402
-from labs.apparmor.node_image import engine_enforces_apparmor  # noqa: E402
 from labs.apparmor.nodes import parse_loaded_profiles  # noqa: E402
 from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names  # noqa: E402
-from labs.cluster.configs import ClusterConfig, get_config, register_config  # noqa: E402
+from labs.cluster.apparmor_image import engine_enforces_apparmor  # noqa: E402
+from labs.cluster.configs import ClusterConfig, register_config  # noqa: E402
 from labs.lessons.drive import NginxDriver, collect_complain_records  # noqa: E402
 from labs.namespaces import SERVICE_ACCOUNT_WAIT_ENV  # noqa: E402
 from labs.runner import run  # noqa: E402
@@ -50,8 +51,6 @@ STATE = Path(os.environ["COURSE_STATE_DIR"])
 EXERCISES = SRC / "labs" / "exercises"
 CASES = SRC / "tests" / "data" / "submissions"
 KERNEL_PROFILES = Path("/sys/kernel/security/apparmor/profiles")
-#: where the node sees the kubeadm patches for the static pods (limits.json's static_pod_patches)
-NODE_PATCHES = "/etc/course-kubeadm-patches"
 
 
 def baked_node_image() -> str:
@@ -70,20 +69,7 @@ def label_in(pod: str, namespace: str, container: str | None = None) -> str:
 
 @step("cluster")
 def _cluster():
-    default = get_config("default")
-    document = yaml.safe_load(default.file.read_text())
-    document.setdefault("kubeadmConfigPatches", []).extend(LIMITS["tcg_patches"])
-    patches = STATE / "kubeadm-patches"
-    patches.mkdir(exist_ok=True)
-    for name, text in LIMITS["static_pod_patches"].items():
-        (patches / name).write_text(text)
-    document["kubeadmConfigPatches"].append(f"kind: InitConfiguration\npatches:\n  directory: {NODE_PATCHES}\n")
-    for node in document["nodes"]:
-        node.setdefault("extraMounts", []).append({"hostPath": str(patches), "containerPath": NODE_PATCHES,
-                                                   "readOnly": True})
-    emulated = STATE / "default-emulated.yaml"
-    emulated.write_text(yaml.safe_dump(document))
-    register_config(ClusterConfig("default", emulated, node_image=baked_node_image))
+    register_config(ClusterConfig("default", SHARE / "default-emulated.yaml", node_image=baked_node_image))
     started = time.monotonic()
     info = ensure_cluster("default", timeout=LIMITS["ready_wait"], create_timeout=LIMITS["create_timeout"])
     created = time.monotonic() - started

@@ -2,7 +2,7 @@
 # Runs INSIDE the AppArmor VM: make it a learner's Debian laptop (Docker on the baked disk, the
 # project and its virtualenv from the host's read-only share), then run learner_host.py with
 # Debian's python3. "STEP <name> <uptime>" lines mark the shell's steps for the host test;
-# node-watch.log gets the kind node's containers every 60 s while Python runs, node-diag.log
+# node-watch.log gets the kind node's containers every 90 s while Python runs, node-diag.log
 # the node's state when Python failed.
 SHARE=/mnt/course
 NODE=seccomp-course-control-plane

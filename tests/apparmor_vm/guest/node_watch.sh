@@ -1,10 +1,10 @@
 # Sourced INSIDE the AppArmor VM by kind_node.sh and learner_host.sh, after $NODE and $SHARE are
-# set. watch_node (run it in the background) appends to $SHARE/node-watch.log every 60 s: the
+# set. watch_node (run it in the background) appends to $SHARE/node-watch.log every 90 s: the
 # kind node's containers with state and restart count, the kubelet's last line, and once per
 # exited container its exit code and last log lines, so a control-plane component that keeps
 # restarting says why. diagnose writes $SHARE/node-diag.log after a failed step.
 watch_node() {
-    while sleep 60; do
+    while sleep 90; do
         up=$(cut -d' ' -f1 /proc/uptime)
         echo "$up $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
         echo "$up kubelet: $(docker exec $NODE sh -c 'systemctl is-active kubelet; journalctl -u kubelet -n 1 --no-pager -o cat' 2>&1 | tr '\n' ' ' | cut -c1-240)"
