@@ -1,5 +1,5 @@
-"""kind under software emulation (TCG): everything the AppArmor VM's clusters change from a
-laptop's kind config, in one place for the kind-in-VM test and the learner host.
+"""kind under software emulation (TCG): everything the learner host's cluster changes from a
+laptop's kind config, in one place.
 
 Two kinds of patience, both measured: kubeadm's control-plane wait and the leader-election
 deadlines (kubeadm config patches), and the static pods' probes (a kubeadm patches directory
@@ -40,9 +40,9 @@ TCG_PATCHES = [
 #: kubeadm's static pods get startup and liveness probes that restart a component which is not
 #: live within 4 minutes (startup) or 80 s (liveness). On a loaded 2-core host the emulated
 #: kube-apiserver took longer, was restarted ~80 s after each start and never came up (seen
-#: twice on the learner host; CI's kind-in-VM test then failed with "kube-apiserver is not
-#: healthy after 10m0s"). kubeadm applies ``<component>+strategic.yaml`` from the directory
-#: InitConfiguration's ``patches`` names.
+#: twice on the learner host; CI's kind-in-VM test, since replaced by the kubelet VM, then
+#: failed with "kube-apiserver is not healthy after 10m0s"). kubeadm applies
+#: ``<component>+strategic.yaml`` from the directory InitConfiguration's ``patches`` names.
 PROBE_PATIENCE = {"startupProbe": {"failureThreshold": 120}, "livenessProbe": {"failureThreshold": 60}}
 STATIC_POD_PATCHES = {
     f"{component}+strategic.yaml": json.dumps({"spec": {"containers": [{"name": component, **PROBE_PATIENCE}]}})

@@ -13,7 +13,7 @@ from labs.cluster.apparmor_image import BUILD_TIMEOUT
 from . import (
     budget,
     emulation,
-    test_apparmor_kind_vm,
+    test_apparmor_kubelet_vm,
     test_apparmor_learner_host,
     test_apparmor_node_image,
     test_apparmor_vm,
@@ -33,8 +33,8 @@ def test_each_test_timeout_covers_its_nested_timeouts_cold():
     assert _timeout(test_apparmor_vm) >= VM_IMAGE_TIMEOUT + boots * budget.CHECKS_BOOT
     assert _timeout(test_apparmor_learner_host) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
                                                     + boots * budget.LEARNER_BOOT)
-    assert _timeout(test_apparmor_kind_vm) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
-                                               + boots * budget.KIND_BOOT)
+    assert _timeout(test_apparmor_kubelet_vm) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
+                                                  + boots * budget.KUBELET_BOOT)
     assert _timeout(test_apparmor_node_image) >= BUILD_TIMEOUT + budget.NODE_START
 
 
@@ -46,6 +46,5 @@ def test_guest_waits_end_before_the_host_stops_the_guest():
     assert f"timeoutForControlPlane: {budget.KUBEADM_CONTROL_PLANE}s" in emulation.TCG_PATCHES[0]
 
 
-def test_kind_guest_waits_end_before_the_host_stops_the_guest():
-    waits = budget.KUBEADM_CONTROL_PLANE + sum(budget.KIND_GUEST_LIMITS.values())
-    assert waits + budget.GUEST_OVERHEAD <= budget.KIND_BOOT
+def test_kubelet_guest_waits_end_before_the_host_stops_the_guest():
+    assert sum(budget.KUBELET_GUEST_LIMITS.values()) + budget.GUEST_OVERHEAD <= budget.KUBELET_BOOT

@@ -71,3 +71,32 @@ def test_a_hung_boot_without_attempts_left_raises_vm_hung(fake_qemu, monkeypatch
     with pytest.raises(VmHung, match="soft lockup"):
         boot_vm(image, share, timeout=50, attempts=1)
     assert Path(share / "guest.sh").exists()
+
+
+#: first boot: the guest script says a step hung (exit 75); second boot: finish
+STUCK_QEMU = """#!/bin/sh
+share=$(echo "$@" | sed -E 's/.*local,path=([^,]*),mount_tag=course.*/\\1/')
+if [ ! -e "$share/../boots" ]; then
+    touch "$share/../boots"
+    echo "docker run of the node: exit 124" > "$share/guest.log"
+    echo "COURSE-VM-EXIT 75"
+    exit 0
+fi
+echo hello > "$share/guest.log"
+echo "COURSE-VM-EXIT 0"
+"""
+
+
+def test_a_guest_that_says_a_step_hung_is_booted_again(fake_qemu):
+    image, share = fake_qemu
+    (Path(os.environ["PATH"].split(os.pathsep)[0]) / "qemu-system-x86_64").write_text(STUCK_QEMU)
+    run = boot_vm(image, share, timeout=50, attempts=2)
+    assert run.ok and run.guest_log == "hello\n"
+    assert len(run.hung_boots) == 1 and "COURSE-VM-EXIT 75" in run.hung_boots[0]
+
+
+def test_on_the_last_attempt_a_stuck_guest_is_its_result(fake_qemu):
+    image, share = fake_qemu
+    (Path(os.environ["PATH"].split(os.pathsep)[0]) / "qemu-system-x86_64").write_text(STUCK_QEMU)
+    run = boot_vm(image, share, timeout=50, attempts=1)
+    assert run.exit_status == vmmod.GUEST_STUCK and "exit 124" in run.guest_log

@@ -1,4 +1,4 @@
-# Sourced INSIDE the AppArmor VM by learner_host.sh and kind_node.sh: make the guest a
+# Sourced INSIDE the AppArmor VM by learner_host.sh and kubelet_node.sh: make the guest a
 # Docker host the way a learner's laptop is one. cgroup v1, kernel modules, the baked docker disk at /var/lib/docker
 # (the node and lab images already in it), containerd and dockerd. Defines step() (prints
 # "STEP <name> <uptime>" for the host test) and stamp() (prefixes lines with the uptime).

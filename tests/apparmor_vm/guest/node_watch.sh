@@ -1,13 +1,21 @@
-# Sourced INSIDE the AppArmor VM by kind_node.sh and learner_host.sh, after $NODE and $SHARE are
-# set. watch_node (run it in the background) appends to $SHARE/node-watch.log every 90 s: the
+# Sourced INSIDE the AppArmor VM by kubelet_node.sh and learner_host.sh, after $NODE and $SHARE
+# are set ($KUBELET_LOG too when the node's kubelet runs standalone and logs to that file).
+# watch_node (run it in the background) appends to $SHARE/node-watch.log every 90 s: the
 # kind node's containers with state and restart count, the kubelet's last line, and once per
 # exited container its exit code and last log lines, so a control-plane component that keeps
 # restarting says why. diagnose writes $SHARE/node-diag.log after a failed step.
+kubelet_tail() {  # the kubelet's last $1 lines: its log file when standalone, else its journal
+    if [ -n "$KUBELET_LOG" ]; then
+        docker exec $NODE tail -n "$1" "$KUBELET_LOG"
+    else
+        docker exec $NODE sh -c "systemctl is-active kubelet; journalctl -u kubelet -n $1 --no-pager -o cat"
+    fi
+}
 watch_node() {
     while sleep 90; do
         up=$(cut -d' ' -f1 /proc/uptime)
         echo "$up $(docker exec $NODE crictl ps -a -o json 2>&1 | python3 $SHARE/node_watch.py)"
-        echo "$up kubelet: $(docker exec $NODE sh -c 'systemctl is-active kubelet; journalctl -u kubelet -n 1 --no-pager -o cat' 2>&1 | tr '\n' ' ' | cut -c1-240)"
+        echo "$up kubelet: $(kubelet_tail 1 2>&1 | tr '\n' ' ' | cut -c1-240)"
         for id in $(docker exec $NODE crictl ps -a --state exited -q 2>/dev/null); do
             grep -qx "$id" /tmp/exited-seen 2>/dev/null && continue
             echo "$id" >>/tmp/exited-seen
@@ -22,7 +30,7 @@ diagnose() {
         echo "== docker ps -a"; docker ps -a
         echo "== node console (tail)"; docker logs -t $NODE 2>&1 | tail -60
         echo "== crictl ps -a"; docker exec $NODE crictl ps -a
-        echo "== kubelet (tail)"; docker exec $NODE journalctl -u kubelet --no-pager | tail -60
+        echo "== kubelet (tail)"; kubelet_tail 60
         echo "== containerd (tail)"; docker exec $NODE journalctl -u containerd --no-pager | tail -30
         echo "== pods"; docker exec $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o wide
         echo "== dockerd (tail)"; tail -20 /tmp/dockerd.log
