@@ -14,9 +14,9 @@ def test_no_two_tiers_share_a_test_file_name():
     assert [name for name, count in names.items() if count > 1] == []
 
 
-def test_the_time_per_tier_line_files_each_test_under_its_tier_folder():
-    from conftest import tier_of  # tests/conftest.py, on the path as pytest's rootdir conftest
-
+def test_the_time_per_tier_line_files_each_test_under_its_tier_folder(request):
+    # tests/conftest.py as pytest registered it (each tier has a module named "conftest" too)
+    tier_of = request.config.pluginmanager.get_plugin(str(TESTS / "conftest.py")).tier_of
     assert tier_of("unit/test_a.py::test_b") == "unit"
     assert tier_of("apparmor_vm/test_c.py::test_d[a/b]") == "apparmor_vm"
     assert tier_of("test_top.py::test_e") == "other"
