@@ -62,6 +62,31 @@ def vm_image(announce):
 
 
 @pytest.fixture(scope="session")
+def node_disk(vm_image, announce):
+    """``(node_image, disk, timings)``: the AppArmor node image and the docker disk holding it and
+    the lab images (both cached), what the kubelet VM and the learner host boot with; copy
+    ``timings`` before adding to it."""
+    from labs.apparmor.docker_disk import build_docker_disk
+    from labs.cluster.apparmor_image import ensure_apparmor_node_image
+    from labs.cluster.versions import NODE_IMAGE
+    from labs.images import image_exists
+    from labs.lessons import POD_IMAGES
+
+    if not image_exists(NODE_IMAGE):
+        pytest.skip(f"the offline node image {NODE_IMAGE} is not built on this machine (make node-image)")
+    absent = [image for image in POD_IMAGES if not image_exists(image)]
+    if absent:
+        pytest.skip(f"lab images missing: {', '.join(absent)} (make images)")
+    timings = {"vm_image_build_s": vm_image.built_seconds}
+    started = time.monotonic()
+    node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=announce)
+    timings["node_image_s"] = round(time.monotonic() - started, 1)
+    disk = build_docker_disk([node_image, *POD_IMAGES], log=announce)
+    timings["docker_disk_build_s"] = disk.built_seconds
+    return node_image, disk, timings
+
+
+@pytest.fixture(scope="session")
 def boot(announce):
     """``boot(image, share, **kwargs)``: :func:`labs.apparmor.vm.boot_vm` with progress on the
     terminal and a hung boot booted again (budget.HANG_ATTEMPTS); each hung boot is said out

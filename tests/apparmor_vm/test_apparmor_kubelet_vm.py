@@ -19,17 +19,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from labs.apparmor import shipped_profile
-from labs.apparmor.docker_disk import build_docker_disk
-from labs.cluster.apparmor_image import ensure_apparmor_node_image
-from labs.cluster.versions import NODE_IMAGE
-from labs.images import image_exists
-from labs.lessons import POD_IMAGES
 
 from .budget import KUBELET_BOOT, KUBELET_GUEST_LIMITS, KUBELET_TEST
 
@@ -70,15 +64,9 @@ healthzBindAddress: 127.0.0.1
 
 
 @pytest.fixture(scope="module")
-def kubelet_vm(vm_image, tmp_path_factory, announce, boot):
-    if not image_exists(NODE_IMAGE):
-        pytest.skip(f"the offline node image {NODE_IMAGE} is not built on this machine (make node-image)")
-    timings = {"vm_image_build_s": vm_image.built_seconds}
-    started = time.monotonic()
-    node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=announce)
-    timings["node_image_s"] = round(time.monotonic() - started, 1)
-    disk = build_docker_disk([node_image, *POD_IMAGES], log=announce)   # the learner host's disk
-    timings["docker_disk_build_s"] = disk.built_seconds
+def kubelet_vm(vm_image, node_disk, tmp_path_factory, announce, boot):
+    node_image, disk, built = node_disk
+    timings = dict(built)
     share = tmp_path_factory.mktemp("apparmor-kubelet-vm")
     (share / "node-image").write_text(node_image)
     (share / "limits").write_text("".join(f"{k}={v}\n" for k, v in KUBELET_GUEST_LIMITS.items()))

@@ -16,18 +16,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from labs.apparmor.docker_disk import build_docker_disk
-from labs.cluster.apparmor_image import ensure_apparmor_node_image
 from labs.cluster.configs import get_config
-from labs.cluster.versions import NODE_IMAGE
-from labs.images import image_exists
-from labs.lessons import POD_IMAGES
 from labs.paths import REPO_ROOT, tools_dir
 
 from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_TEST
@@ -55,22 +49,13 @@ WRONG = {
 
 
 @pytest.fixture(scope="module")
-def host(vm_image, tmp_path_factory, announce, boot):
+def host(vm_image, tmp_path_factory, announce, boot, request):
     """Boot the learner host once; return its results.json with the host's timings added."""
     missing = [tool for tool in ("kind", "kubectl") if not (tools_dir() / tool).exists()]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed in {tools_dir()} (make cluster installs them)")
-    if not image_exists(NODE_IMAGE):
-        pytest.skip(f"the offline node image {NODE_IMAGE} is not built on this machine (make node-image)")
-    absent = [image for image in POD_IMAGES if not image_exists(image)]
-    if absent:
-        pytest.skip(f"lab images missing: {', '.join(absent)} (make images)")
-    timings = {"vm_image_build_s": vm_image.built_seconds}
-    started = time.monotonic()
-    node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=announce)
-    timings["node_image_s"] = round(time.monotonic() - started, 1)
-    disk = build_docker_disk([node_image, *POD_IMAGES], log=announce)
-    timings["docker_disk_build_s"] = disk.built_seconds
+    node_image, disk, built = request.getfixturevalue("node_disk")   # after the tools check
+    timings = dict(built)
     share = tmp_path_factory.mktemp("apparmor-learner-host")
     (share / "node-image").write_text(node_image)
     (share / "limits.json").write_text(json.dumps(GUEST_LIMITS))
