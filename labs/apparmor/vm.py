@@ -203,10 +203,13 @@ class _Follower:
         self.paths = [share / name for name in names]
         self.offsets = {path: 0 for path in self.paths}
         self.progress = progress
+        self.last_line_at = time.monotonic()
+
+    def silent_for(self) -> float:
+        """Seconds since the guest last wrote a line to any followed file (or since the boot)."""
+        return time.monotonic() - self.last_line_at
 
     def poll(self) -> None:
-        if self.progress is None:
-            return
         for path in self.paths:
             try:
                 with path.open("rb") as f:
@@ -216,14 +219,17 @@ class _Follower:
                 continue
             end = chunk.rfind(b"\n") + 1
             self.offsets[path] += end
+            if end:
+                self.last_line_at = time.monotonic()
             for line in chunk[:end].decode(errors="replace").splitlines():
-                if line.strip():
+                if line.strip() and self.progress is not None:
                     self.progress(f"{path.name}: {line}")
 
 
 def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_mb: int = 1024,
             cpus: int = 2, timeout: float = 900, progress=None, attempts: int = 1,
-            follow: tuple[str, ...] = ("guest.log",), read_only: dict[str, Path] | None = None) -> VmRun:
+            follow: tuple[str, ...] = ("guest.log",), read_only: dict[str, Path] | None = None,
+            silent_after: float | None = None) -> VmRun:
     """Boot the guest, run ``share/guest.sh`` in it (as root), return what it left behind.
 
     ``share`` is mounted at ``/mnt/course`` in the guest, read-write; the guest writes
@@ -236,7 +242,9 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     (polled every 2 s), prefixed with the file's name: a slow run shows where it is.
 
     A boot whose kernel reports a CPU stuck for :data:`HUNG_AFTER` seconds is stopped at once,
-    and so is one still running after ``timeout``. A hung boot (also a timed-out one whose
+    and so is one whose ``follow`` files gained no line for ``silent_after`` seconds (a guest
+    script that logs on a timer has stopped running: seen under TCG with both vCPUs busy and
+    no soft lockup reported), and one still running after ``timeout``. A hung boot (also a timed-out one whose
     console shows a soft lockup) is booted again, with the share as it was, while ``attempts``
     allow, and so is one whose guest script exited :data:`GUEST_STUCK`; the returned run's
     ``hung_boots`` keeps each hung console's tail. Raises
@@ -250,7 +258,8 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     hung_boots: list[str] = []
     for attempt in range(1, attempts + 1):
         try:
-            returncode, stdout, stderr, seconds = _boot_once(args, share, timeout, _Follower(share, follow, progress))
+            returncode, stdout, stderr, seconds = _boot_once(args, share, timeout, _Follower(share, follow, progress),
+                                                             silent_after)
             if EXIT_MARK.findall(stdout)[-1:] == [str(GUEST_STUCK)] and attempt < attempts:
                 raise VmHung(" ".join(args), returncode, stdout,
                              fix=f"the guest script exited {GUEST_STUCK}: a step of it hung (its guest.log says which)")
@@ -308,7 +317,8 @@ def longest_soft_lockup(console: str) -> int:
     return max((int(s) for s in SOFT_LOCKUP.findall(console)), default=0)
 
 
-def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower) -> tuple[int, str, str, float]:
+def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower,
+               silent_after: float | None = None) -> tuple[int, str, str, float]:
     """Run QEMU until it exits; stop it on a hang (:class:`VmHung`) or after ``timeout``."""
     command = " ".join(args)
     started = time.monotonic()
@@ -341,6 +351,9 @@ def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower
             if longest_soft_lockup(recent) >= HUNG_AFTER:
                 raise stop(VmHung, f"the guest kernel reported a CPU stuck for {HUNG_AFTER}s or more "
                                    "(soft lockup): the boot was stopped; see the console output above")
+            if silent_after is not None and follower.silent_for() > silent_after:
+                raise stop(VmHung, f"the guest wrote no line to {', '.join(p.name for p in follower.paths)} "
+                                   f"for {silent_after:.0f}s: its script stopped running; the boot was stopped")
             if time.monotonic() - started > timeout:
                 raise stop(CommandError, f"the VM did not finish in {timeout:.0f}s; see the console output above")
     finally:

@@ -94,7 +94,7 @@ def boot(announce):
     from labs.apparmor.vm import boot_vm
 
     def run_guest(image, share, **kwargs):
-        vm = boot_vm(image, share, progress=announce, attempts=HANG_ATTEMPTS, **kwargs)
+        vm = boot_vm(image, share, progress=announce, **{"attempts": HANG_ATTEMPTS, **kwargs})
         for console in vm.hung_boots:
             warnings.warn(f"an AppArmor VM boot hung (soft lockup) and was booted again; "
                           f"console tail: {console[-1500:]!r}", stacklevel=2)

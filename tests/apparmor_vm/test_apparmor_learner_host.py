@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from labs.cluster.configs import get_config
+from labs.errors import CommandError
 from labs.paths import REPO_ROOT, tools_dir
 
-from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_TEST
+from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_SILENCE, LEARNER_TEST
 from .emulation import write_emulated_config
 
 # cold, this module's fixture builds the VM image, the AppArmor node image and the docker disk.
@@ -64,27 +66,36 @@ def host(vm_image, tmp_path_factory, announce, boot, request):
     for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py", "node_watch.sh"):
         shutil.copy(GUEST / name, share / name)
     announce(f"booting the learner host (timeout {LEARNER_BOOT}s; guest waits {GUEST_LIMITS})")
-    vm = boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=LEARNER_BOOT,
-                 follow=("guest.log", "node-watch.log"),
-                 read_only={"src": REPO_ROOT})
-    timings["boot_to_done_s"] = vm.seconds
-    diag = "".join((share / name).read_text(errors="replace")[-4000:] for name in ("node-watch.log", "node-diag.log")
-                   if (share / name).exists())
+    started = time.monotonic()
+    try:
+        boot(vm_image, share, disks=(disk.path,), memory_mb=6144, timeout=LEARNER_BOOT, attempts=1,
+             silent_after=LEARNER_SILENCE, follow=("guest.log", "node-watch.log"), read_only={"src": REPO_ROOT})
+        stopped = ""
+    except CommandError as exc:   # VmHung too: the facts saved before the hang still count
+        stopped = f"the guest was stopped: {exc.fix}\nconsole tail:\n{exc.output[-2500:]}"
+        announce(stopped.splitlines()[0])
+    timings["boot_to_done_s"] = round(time.monotonic() - started, 1)
+    guest_log, diag = (share / "guest.log").read_text(errors="replace"), "".join(
+        (share / name).read_text(errors="replace")[-4000:] for name in ("node-watch.log", "node-diag.log")
+        if (share / name).exists())
     results_file = share / "results.json"
-    assert results_file.exists(), f"the guest wrote no results (exit {vm.exit_status}):\n{vm.guest_log[-4000:]}\n{diag}"
+    assert results_file.exists(), f"the guest wrote no results:\n{stopped}\n{guest_log[-4000:]}\n{diag}"
     results = json.loads(results_file.read_text())
-    shell_steps = {m[0]: float(m[1]) for m in re.findall(r"^STEP (\S+) ([\d.]+)$", vm.guest_log, re.M)}
+    shell_steps = {m[0]: float(m[1]) for m in re.findall(r"^STEP (\S+) ([\d.]+)$", guest_log, re.M)}
     results["timings"] = {**timings, "guest_uptime_at": shell_steps, "python_steps_s": results["seconds"]}
     announce(f"learner host timings: {json.dumps(results['timings'])}")
-    results["guest_log"] = vm.guest_log
+    results["guest_log"] = f"{stopped}\n{guest_log}" if stopped else guest_log
     results["node_diag"] = diag
     return results
 
 
 @pytest.fixture
 def facts(host):
-    """One guest step's facts; fails with the guest's traceback if that step crashed."""
+    """One guest step's facts; fails with the guest's traceback if that step crashed. A step the
+    guest stopped in gives what it saved so far, marked ``unfinished``."""
     def get(name: str) -> dict:
+        if name not in host["steps"] and name in host.get("partial", {}):
+            return {**host["partial"][name], "unfinished": True}   # the guest stopped in this step
         if name not in host["steps"]:
             pytest.fail(f"guest step {name} did not run (an earlier step it needs failed):\n"
                         f"{host['guest_log'][-3000:]}\n{host['node_diag']}")
@@ -136,14 +147,18 @@ def test_lesson07_complain_records_come_live_from_the_collector_and_the_learned_
     assert lesson["write_rc"] != 0 and "Permission denied" in lesson["write_err"], lesson
 
 
-def _reports(facts) -> dict[str, dict]:
-    return {report["case"]: report for report in facts("grading")["reports"]}
+def _report(facts, case: str) -> dict:
+    """One submission's report; fails naming the last graded case if the guest never got to it."""
+    reports = {report["case"]: report for report in facts("grading")["reports"]}
+    if case not in reports:
+        pytest.fail(f"{case} was not graded: the guest's grading step stopped after {list(reports)}")
+    return reports[case]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", ["06", "07", "09"])
 def test_reference_solution_earns_full_marks_with_every_check_run(facts, exercise):
-    report = _reports(facts)[f"{exercise}-reference"]
+    report = _report(facts, f"{exercise}-reference")
     assert report["not_checked"] == [], report["checks"]
     assert report["score"] == report["max"], [c for c in report["checks"] if c["status"] != "passed"]
     assert any(c["live"] for c in report["checks"])
@@ -152,7 +167,7 @@ def test_reference_solution_earns_full_marks_with_every_check_run(facts, exercis
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(WRONG))
 def test_wrong_answer_gets_partial_credit_and_the_promised_message(facts, case):
-    report = _reports(facts)[case]
+    report = _report(facts, case)
     assert report["not_checked"] == [], report["checks"]
     assert 0 < report["score"] < report["max"], report["checks"]
     assert WRONG[case] in json.dumps(report["checks"]), report["checks"]
@@ -160,7 +175,9 @@ def test_wrong_answer_gets_partial_credit_and_the_promised_message(facts, case):
 
 @pytest.mark.slow
 def test_grading_leaves_no_profile_loaded(facts):
-    assert facts("grading")["leftover_profiles"] == []
+    grading = facts("grading")
+    assert not grading.get("unfinished"), f"the guest stopped while grading, after {len(grading['reports'])} cases"
+    assert grading["leftover_profiles"] == []
 
 
 @pytest.mark.slow

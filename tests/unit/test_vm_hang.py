@@ -100,3 +100,21 @@ def test_on_the_last_attempt_a_stuck_guest_is_its_result(fake_qemu):
     (Path(os.environ["PATH"].split(os.pathsep)[0]) / "qemu-system-x86_64").write_text(STUCK_QEMU)
     run = boot_vm(image, share, timeout=50, attempts=1)
     assert run.exit_status == vmmod.GUEST_STUCK and "exit 124" in run.guest_log
+
+
+#: the guest script logs a line, then its userspace stops: no soft lockup, no exit
+SILENT_QEMU = """#!/bin/sh
+share=$(echo "$@" | sed -E 's/.*local,path=([^,]*),mount_tag=course.*/\\1/')
+echo "step grading" > "$share/guest.log"
+exec sleep 60
+"""
+
+
+def test_a_guest_silent_past_its_limit_is_stopped_as_hung(fake_qemu):
+    image, share = fake_qemu
+    qemu = Path(os.environ["PATH"].split(os.pathsep)[0]) / "qemu-system-x86_64"
+    qemu.write_text(SILENT_QEMU)
+    with pytest.raises(VmHung, match="no line to guest.log for 3s") as raised:
+        boot_vm(image, share, timeout=50, attempts=1, silent_after=3)
+    assert (share / "guest.log").read_text() == "step grading\n"   # kept for the caller to read
+    assert "sleep" not in raised.value.output

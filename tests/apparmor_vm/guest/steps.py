@@ -3,7 +3,8 @@
 A guest program registers steps with ``@step(name)``; :func:`run_steps` runs them in order,
 keeps each one's result (or its traceback) and duration, and writes ``results.json`` into the
 share for the host-side tests. Each step's start is printed at once, so guest.log names the
-step a hung run was in.
+step a hung run was in; a long step saves what it has so far with :func:`partial`, so a guest
+that hangs in it still leaves those facts.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 SHARE = Path("/mnt/course")
 STEPS: list = []
+RESULTS: dict = {"kernel": os.uname().release, "steps": {}, "seconds": {}, "partial": {}}
 
 
 def step(name):
@@ -28,9 +30,9 @@ def step(name):
 def run_steps(stop_after_failure: tuple[str, ...] = ()) -> int:
     """Run every step; a failed step named in ``stop_after_failure`` skips the rest (they
     need what it makes). Returns the guest script's exit status."""
-    results: dict = {"kernel": os.uname().release, "steps": {}, "seconds": {}}
+    results = RESULTS
     for name, fn in STEPS:
-        print(f"step {name} ... (uptime {_uptime():.0f}s)", flush=True)
+        print(f"step {name} ... (uptime {uptime():.0f}s)", flush=True)
         started = time.monotonic()
         try:
             results["steps"][name] = fn()
@@ -38,7 +40,8 @@ def run_steps(stop_after_failure: tuple[str, ...] = ()) -> int:
             results["steps"][name] = {"error": traceback.format_exc()}
             print(results["steps"][name]["error"], flush=True)
         results["seconds"][name] = round(time.monotonic() - started, 2)
-        (SHARE / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        results["partial"].pop(name, None)
+        _save()
         if name in stop_after_failure and "error" in (results["steps"][name] or {}):
             print(f"step {name} failed: the steps after it need it, stopping", flush=True)
             break
@@ -47,5 +50,15 @@ def run_steps(stop_after_failure: tuple[str, ...] = ()) -> int:
     return 1 if failed else 0
 
 
-def _uptime() -> float:
+def partial(name: str, value) -> None:
+    """What step ``name`` has found so far, in results.json at once (replaced by its result)."""
+    RESULTS["partial"][name] = value
+    _save()
+
+
+def _save() -> None:
+    (SHARE / "results.json").write_text(json.dumps(RESULTS, indent=1, default=str))
+
+
+def uptime() -> float:
     return float(Path("/proc/uptime").read_text().split()[0])
