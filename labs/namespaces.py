@@ -21,7 +21,7 @@ from .names import MANAGED_LABEL, POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSI
 
 __all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
            "sweep_stale_namespaces", "is_stale", "owner_token",
-           "service_account_wait", "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS",
+           "service_account_wait", "number_from_env", "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS",
            "SERVICE_ACCOUNT_WAIT_ENV"]
 
 LAB_NAMESPACE_LABEL = ("course.seccomp-lab/lab-namespace", "true")
@@ -97,15 +97,20 @@ def _delete_namespace(name: str, config: ClusterLike | str) -> None:
             raise
 
 
-def service_account_wait() -> float:
-    """Seconds a new namespace may wait for its ServiceAccount: 60, or ``$COURSE_SERVICE_ACCOUNT_WAIT``
-    on a slow host (an emulated one restarts its controller manager while it starts)."""
-    value = os.environ.get(SERVICE_ACCOUNT_WAIT_ENV, "60")
+def number_from_env(name: str, default: float, example: str) -> float:
+    """A number a slow host sets in the environment (``default`` when unset); a clear error otherwise."""
+    value = os.environ.get(name, str(default))
     try:
         return float(value)
     except ValueError:
-        raise EnvironmentProblem(f"{SERVICE_ACCOUNT_WAIT_ENV}={value!r} is not a number of seconds",
-                                 fix=f"set it to e.g. 300, or unset {SERVICE_ACCOUNT_WAIT_ENV}") from None
+        raise EnvironmentProblem(f"{name}={value!r} is not a number",
+                                 fix=f"set it to e.g. {example}, or unset {name}") from None
+
+
+def service_account_wait() -> float:
+    """Seconds a new namespace may wait for its ServiceAccount: 60, or ``$COURSE_SERVICE_ACCOUNT_WAIT``
+    on a slow host (an emulated one restarts its controller manager while it starts)."""
+    return number_from_env(SERVICE_ACCOUNT_WAIT_ENV, 60, "300")
 
 
 def _wait_for_default_service_account(name: str, config: ClusterLike | str, timeout: float | None = None) -> None:

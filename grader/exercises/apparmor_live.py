@@ -53,8 +53,13 @@ def run_confined(ctx, pod_name: str = "confined", role: str = "apparmor") -> str
     return ctx.memo(f"aa-pod:{pod_name}", start)
 
 
-def require_enforced(ctx, pod: str, container: str = "main") -> str:
-    result = live.exec_ok(ctx, pod, container, ["cat", "/proc/1/attr/current"])
+def require_enforced(ctx, pod: str, container: str = "main", process: str = "1") -> str:
+    """The container's AppArmor label must be an enforce-mode profile. ``process`` is the /proc
+    entry read: PID 1 is the container's main process, except in a pod that shares its process
+    namespace, where PID 1 is the pod's pause process ('unconfined'); such pods pass "self",
+    the `cat` run in the container, which the runtime confines with the container's profile
+    as it does the main process."""
+    result = live.exec_ok(ctx, pod, container, ["cat", f"/proc/{process}/attr/current"])
     label = result.stdout.strip()
     if not label.endswith("(enforce)"):
         raise LabError(f"the container runs as {label or result.stderr.strip()!r}, not in enforce mode",

@@ -21,6 +21,10 @@ from .budget import KUBEADM_CONTROL_PLANE
 #: and each restart's back-off left namespaces without a ServiceAccount.
 LEADER_PATIENCE = ("  extraArgs:\n    leader-elect-lease-duration: \"90s\"\n"
                    "    leader-elect-renew-deadline: \"60s\"\n    leader-elect-retry-period: \"10s\"\n")
+#: The node lifecycle controller taints a node whose kubelet has not renewed its lease for 50 s
+#: (``--node-monitor-grace-period``): under emulation the renewals came late, and a pod of the
+#: learner host stayed Unschedulable for 4 minutes ("1 node(s) had untolerated taint(s)", stop 19).
+NODE_PATIENCE = "    node-monitor-grace-period: \"5m\"\n"
 #: The API server's own waits for etcd. Its /livez includes an etcd check that times out after
 #: 2 s (``--etcd-healthcheck-timeout``): under emulation it answered 500 for the whole of
 #: kubeadm's 10-minute wait (CI, stop 17). And it exits when its storage is not initialized
@@ -35,7 +39,7 @@ TCG_PATCHES = [
     "kind: ClusterConfiguration\n"
     f"apiServer:\n  timeoutForControlPlane: {KUBEADM_CONTROL_PLANE}s\n{APISERVER_PATIENCE}"
     "etcd:\n  local:\n    extraArgs:\n      unsafe-no-fsync: \"true\"\n"
-    f"controllerManager:\n{LEADER_PATIENCE}scheduler:\n{LEADER_PATIENCE}",
+    f"controllerManager:\n{LEADER_PATIENCE}{NODE_PATIENCE}scheduler:\n{LEADER_PATIENCE}",
 ]
 #: kubeadm's static pods get startup and liveness probes that restart a component which is not
 #: live within 4 minutes (startup) or 80 s (liveness). On a loaded 2-core host the emulated

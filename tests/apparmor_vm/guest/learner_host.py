@@ -33,6 +33,7 @@ import yaml  # noqa: E402
 from steps import partial, run_steps, step, uptime  # noqa: E402
 
 import grader  # noqa: E402
+from grader.checks.live import POD_WAIT_FACTOR_ENV  # noqa: E402
 from labs import apparmor, lessons, pods  # noqa: E402
 from labs.apparmor.nodes import parse_loaded_profiles  # noqa: E402
 from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names  # noqa: E402
@@ -46,6 +47,8 @@ LIMITS = json.loads((SHARE / "limits.json").read_text())
 # lessons' namespaces wait for their ServiceAccount as long as the cluster step does: the emulated
 # controller manager restarts now and then, and its back-off outlasts the course's 60 s
 os.environ[SERVICE_ACCOUNT_WAIT_ENV] = str(LIMITS["service_account_wait"])
+# and the grader's pods wait longer than its 60-90 s: an emulated node starts a pod in minutes
+os.environ[POD_WAIT_FACTOR_ENV] = str(LIMITS["pod_wait_factor"])
 STATE = Path(os.environ["COURSE_STATE_DIR"])
 EXERCISES = SRC / "labs" / "exercises"
 CASES = SRC / "tests" / "data" / "submissions"
@@ -187,7 +190,8 @@ def _hostile():
             "name": "main", "image": "course/tools:latest", "imagePullPolicy": "Never",
             "command": ["sleep", "infinity"]}]}}))
     outcome = pods.run_pod(pod, ns, timeout=LIMITS["pod_wait"])
-    pod_label = label_in("runtime-default", ns) if outcome.ok else outcome.to_dict()
+    pod_label = label_in("runtime-default", ns) if outcome.ok else {
+        **outcome.to_dict(), "taints": kubectl(["get", "nodes", "-o", "jsonpath={.items[*].spec.taints}"]).stdout}
     lessons.clean_up()
     return {"cases": graded, "before": before, "after": after, "docker_label": docker_label,
             "pod_label": pod_label}
