@@ -30,9 +30,9 @@ from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_SILENCE, LEARNER_TEST
 from .emulation import write_emulated_config
 
 # cold, this module's fixture builds the VM image, the AppArmor node image and the docker disk.
-# Not yet in `make test` (the learner_host marker is deselected there; `make test-apparmor-vm`
-# runs it): on this project's 2-core machines the emulated controller-manager restarted until
-# the node stayed NotReady (no pod CIDR, so no CNI config) in every run so far.
+# Not in `make test` (the learner_host marker is deselected there; `make test-apparmor-vm` runs
+# it): one boot takes 44 minutes on a quiet 2-core machine, and on one as slow as CI's the
+# emulated control plane does not start (clusters/apparmor-vm/README.md).
 pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
