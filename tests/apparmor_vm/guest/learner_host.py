@@ -210,7 +210,7 @@ EDITED_WRONG = [
     # mkdir kept from the audit without lesson 04's argument filter: every mkdir is allowed
     ("09-mkdir-unfiltered", CAPSTONE, "web.json", '"args": [\n        {\n          "index": 1,\n'
      '          "op": "SCMP_CMP_EQ",\n          "value": 448\n        }\n      ],\n      ', ""),
-    # last: the guest hung grading this one in the runs of stop 18 and stop 19
+    # last: the guest stopped answering while grading this one in a boot of stop 19
     ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
 ]
 
@@ -244,7 +244,8 @@ def _grade(case: str, exercise: str, folder: Path) -> dict:
 @step("grading")
 def _grading():
     """Reference solutions and wrong answers of 06, 07 and 09, graded live one after the other:
-    with three graded at once the emulated guest hung (soft lockup) in both boots of stop 18."""
+    with three graded at once the emulated guest stopped answering in both boots of stop 18;
+    one at a time, it did so once in the two full boots of stop 19 (in the last case)."""
     started = time.monotonic()
     reports = []
     for case, exercise, folder in _submissions():
