@@ -9,8 +9,10 @@ The image is built once per recipe (``clusters/apparmor-vm/``) with debootstrap 
 under ``$COURSE_CACHE_DIR`` (default ``~/.cache/seccomp-course``)/``apparmor-vm/<hash>``.
 Docker images the guest needs (the AppArmor kind node) come on a second disk baked on the
 host (labs.apparmor.docker_disk). Each boot uses throw-away overlays (``snapshot=on``): the
-cached disks never change. The guest has no network device; scripts go in and results come out through a
-9p share.
+cached disks never change. Scripts go in and results come out through a 9p share. By default the
+guest has no network device; a :class:`VmNetwork` gives it QEMU's restricted user network, which
+reaches nothing but the forwards it lists (a kind worker node in the guest joined to a control
+plane on the host).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,6 +37,8 @@ __all__ = [
     "RECIPE_DIR",
     "VmImage",
     "VmRun",
+    "VmNetwork",
+    "GUEST_ADDRESS",
     "cache_dir",
     "publish_build",
     "recipe_hash",
@@ -87,6 +92,36 @@ class VmImage(Result):
 
 class VmHung(CommandError):
     """The guest kernel reported a CPU stuck (soft lockup): the boot will not finish."""
+
+
+#: the guest's own address on QEMU's user network (the address its host forwards reach)
+GUEST_ADDRESS = "10.0.2.15"
+
+
+@dataclass(frozen=True)
+class VmNetwork:
+    """QEMU's user network with ``restrict=on``: the guest reaches no host and no outside
+    address, only what these forwards name.
+
+    ``to_guest``: (host address, host port, guest port): the host listens, QEMU connects to
+    the guest (a node's kubelet, reached by the API server). ``to_host``: (guest address,
+    guest port, host address, host port): a guest connection to the first pair is relayed to
+    the second, which should be a loopback port (a kind API server's published port). The
+    guest configures its interface itself (:data:`GUEST_ADDRESS`, router ``10.0.2.2``).
+    """
+
+    to_guest: tuple[tuple[str, int, int], ...] = ()
+    to_host: tuple[tuple[str, int, str, int], ...] = ()
+
+    def nic(self) -> str:
+        """The ``-nic`` option's value."""
+        from . import tcp_relay
+
+        relay = f"{sys.executable} {Path(tcp_relay.__file__).resolve()}"
+        rules = [f"hostfwd=tcp:{host}:{port}-{GUEST_ADDRESS}:{guest}" for host, port, guest in self.to_guest]
+        rules += [f"guestfwd=tcp:{addr}:{port}-cmd:{relay} {host} {host_port}"
+                  for addr, port, host, host_port in self.to_host]
+        return ",".join(["user", "model=virtio-net-pci", "restrict=on", *rules])
 
 
 @dataclass
@@ -229,7 +264,7 @@ class _Follower:
 def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_mb: int = 1024,
             cpus: int = 2, timeout: float = 900, progress=None, attempts: int = 1,
             follow: tuple[str, ...] = ("guest.log",), read_only: dict[str, Path] | None = None,
-            silent_after: float | None = None) -> VmRun:
+            silent_after: float | None = None, network: VmNetwork | None = None) -> VmRun:
     """Boot the guest, run ``share/guest.sh`` in it (as root), return what it left behind.
 
     ``share`` is mounted at ``/mnt/course`` in the guest, read-write; the guest writes
@@ -237,7 +272,8 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     shares the guest cannot change, by mount tag (the guest script mounts them: ``mount -t 9p
     -o trans=virtio,version=9p2000.L,ro TAG DIR``), e.g. the project and its virtualenv.
     ``disks`` are extra raw disk images (``/dev/vdb``,
-    ...), attached with throw-away overlays like the root disk. No network device is attached.
+    ...), attached with throw-away overlays like the root disk. No network device is attached
+    unless ``network`` lists forwards (:class:`VmNetwork`).
     ``progress`` (a callable) gets each new line of the ``follow`` files while the guest runs
     (polled every 2 s), prefixed with the file's name: a slow run shows where it is.
 
@@ -253,7 +289,7 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     require_tool("qemu-system-x86_64")
     if not (share / "guest.sh").exists():
         raise EnvironmentProblem(f"{share}/guest.sh is missing", fix="write the guest script first")
-    args = _qemu_args(image, share, disks, memory_mb, cpus, read_only)
+    args = _qemu_args(image, share, disks, memory_mb, cpus, read_only, network)
     before = set(share.rglob("*"))
     hung_boots: list[str] = []
     for attempt in range(1, attempts + 1):
@@ -294,7 +330,7 @@ VM_CPU = "Westmere"
 
 
 def _qemu_args(image: VmImage, share: Path, disks: tuple[str, ...], memory_mb: int, cpus: int,
-               read_only: dict[str, Path] | None) -> list[str]:
+               read_only: dict[str, Path] | None, network: VmNetwork | None = None) -> list[str]:
     cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/course-init apparmor=1 security=apparmor"
                " audit=1 panic=-1 quiet loglevel=3")
     # cache=unsafe: the overlays are thrown away, so the guest's fsyncs (etcd's) need not reach
@@ -302,7 +338,7 @@ def _qemu_args(image: VmImage, share: Path, disks: tuple[str, ...], memory_mb: i
     drive = "format=raw,if=virtio,snapshot=on,cache=unsafe"
     return [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", VM_CPU, "-m", str(memory_mb), "-smp", str(cpus),
-        "-nographic", "-no-reboot", "-nic", "none",
+        "-nographic", "-no-reboot", "-nic", network.nic() if network else "none",
         "-kernel", image.kernel, "-initrd", image.initrd, "-append", cmdline,
         "-drive", f"file={image.disk},{drive}",
         *[arg for disk in disks for arg in ("-drive", f"file={disk},{drive}")],

@@ -28,6 +28,7 @@ from labs.paths import REPO_ROOT, tools_dir
 
 from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_SILENCE, LEARNER_TEST
 from .emulation import write_emulated_config
+from .guest.cases import PROMISED
 
 # cold, this module's fixture builds the VM image, the AppArmor node image and the docker disk.
 # Not in `make test` (the learner_host marker is deselected there; `make test-apparmor-vm` runs
@@ -36,20 +37,6 @@ from .emulation import write_emulated_config
 pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
-#: what each wrong answer's report must say (the exercise's promised feedback)
-WRONG = {
-    "06-allow-write-only": "no deny rule refuses writes under /etc",
-    "06-silent-deny": "refuses the write silently",
-    "06-complain": "not in enforce mode",
-    "07-still-complain": "still in complain mode",
-    "07-write-everywhere": "lets the app write anywhere",
-    "07-shell-write-kept": "came from the debugging shell",
-    "09-annotation-only": "use the securityContext.appArmorProfile field",
-    "09-mkdir-unfiltered": "`mkdir /tmp/grader-probe` succeeded under your profile",
-    "09-apparmor-complain": "not in enforce mode",
-}
-
-
 @pytest.fixture(scope="module")
 def host(vm_image, tmp_path_factory, announce, boot, request):
     """Boot the learner host once; return its results.json with the host's timings added."""
@@ -63,7 +50,7 @@ def host(vm_image, tmp_path_factory, announce, boot, request):
     (share / "limits.json").write_text(json.dumps(GUEST_LIMITS))
     write_emulated_config(share, yaml.safe_load(get_config("default").file.read_text()), "default-emulated.yaml")
     shutil.copy(GUEST / "learner_host.sh", share / "guest.sh")
-    for name in ("docker_up.sh", "learner_host.py", "steps.py", "node_watch.py", "node_watch.sh"):
+    for name in ("docker_up.sh", "learner_host.py", "steps.py", "cases.py", "node_watch.py", "node_watch.sh"):
         shutil.copy(GUEST / name, share / name)
     announce(f"booting the learner host (timeout {LEARNER_BOOT}s; guest waits {GUEST_LIMITS})")
     started = time.monotonic()
@@ -165,12 +152,12 @@ def test_reference_solution_earns_full_marks_with_every_check_run(facts, exercis
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", sorted(WRONG))
+@pytest.mark.parametrize("case", sorted(PROMISED))
 def test_wrong_answer_gets_partial_credit_and_the_promised_message(facts, case):
     report = _report(facts, case)
     assert report["not_checked"] == [], report["checks"]
     assert 0 < report["score"] < report["max"], report["checks"]
-    assert WRONG[case] in json.dumps(report["checks"]), report["checks"]
+    assert PROMISED[case] in json.dumps(report["checks"]), report["checks"]
 
 
 @pytest.mark.slow

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import site
 import sys
 import time
@@ -30,6 +29,7 @@ site.addsitedir(str(SRC / ".venv" / "lib" / PYTHON / "site-packages"))
 sys.path[:0] = [str(SRC), str(SHARE)]
 
 import yaml  # noqa: E402
+from cases import hostile_cases, submissions  # noqa: E402
 from steps import partial, run_steps, step, uptime  # noqa: E402
 
 import grader  # noqa: E402
@@ -172,7 +172,7 @@ def _hostile():
     """Every hostile AppArmor case of the submissions corpus, graded live: the kernel's loaded
     profiles (name and mode) are the same before and after, and the runtimes' own profiles
     still confine new containers."""
-    cases = [c for c in json.loads((CASES / "cases.json").read_text()) if "-aa-" in c["case"]]
+    cases = hostile_cases(CASES)
     before = kernel_profiles()
     graded = []
     for case in cases:
@@ -197,44 +197,6 @@ def _hostile():
             "pod_label": pod_label}
 
 
-DENY, APP, CAPSTONE = "06-apparmor-deny-write", "07-apparmor-complain-enforce", "09-capstone"
-#: wrong answers kept in the submissions corpus: (case folder, exercise)
-CORPUS_WRONG = [("06-allow-write-only", DENY), ("07-still-complain", APP), ("09-annotation-only", CAPSTONE)]
-#: wrong answers made here from the reference: (case, exercise, file, text, replaced by)
-EDITED_WRONG = [
-    ("06-silent-deny", DENY, "deny-write.apparmor", "audit deny /etc/** w,", "deny /etc/** w,"),
-    ("06-complain", DENY, "deny-write.apparmor", "flags=(", "flags=(complain,"),
-    ("07-write-everywhere", APP, "app.apparmor", "/var/cache/app/state rw,", "/** rw,"),
-    ("07-shell-write-kept", APP, "app.apparmor", "/var/cache/app/state rw,",
-     "/var/cache/app/state rw,\n  /etc/passwd w,"),
-    # mkdir kept from the audit without lesson 04's argument filter: every mkdir is allowed
-    ("09-mkdir-unfiltered", CAPSTONE, "web.json", '"args": [\n        {\n          "index": 1,\n'
-     '          "op": "SCMP_CMP_EQ",\n          "value": 448\n        }\n      ],\n      ', ""),
-    # last: the guest stopped answering while grading this one in a boot of stop 19
-    ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
-]
-
-
-def _edited(case: str, exercise: str, name: str, old: str, new: str) -> Path:
-    """A copy of the reference solution with one mistake a learner makes."""
-    folder = STATE / "wrong" / case
-    shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(EXERCISES / exercise / "solution", folder)
-    text = (folder / name).read_text()
-    if old not in text:
-        raise AssertionError(f"{old!r} is not in {exercise}'s {name}: the reference changed, update {case}")
-    (folder / name).write_text(text.replace(old, new, 1))
-    return folder
-
-
-def _submissions() -> list[tuple[str, str, Path]]:
-    """(case, exercise, folder): each reference solution and three or more wrong answers each."""
-    found = [(f"{ex[:2]}-reference", ex, EXERCISES / ex / "solution") for ex in (DENY, APP, CAPSTONE)]
-    found += [(case, ex, CASES / "cases" / case) for case, ex in CORPUS_WRONG]
-    found += [(case, ex, _edited(case, ex, *change)) for case, ex, *change in EDITED_WRONG]
-    return found
-
-
 def _grade(case: str, exercise: str, folder: Path) -> dict:
     report = grader.grade(exercise, folder, config="default", token=f"vm-{case}")
     return {"case": case, "exercise": exercise, **report.to_dict(), "score": report.score,
@@ -248,7 +210,7 @@ def _grading():
     one at a time, it did so once in the two full boots of stop 19 (in the last case)."""
     started = time.monotonic()
     reports = []
-    for case, exercise, folder in _submissions():
+    for case, exercise, folder in submissions(EXERCISES, CASES, STATE / "wrong"):
         case_started = time.monotonic()
         reports.append({**_grade(case, exercise, folder), "seconds": round(time.monotonic() - case_started, 1)})
         partial("grading", {"reports": reports})

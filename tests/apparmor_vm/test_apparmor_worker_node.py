@@ -1,0 +1,187 @@
+"""The AppArmor half of the course, live, with the AppArmor node in the QEMU guest (worker.py).
+
+The host creates a cluster's control plane with the course's ``ensure_cluster``; the guest
+(Debian's kernel with ``apparmor=1``, software emulation) starts the AppArmor kind node from the
+baked docker disk and joins it with ``kubeadm join``. Every pod then runs on that node, and
+everything else runs on the host as a learner's or a grader's machine does: lesson 06's
+helpers through the course's ``labs`` API (which reaches the node through the node agent, as on
+any cluster that is not local kind containers), lesson 07's complain-mode records read by the
+course's netlink collector in the guest's kernel, live grading of exercises 06, 07 and 09, and
+the hostile AppArmor corpus with the guest kernel's loaded profiles compared before and after.
+Progress (each guest step with its uptime, the node's containers every 90 s) is announced live.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import grader
+from labs import apparmor, lessons, pods
+from labs.apparmor.nodes import parse_loaded_profiles
+from labs.cluster import delete_cluster, kubectl, node_capabilities
+from labs.nodeops import forget
+from labs.paths import tools_dir
+
+from .budget import WORKER_BOOT, WORKER_GUEST_LIMITS, WORKER_HOST, WORKER_SILENCE, WORKER_TEST
+from .guest.cases import PROMISED, hostile_cases, submissions
+from .worker import CONFIG, NODE, WorkerNode, host_cluster
+
+pytestmark = pytest.mark.timeout(WORKER_TEST)
+
+REPO = lessons.HERE.parents[1]
+CORPUS = REPO / "tests" / "data" / "submissions"
+PROFILE = "course-nginx-deny-write"
+KERNEL_PROFILES = "/sys/kernel/security/apparmor/profiles"
+#: the images this module's pods use (the grader's and lesson 06's nginx, lesson 07's client):
+#: each costs tens of seconds of emulated `docker save | ctr import` in the guest
+POD_IMAGES = ["course/nginx:latest", "course/tools:latest"]
+
+
+@pytest.fixture(scope="module")
+def worker(vm_image, tmp_path_factory, announce, boot, request):
+    """The host's control plane with the guest's AppArmor node joined and Ready."""
+    missing = [tool for tool in ("kind", "kubectl") if not (tools_dir() / tool).exists()]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed in {tools_dir()} (make cluster installs them)")
+    node_image, disk, built = request.getfixturevalue("node_disk")
+    timings = dict(built)
+    state = tmp_path_factory.mktemp("apparmor-worker-state")
+    started = time.monotonic()
+    announce("creating the control plane on the host (ensure_cluster)")
+    host_cluster(state, POD_IMAGES, create_timeout=WORKER_HOST["create_timeout"], ready_timeout=WORKER_HOST["ready_wait"])
+    timings["control_plane_s"] = round(time.monotonic() - started, 1)
+    node = WorkerNode(tmp_path_factory.mktemp("apparmor-worker"), boot, vm_image, disk,
+                      boot_timeout=WORKER_BOOT, silent_after=WORKER_SILENCE)
+    node.write_share(node_image, POD_IMAGES, WORKER_GUEST_LIMITS)
+    announce(f"booting the AppArmor node (timeout {WORKER_BOOT}s; guest waits {WORKER_GUEST_LIMITS})")
+    environment = pytest.MonkeyPatch()
+    # the grader's pod waits (60-90 s) times 3: an emulated node starts a pod in tens of seconds
+    environment.setenv("COURSE_POD_WAIT_FACTOR", "3")
+    forget()   # the node operations are chosen again for this cluster: the agent
+    node.start()
+    try:
+        timings["joined_s"] = node.wait_ready(WORKER_HOST["join_wait"])
+        announce(f"the AppArmor node is Ready: {timings}")
+        node.timings = timings
+        yield node
+    finally:
+        node.stop()
+        environment.undo()
+        forget()
+        delete_cluster(CONFIG)
+        announce(f"worker node timings: {timings}; guest uptime at each step: {node.log().count('STEP')} steps")
+
+
+def kernel_profiles(node: WorkerNode) -> dict[str, str]:
+    return parse_loaded_profiles(node.guest(f"cat {KERNEL_PROFILES}"))
+
+
+def label_on_node(node: WorkerNode, pod: str, namespace: str) -> str:
+    """The label of the pod's first container's main process, read in the guest: a least-privilege
+    profile (lesson 07's learned one) need not let `cat` run inside the container."""
+    cid = kubectl(["get", "pod", pod, "-n", namespace, "-o", "jsonpath={.status.containerStatuses[0].containerID}"],
+                  config=CONFIG).stdout.split("://")[-1]
+    return node.guest(f"pid=$(docker exec {NODE} crictl inspect --output go-template --template '{{{{.info.pid}}}}' "
+                      f"{cid}) && cat /proc/$pid/attr/current").strip()
+
+
+@pytest.mark.slow
+def test_the_guest_node_is_the_clusters_apparmor_node(worker):
+    capabilities = {c.name: c for c in node_capabilities(CONFIG)}
+    assert capabilities[NODE].apparmor_lsm and capabilities[NODE].containerd_apparmor, capabilities
+
+
+@pytest.mark.slow
+def test_lesson06_profile_confines_nginx_by_field_and_by_annotation(worker):
+    """Lesson 06's steps through the labs API: the profile loaded on the node, the field and the
+    annotation pods confined, the write refused, a pod asking for an unloaded profile not started."""
+    ns = lessons.start("06", CONFIG)
+    try:
+        loaded = apparmor.load_profile_on_nodes(apparmor.shipped_profile(PROFILE), config=CONFIG, nodes=[NODE])
+        assert kernel_profiles(worker).get(PROFILE) == "enforce", loaded
+        field = pods.run_pod(lessons.asset("06", "nginx-apparmor-field.yaml"), ns, config=CONFIG, timeout=240)
+        assert field.ok, field
+        label = pods.exec_in_pod("nginx-field", ns, ["cat", "/proc/1/attr/current"], config=CONFIG).stdout.strip()
+        assert label == f"{PROFILE} (enforce)"
+        write = pods.exec_in_pod("nginx-field", ns, ["sh", "-c", "echo hacked > /var/www/html/index.html"],
+                                 config=CONFIG)
+        assert write.returncode != 0 and "Permission denied" in write.stderr, write
+        annotation = pods.run_pod(lessons.asset("06", "nginx-apparmor-annotation.yaml"), ns, config=CONFIG,
+                                  timeout=240)
+        assert annotation.ok, annotation
+        assert pods.exec_in_pod(annotation.name, ns, ["cat", "/proc/1/attr/current"],
+                                config=CONFIG).stdout.strip() == f"{PROFILE} (enforce)"
+        not_loaded = pods.run_pod(lessons.asset("06", "nginx-apparmor-not-loaded.yaml"), ns, config=CONFIG,
+                                  timeout=240)
+        assert not not_loaded.ok and not_loaded.reason == "CreateContainerError", not_loaded
+        assert "apparmor profile not found course-not-loaded" in not_loaded.message, not_loaded
+    finally:
+        lessons.clean_up()
+
+
+@pytest.fixture(scope="module")
+def graded(worker, tmp_path_factory, announce):
+    """Every reference and wrong answer of 06, 07 and 09, graded live on the cluster, one by one."""
+    reports = {}
+    for case, exercise, folder in submissions(REPO / "labs" / "exercises", CORPUS, tmp_path_factory.mktemp("wrong")):
+        started = time.monotonic()
+        report = grader.grade(exercise, folder, config=CONFIG, token=f"vm-{case}")
+        reports[case] = {**report.to_dict(), "score": report.score, "max": report.max_score,
+                         "not_checked": [c.id for c in report.not_checked]}
+        missed = "; ".join(f"{c['id']} {c['status']}: {str(c.get('message', ''))[:160]}"
+                           for c in reports[case]["checks"] if c["status"] != "passed")
+        announce(f"graded {case}: {report.score}/{report.max_score} in {time.monotonic() - started:.0f}s {missed}")
+    return reports
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", ["06", "07", "09"])
+def test_reference_solution_earns_full_marks_with_every_check_run(graded, exercise):
+    report = graded[f"{exercise}-reference"]
+    assert report["not_checked"] == [], report["checks"]
+    assert report["score"] == report["max"], [c for c in report["checks"] if c["status"] != "passed"]
+    assert any(c["live"] for c in report["checks"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(PROMISED))
+def test_wrong_answer_gets_partial_credit_and_the_promised_message(graded, case):
+    report = graded[case]
+    assert report["not_checked"] == [], report["checks"]
+    assert 0 < report["score"] < report["max"], report["checks"]
+    assert PROMISED[case] in json.dumps(report["checks"]), report["checks"]
+
+
+@pytest.mark.slow
+def test_grading_leaves_no_profile_loaded(worker, graded):
+    assert [name for name in kernel_profiles(worker) if name.startswith("grader-")] == []
+
+
+@pytest.mark.slow
+def test_hostile_apparmor_submissions_leave_the_kernels_profiles_as_they_were(worker):
+    cases = hostile_cases(CORPUS)
+    assert len(cases) >= 15
+    before = kernel_profiles(worker)
+    for case in cases:
+        report = grader.grade(case["exercise"], CORPUS / "cases" / case["case"], config=CONFIG,
+                              token=f"vm-{case['case']}")
+        assert report.score < report.max_score and case["expect"] in str(report), (case, str(report))
+    assert kernel_profiles(worker) == before
+
+
+@pytest.mark.slow
+def test_runtime_profiles_still_confine_new_containers_after_grading(worker, graded):
+    ns = lessons.start("runtime-default", CONFIG)
+    try:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runtime-default"},
+               "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                   "name": "main", "image": "course/nginx:latest", "imagePullPolicy": "Never",
+                   "command": ["sleep", "infinity"]}]}}
+        outcome = pods.run_pod(pod, ns, config=CONFIG, timeout=240)
+        assert outcome.ok, outcome
+        assert pods.exec_in_pod("runtime-default", ns, ["cat", "/proc/1/attr/current"],
+                                config=CONFIG).stdout.strip() == "cri-containerd.apparmor.d (enforce)"
+    finally:
+        lessons.clean_up()
