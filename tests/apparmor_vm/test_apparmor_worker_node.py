@@ -50,7 +50,8 @@ def worker(vm_image, tmp_path_factory, announce, boot, request):
     state = tmp_path_factory.mktemp("apparmor-worker-state")
     started = time.monotonic()
     announce("creating the control plane on the host (ensure_cluster)")
-    host_cluster(state, POD_IMAGES, create_timeout=WORKER_HOST["create_timeout"], ready_timeout=WORKER_HOST["ready_wait"])
+    host_cluster(state, POD_IMAGES, create_timeout=WORKER_HOST["create_timeout"],
+                 ready_timeout=WORKER_HOST["ready_wait"])
     timings["control_plane_s"] = round(time.monotonic() - started, 1)
     node = WorkerNode(tmp_path_factory.mktemp("apparmor-worker"), boot, vm_image, disk,
                       boot_timeout=WORKER_BOOT, silent_after=WORKER_SILENCE)
