@@ -104,7 +104,7 @@ test-learner: cluster  ## a scripted learner follows each lesson and must earn f
 test-browser: cluster  ## JupyterLab in headless Chromium
 	$(PY) -m pytest tests/browser
 
-test-apparmor-vm: images node-image  ## AppArmor in a QEMU VM: the shipped profiles, the node's kubelet, then the course on a learner host
+test-apparmor-vm: images node-image  ## AppArmor in a QEMU VM: the shipped profiles, the node's kubelet, the course with the node as a worker and on a learner host
 	$(PY) -m pytest tests/apparmor_vm
 
 bench: images  ## benchmarks: print numbers, assert nothing

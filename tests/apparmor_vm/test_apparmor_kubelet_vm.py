@@ -27,8 +27,10 @@ from labs.apparmor import shipped_profile
 
 from .budget import KUBELET_BOOT, KUBELET_GUEST_LIMITS, KUBELET_TEST
 
-# cold, this one test builds the VM image, the AppArmor node image and the docker disk first
-pytestmark = pytest.mark.timeout(KUBELET_TEST)
+# cold, this one test builds the VM image, the AppArmor node image and the docker disk first.
+# make test-apparmor-vm only: in make test the worker node (test_apparmor_worker_node.py) runs
+# the same node's kubelet, with a real API server, and checks the same label
+pytestmark = [pytest.mark.timeout(KUBELET_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
 PROFILE = "course-nginx-deny-write"

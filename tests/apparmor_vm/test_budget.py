@@ -17,6 +17,7 @@ from . import (
     test_apparmor_learner_host,
     test_apparmor_node_image,
     test_apparmor_vm,
+    test_apparmor_worker_node,
 )
 
 
@@ -38,6 +39,11 @@ def test_each_test_timeout_covers_its_nested_timeouts_cold():
     assert _timeout(test_apparmor_kubelet_vm) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
                                                   + boots * budget.KUBELET_BOOT)
     assert _timeout(test_apparmor_node_image) >= BUILD_TIMEOUT + budget.NODE_START
+    # the worker node boots once, lives through the module; its first test creates the control plane
+    host = budget.WORKER_HOST
+    assert _timeout(test_apparmor_worker_node) >= (VM_IMAGE_TIMEOUT + BUILD_TIMEOUT + BAKE_TIMEOUT
+                                                   + host["create_timeout"] + host["ready_wait"] + budget.WORKER_BOOT)
+    assert budget.WORKER_SILENCE < budget.WORKER_BOOT
 
 
 def test_guest_waits_end_before_the_host_stops_the_guest():
@@ -50,3 +56,9 @@ def test_guest_waits_end_before_the_host_stops_the_guest():
 
 def test_kubelet_guest_waits_end_before_the_host_stops_the_guest():
     assert sum(budget.KUBELET_GUEST_LIMITS.values()) + budget.GUEST_OVERHEAD <= budget.KUBELET_BOOT
+
+
+def test_worker_guest_waits_end_before_the_host_stops_waiting_for_the_join():
+    limits = budget.WORKER_GUEST_LIMITS
+    assert limits["NODE_WAIT"] + limits["JOIN_WAIT"] + budget.GUEST_OVERHEAD <= budget.WORKER_HOST["join_wait"]
+    assert budget.WORKER_HOST["join_wait"] < budget.WORKER_BOOT

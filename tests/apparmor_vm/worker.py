@@ -103,7 +103,7 @@ class WorkerNode:
         (share / "join.yaml").write_text(yaml.safe_dump(join_config(token, self.node_ip)))
         (share / "requests").mkdir(exist_ok=True)
         shutil.copy(GUEST / "worker_node.sh", share / "guest.sh")
-        for name in ("docker_up.sh", "node_watch.py", "node_watch.sh"):
+        for name in ("docker_up.sh", "node_watch.py", "node_watch.sh", "collect.py"):
             shutil.copy(GUEST / name, share / name)
 
     def start(self) -> None:
