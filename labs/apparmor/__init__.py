@@ -8,6 +8,7 @@
 - :mod:`.explain`: one record -> sentence, rule, caution (pure)
 - :mod:`.catalog`: the profiles the course ships, by name
 - :mod:`.vm`: the QEMU guest with the AppArmor LSM used by the verification lane
+- :mod:`.vm_network`, :mod:`.tcp_relay`: the guest's restricted user network and its relay to the host
 """
 from .catalog import PROFILES_DIR, shipped_profile, shipped_profiles
 from .explain import AppArmorDenialExplanation, caution_for_rule, explain_apparmor_denial

@@ -12,6 +12,8 @@ import socket
 import sys
 import threading
 
+__all__ = ["relay"]
+
 
 def relay(host: str, port: int) -> None:
     upstream = socket.create_connection((host, port), timeout=30)

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,13 +31,12 @@ from ..errors import CapabilityMissing, CommandError, EnvironmentProblem, LabTim
 from ..images import apt_mirror
 from ..results import Result
 from ..runner import require_tool, run
+from .vm_network import VmNetwork
 
 __all__ = [
     "RECIPE_DIR",
     "VmImage",
     "VmRun",
-    "VmNetwork",
-    "GUEST_ADDRESS",
     "cache_dir",
     "publish_build",
     "recipe_hash",
@@ -92,36 +90,6 @@ class VmImage(Result):
 
 class VmHung(CommandError):
     """The guest kernel reported a CPU stuck (soft lockup): the boot will not finish."""
-
-
-#: the guest's own address on QEMU's user network (the address its host forwards reach)
-GUEST_ADDRESS = "10.0.2.15"
-
-
-@dataclass(frozen=True)
-class VmNetwork:
-    """QEMU's user network with ``restrict=on``: the guest reaches no host and no outside
-    address, only what these forwards name.
-
-    ``to_guest``: (host address, host port, guest port): the host listens, QEMU connects to
-    the guest (a node's kubelet, reached by the API server). ``to_host``: (guest address,
-    guest port, host address, host port): a guest connection to the first pair is relayed to
-    the second, which should be a loopback port (a kind API server's published port). The
-    guest configures its interface itself (:data:`GUEST_ADDRESS`, router ``10.0.2.2``).
-    """
-
-    to_guest: tuple[tuple[str, int, int], ...] = ()
-    to_host: tuple[tuple[str, int, str, int], ...] = ()
-
-    def nic(self) -> str:
-        """The ``-nic`` option's value."""
-        from . import tcp_relay
-
-        relay = f"{sys.executable} {Path(tcp_relay.__file__).resolve()}"
-        rules = [f"hostfwd=tcp:{host}:{port}-{GUEST_ADDRESS}:{guest}" for host, port, guest in self.to_guest]
-        rules += [f"guestfwd=tcp:{addr}:{port}-cmd:{relay} {host} {host_port}"
-                  for addr, port, host, host_port in self.to_host]
-        return ",".join(["user", "model=virtio-net-pci", "restrict=on", *rules])
 
 
 @dataclass

@@ -90,8 +90,9 @@ def label_on_node(node: WorkerNode, pod: str, namespace: str) -> str:
     profile (lesson 07's learned one) need not let `cat` run inside the container."""
     cid = kubectl(["get", "pod", pod, "-n", namespace, "-o", "jsonpath={.status.containerStatuses[0].containerID}"],
                   config=CONFIG).stdout.split("://")[-1]
+    # containerd's pid is one of the node container's own PID namespace: read /proc there
     return node.guest(f"pid=$(docker exec {NODE} crictl inspect --output go-template --template '{{{{.info.pid}}}}' "
-                      f"{cid}) && cat /proc/$pid/attr/current").strip()
+                      f"{cid}) && docker exec {NODE} cat /proc/$pid/attr/current").strip()
 
 
 @pytest.mark.slow

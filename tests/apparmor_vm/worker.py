@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from labs.apparmor.vm import VmNetwork
+from labs.apparmor.vm_network import VmNetwork
 from labs.cluster import ensure_cluster, kubectl, load_images
 from labs.cluster.configs import ClusterConfig, register_config
 from labs.errors import LabError

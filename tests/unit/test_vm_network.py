@@ -7,7 +7,7 @@ import sys
 import threading
 
 from labs.apparmor import tcp_relay
-from labs.apparmor.vm import GUEST_ADDRESS, VmNetwork
+from labs.apparmor.vm_network import GUEST_ADDRESS, VmNetwork
 
 
 def test_the_guest_gets_a_restricted_network_with_only_the_listed_forwards():
