@@ -19,6 +19,7 @@ from labs.errors import CapabilityMissing
 from labs.runner import run
 
 from .budget import CHECKS_BOOT, HANG_ATTEMPTS
+from .worker import NODE_IMAGES
 
 GUEST = Path(__file__).resolve().parent / "guest"
 
@@ -61,11 +62,6 @@ def vm_image(announce):
         pytest.skip(str(exc))
 
 
-#: the images the worker node's pods use (the grader's and the lessons' nginx, lesson 07's
-#: client), already in its containerd: the disk's node-var (labs.apparmor.docker_disk)
-NODE_VAR_IMAGES = ("course/nginx:latest", "course/tools:latest")
-
-
 @pytest.fixture(scope="session")
 def node_disk(vm_image, announce):
     """``(node_image, disk, timings)``: the AppArmor node image and the docker disk holding it and
@@ -86,7 +82,7 @@ def node_disk(vm_image, announce):
     started = time.monotonic()
     node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=announce)
     timings["node_image_s"] = round(time.monotonic() - started, 1)
-    disk = build_docker_disk([node_image, *POD_IMAGES], node_var=(node_image, list(NODE_VAR_IMAGES)), log=announce)
+    disk = build_docker_disk([node_image, *POD_IMAGES], node_var=(node_image, list(NODE_IMAGES)), log=announce)
     timings["docker_disk_build_s"] = disk.built_seconds
     return node_image, disk, timings
 

@@ -25,21 +25,17 @@ from labs.audit.parse import AppArmorRecord
 from labs.cluster import delete_cluster, kubectl, node_capabilities
 from labs.lessons.drive import NginxDriver, start_client
 from labs.nodeops import forget
-from labs.paths import tools_dir
+from labs.paths import REPO_ROOT, tools_dir
 
 from .budget import WORKER_BOOT, WORKER_GUEST_LIMITS, WORKER_HOST, WORKER_SILENCE, WORKER_TEST
 from .guest.cases import PROMISED, hostile_cases, submissions
-from .worker import CONFIG, NODE, WorkerNode, host_cluster
+from .worker import CONFIG, NODE, NODE_IMAGES, WorkerNode, host_cluster
 
 pytestmark = pytest.mark.timeout(WORKER_TEST)
 
-REPO = lessons.HERE.parents[1]
-CORPUS = REPO / "tests" / "data" / "submissions"
+CORPUS = REPO_ROOT / "tests" / "data" / "submissions"
 PROFILE = "course-nginx-deny-write"
 KERNEL_PROFILES = "/sys/kernel/security/apparmor/profiles"
-#: the images this module's pods use (the grader's and lesson 06's nginx, lesson 07's client):
-#: each costs tens of seconds of emulated `docker save | ctr import` in the guest
-POD_IMAGES = ["course/nginx:latest", "course/tools:latest"]
 #: the collector's start in the guest (a container from the baked course/collector image)
 COLLECTOR_WAIT = 240
 
@@ -55,12 +51,12 @@ def worker(vm_image, tmp_path_factory, announce, boot, request):
     state = tmp_path_factory.mktemp("apparmor-worker-state")
     started = time.monotonic()
     announce("creating the control plane on the host (ensure_cluster)")
-    host_cluster(state, POD_IMAGES, create_timeout=WORKER_HOST["create_timeout"],
+    host_cluster(state, list(NODE_IMAGES), create_timeout=WORKER_HOST["create_timeout"],
                  ready_timeout=WORKER_HOST["ready_wait"])
     timings["control_plane_s"] = round(time.monotonic() - started, 1)
     node = WorkerNode(tmp_path_factory.mktemp("apparmor-worker"), boot, vm_image, disk,
                       boot_timeout=WORKER_BOOT, silent_after=WORKER_SILENCE)
-    node.write_share(node_image, POD_IMAGES, WORKER_GUEST_LIMITS)
+    node.write_share(node_image, list(NODE_IMAGES), WORKER_GUEST_LIMITS)
     announce(f"booting the AppArmor node (timeout {WORKER_BOOT}s; guest waits {WORKER_GUEST_LIMITS})")
     environment = pytest.MonkeyPatch()
     # the grader's pod waits (60-90 s) times 3: an emulated node starts a pod in tens of seconds
@@ -70,7 +66,6 @@ def worker(vm_image, tmp_path_factory, announce, boot, request):
     try:
         timings["joined_s"] = node.wait_ready(WORKER_HOST["join_wait"])
         announce(f"the AppArmor node is Ready: {timings}")
-        node.timings = timings
         yield node
     finally:
         node.stop()
@@ -188,7 +183,7 @@ def test_lesson07_complain_records_come_live_from_the_collector_and_the_learned_
 def grade_case(worker, tmp_path_factory, announce):
     """``grade_case(case)``: that submission of 06, 07 or 09 graded live on the cluster (once)."""
     found = {case: (exercise, folder) for case, exercise, folder
-             in submissions(REPO / "labs" / "exercises", CORPUS, tmp_path_factory.mktemp("wrong"))}
+             in submissions(REPO_ROOT / "labs" / "exercises", CORPUS, tmp_path_factory.mktemp("wrong"))}
     reports = {}
 
     def grade(case: str) -> dict:

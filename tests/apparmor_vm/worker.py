@@ -43,6 +43,9 @@ NODE = "course-apparmor-vm"
 #: where the guest reaches the API server (any address of QEMU's user network but its own)
 API_ADDRESS = "10.0.2.100"
 KUBELET_PORT = 10250
+#: the images the node's pods use (the grader's, the agent's and the lessons' nginx, lesson 07's
+#: client), already in its containerd: the docker disk's node-var (conftest's node_disk)
+NODE_IMAGES = ("course/nginx:latest", "course/tools:latest")
 
 
 def host_cluster(state: Path, images: list[str], *, create_timeout: float, ready_timeout: float):
@@ -53,11 +56,10 @@ def host_cluster(state: Path, images: list[str], *, create_timeout: float, ready
     config.write_text(yaml.safe_dump({"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4",
                                       "name": CLUSTER_NAME, "nodes": [{"role": "control-plane"}]}))
     register_config(ClusterConfig(CONFIG, config))
-    info = ensure_cluster(CONFIG, timeout=ready_timeout, create_timeout=create_timeout)
+    ensure_cluster(CONFIG, timeout=ready_timeout, create_timeout=create_timeout)
     load_images(images, CONFIG)
     kubectl(["taint", "nodes", CONTROL_PLANE, "node-role.kubernetes.io/control-plane=:NoSchedule", "--overwrite"],
             config=CONFIG)
-    return info
 
 
 def _kind_gateway() -> str:
