@@ -11,14 +11,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from labs.apparmor import check_profile_syntax, require_safe_profile
+from labs.apparmor import RUNTIME_SIGNAL_RULE, check_profile_syntax, require_safe_profile, runtime_signal_problem
 from labs.errors import ManifestError, ProfileError
 from labs.manifests import apparmor_settings
 
 from ..model import NotChecked
 
 __all__ = ["syntax_name", "deny_write_rules", "is_complain", "file_rules", "glob_matches",
-           "uncovered_records", "require_named"]
+           "uncovered_records", "require_named", "require_stoppable"]
 
 _RULE = re.compile(r"^\s*(?:audit\s+)?(deny\s+)?(?:owner\s+)?(?:file\s+)?([/@]\S*)\s+([rwaklmixpucPUCX]+)\s*,", re.M)
 _FLAGS = re.compile(r"^\s*(?:profile\s+\S+|/\S+)[^{\n]*flags\s*=\s*\(([^)]*)\)", re.M)
@@ -149,3 +149,14 @@ def require_named(obj: dict, name: str, container: str | None = None) -> str:
     style = ("the securityContext.appArmorProfile field" if how <= {"container-field", "pod-field"}
              else "the annotation (deprecated since Kubernetes 1.30; prefer the field)")
     return f"the pod uses {name} through {style}"
+
+
+def require_stoppable(ctx, role: str = "apparmor") -> str:
+    """The kubelet can stop a container under the profile: the runtime's signals get through."""
+    name = syntax_name(ctx, role)
+    problem = runtime_signal_problem(ctx.text(role))
+    if problem:
+        raise ProfileError(problem, fix=f"add `#include <abstractions/base>` inside the profile (with "
+                                        f"`#include <tunables/global>` at the top of the file), or the rule "
+                                        f"`{RUNTIME_SIGNAL_RULE}`")
+    return f"{name} lets the container runtime signal it, so the kubelet can stop the pod"

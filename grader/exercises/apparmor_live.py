@@ -11,16 +11,24 @@ from labs.apparmor import load_profile_on_nodes, unload_profile_on_nodes
 from labs.errors import LabError, ProfileError
 
 from ..checks import live
-from ..checks.apparmor import syntax_name
+from ..checks.apparmor import require_stoppable, syntax_name
 from ..model import Check, NotChecked
 
-__all__ = ["PARSES", "loaded_name", "run_confined", "require_enforced", "write_denied"]
+__all__ = ["PARSES", "stoppable", "loaded_name", "run_confined", "require_enforced", "write_denied"]
 
 _HEADER = re.compile(r"^(\s*profile\s+)(\S+)", re.M)
 
 #: The first check of every AppArmor exercise: the learner's file parses (and is safe to load).
 PARSES = Check("parses", "apparmor_parser accepts the profile", 1, lambda ctx: f"profile {syntax_name(ctx)} parses",
                hint="`apparmor_parser -Q -K FILE` shows the first syntax error")
+
+
+def stoppable(check_id: str = "stoppable", needs: tuple[str, ...] = ("parses",)) -> Check:
+    """The check every AppArmor exercise has: a pod under the profile can be deleted."""
+    return Check(check_id, "the kubelet can stop the container (the runtime's signals get through)", 1,
+                 require_stoppable, needs=needs,
+                 hint="AppArmor mediates signals: lesson 06's concept section shows the include that lets "
+                      "the container runtime (unconfined) stop the container")
 
 
 def loaded_name(ctx, role: str = "apparmor") -> str:

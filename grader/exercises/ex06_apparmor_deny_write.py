@@ -14,7 +14,7 @@ from labs.errors import ProfileError
 from ..checks.apparmor import deny_write_rules, file_rules, glob_matches, require_named, syntax_name
 from ..context import Exercise
 from ..model import Check
-from .apparmor_live import PARSES, require_enforced, run_confined, write_denied
+from .apparmor_live import PARSES, require_enforced, run_confined, stoppable, write_denied
 from .common import single_pod
 
 TARGET = "/etc/grader-probe"
@@ -65,6 +65,7 @@ EXERCISE = Exercise(
         Check("pod-uses-profile", "the pod asks for the profile (field or annotation)", 2,
               lambda ctx: require_named(single_pod(ctx), syntax_name(ctx)), needs=("parses",),
               hint="`localhostProfile` is the name written after `profile` in your file, not the file's name"),
+        stoppable(),
         Check("enforced", "the container runs confined in enforce mode", 1,
               lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True,
               needs=("deny-write", "pod-uses-profile")),

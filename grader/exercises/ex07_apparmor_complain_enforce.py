@@ -14,7 +14,7 @@ from labs.errors import ProfileError
 from ..checks.apparmor import file_rules, glob_matches, is_complain, uncovered_records
 from ..context import Exercise
 from ..model import Check
-from .apparmor_live import PARSES, require_enforced, run_confined
+from .apparmor_live import PARSES, require_enforced, run_confined, stoppable
 from .common import EXERCISES_DIR
 
 ID = "07-apparmor-complain-enforce"
@@ -83,6 +83,7 @@ EXERCISE = Exercise(
               hint="Print each record's comm: lesson 07's review step keeps only the records you accept "
                    "before generating the profile"),
         Check("not-wide-open", "no write-everywhere rule", 1, _not_wide_open, needs=("covers-records",)),
+        stoppable(),
         Check("enforced", "a pod runs confined in enforce mode", 2,
               lambda ctx: require_enforced(ctx, run_confined(ctx)), live=True,
               needs=("enforce-mode", "covers-records")),

@@ -23,7 +23,7 @@ from ..checks.apparmor import require_named, syntax_name
 from ..checks.seccomp import load_submitted_profile, require_denies_by_default
 from ..context import Exercise
 from ..model import Check
-from .apparmor_live import loaded_name, require_enforced
+from .apparmor_live import loaded_name, require_enforced, stoppable
 from .common import app_answers, attack_with_control, seccomp_filter_on, single_pod
 
 CONTAINERS = {"web": "web", "fetcher": "fetcher"}  # container name -> profile role
@@ -180,6 +180,7 @@ EXERCISE = Exercise(
               needs=("seccomp-per-container",),
               hint="put securityContext.appArmorProfile at pod level (spec.securityContext), so it covers "
                    "both containers, naming the profile declared on the first line of capstone.apparmor"),
+        stoppable("apparmor-stoppable", needs=()),
         Check("runs", "both containers run and the app answers", 3, _runs, live=True,
               needs=("seccomp-per-container", "profiles-deny"),
               hint="a container that crash-loops lacks a syscall of its own programs: build fetcher.json from "

@@ -2,6 +2,7 @@
 
 - :mod:`.policy`: what a profile from outside the course may contain before it is loaded (pure)
 - :mod:`.syntax`: ``check_profile_syntax`` with the real apparmor_parser (parse only)
+- :mod:`.signals`: whether the container runtime can stop a confined process (pure)
 - :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
 - :mod:`.rules`: complain-mode records -> rules and whole profiles (pure)
 - :mod:`.recording`: several complain-mode runs -> one profile, why each rule is there (pure)
@@ -24,6 +25,7 @@ from .nodes import (
 from .policy import SYSTEM_PROFILE_NAMES, profile_safety_problems, require_safe_profile
 from .recording import AppArmorRecording, AppArmorRun, RuleProvenance, load_apparmor_recording
 from .rules import profile_from_records, record_rule, rules_from_records, unhandled_records
+from .signals import RUNTIME_SIGNAL_RULE, runtime_signal_problem
 from .syntax import check_profile_syntax, profile_names
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "profile_safety_problems",
     "require_safe_profile",
     "SYSTEM_PROFILE_NAMES",
+    "runtime_signal_problem",
+    "RUNTIME_SIGNAL_RULE",
     "load_profile_on_nodes",
     "unload_profile_on_nodes",
     "load_profile_here",

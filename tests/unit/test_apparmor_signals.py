@@ -1,0 +1,70 @@
+"""A profile must let the container runtime signal the container, or the kubelet cannot stop it."""
+import shutil
+
+import pytest
+
+import grader
+from labs.apparmor import runtime_signal_problem, shipped_profiles
+from labs.paths import REPO_ROOT
+
+EXERCISES = REPO_ROOT / "labs" / "exercises"
+
+
+def profile(*rules: str, flags: str = "attach_disconnected") -> str:
+    return f"profile demo flags=({flags}) {{\n" + "".join(f"  {rule}\n" for rule in rules) + "}\n"
+
+
+@pytest.mark.parametrize("rules", [
+    ("#include <abstractions/base>",),
+    ("include if exists <abstractions/base>",),
+    ("signal (receive) peer=unconfined,",),
+    ("signal,",),
+    ("signal receive,",),
+    ("signal (send, receive),",),
+    ("signal (receive) set=(term, kill) peer=unconfined,",),
+    ("signal (r) peer=unconfined,  # r is receive",),
+])
+def test_rules_that_let_the_runtime_stop_the_container(rules):
+    assert runtime_signal_problem(profile("file,", *rules)) == ""
+
+
+@pytest.mark.parametrize("rules", [
+    (),
+    ("# #include <abstractions/base> is only a comment here",),
+    ("# signal (receive) peer=unconfined,",),
+    ("signal (send) peer=unconfined,",),
+    ("signal (send, receive) peer=demo,",),
+    ("signal (receive) set=(term) peer=unconfined,",),
+])
+def test_profiles_the_kubelet_cannot_stop(rules):
+    assert "Terminating" in runtime_signal_problem(profile("file,", *rules))
+
+
+def test_a_deny_rule_wins_over_the_base_abstraction():
+    problem = runtime_signal_problem(profile("#include <abstractions/base>", "deny signal (receive) peer=unconfined,"))
+    assert problem.startswith("`deny signal (receive) peer=unconfined,`")
+
+
+def test_complain_mode_lets_signals_through():
+    assert runtime_signal_problem(profile("file,", flags="complain,attach_disconnected")) == ""
+
+
+def test_every_shipped_profile_and_reference_can_be_stopped():
+    texts = {path.name: path.read_text() for path in shipped_profiles()}
+    texts.update({str(p): p.read_text() for p in EXERCISES.glob("*/solution/*.apparmor")})
+    assert len(texts) >= 7
+    assert {name: runtime_signal_problem(text) for name, text in texts.items()
+            if runtime_signal_problem(text)} == {}
+
+
+@pytest.mark.skipif(shutil.which("apparmor_parser") is None, reason="apparmor_parser is not installed here")
+def test_the_grader_names_the_missing_rule_and_the_fix(tmp_path):
+    submission = tmp_path / "06"
+    shutil.copytree(EXERCISES / "06-apparmor-deny-write" / "solution", submission)
+    path = submission / "deny-write.apparmor"
+    path.write_text(path.read_text().replace("#include <abstractions/base>", ""))
+    report = grader.grade("06-apparmor-deny-write", submission, live=False)
+    check = next(c for c in report.checks if c.id == "stoppable")
+    assert check.status == "failed" and "unable to signal init" in check.message, check
+    assert "signal (receive) peer=unconfined," in str(report)
+    assert all(c.status == "passed" for c in report.checks if c.id != "stoppable" and not c.live), str(report)
