@@ -23,9 +23,12 @@ from .learner import assert_full_marks, assert_partial_with_hint, copy_submissio
 
 EXERCISE = "09-capstone"
 
-#: what lessons 06-07 teach a learner to write for nginx (file, network, the capabilities
-#: nginx's master uses, writes under /etc denied)
-APPARMOR = """profile course-capstone flags=(attach_disconnected,mediate_deleted) {
+#: what lessons 06-07 teach a learner to write for nginx (the base abstraction, file, network,
+#: the capabilities nginx's master uses, writes under /etc denied)
+APPARMOR = """#include <tunables/global>
+
+profile course-capstone flags=(attach_disconnected,mediate_deleted) {
+  #include <abstractions/base>
   file,
   network inet stream,
   network inet6 stream,

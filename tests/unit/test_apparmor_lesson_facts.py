@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,10 +19,17 @@ import pytest
 import grader
 from grader.exercises.common import EXERCISES_DIR
 from labs import lessons
-from labs.apparmor import PROFILES_DIR, check_profile_syntax, profile_from_records, shipped_profiles
+from labs.apparmor import (
+    PROFILES_DIR,
+    RUNTIME_SIGNAL_RULE,
+    check_profile_syntax,
+    profile_from_records,
+    shipped_profiles,
+)
 from labs.audit import parse_audit_text
 
 NOTEBOOKS = lessons.HERE.parents[1] / "notebooks"
+BASE_ABSTRACTION = Path("/etc/apparmor.d/abstractions/base")
 needs_parser = pytest.mark.skipif(shutil.which("apparmor_parser") is None, reason="apparmor_parser not installed")
 
 
@@ -134,3 +142,19 @@ def test_exercise_07_log_reaches_the_learners_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_WORKSPACE", str(tmp_path))
     folder = grader.start_exercise("07-apparmor-complain-enforce")
     assert (folder / "complain.log").is_file() and (folder / "app.apparmor").is_file()
+
+
+def test_lesson_06_says_why_a_container_profile_includes_the_base_abstraction():
+    """The include carries the rule that lets the runtime stop the container (labs.apparmor.signals);
+    the worker-node test shows a pod without it staying Terminating on an AppArmor kernel."""
+    text = " ".join(_text("06").split())
+    assert "`signal (receive) peer=unconfined,`" in text and "Terminating" in text
+    assert "unable to signal init: permission denied" in text
+
+
+@pytest.mark.skipif(not BASE_ABSTRACTION.exists(),
+                    reason="the apparmor package (its /etc/apparmor.d/abstractions) is not installed here")
+def test_the_base_abstraction_carries_the_runtime_signal_rule():
+    """What the lesson says abstractions/base holds, read from the installed AppArmor's own file."""
+    installed = BASE_ABSTRACTION
+    assert RUNTIME_SIGNAL_RULE in [line.strip() for line in installed.read_text().splitlines()]
