@@ -58,18 +58,21 @@ LEARNER_TEST = VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + LEARNER_BO
 NODE_START = 120
 NODE_IMAGE_TEST = NODE_IMAGE_BUILD + NODE_START + MARGIN
 
-#: the worker node (test_apparmor_worker_node.py): the control plane on the host, created and
-#: made Ready natively (measured: about a minute), then the guest's node joined and Ready
-WORKER_HOST = {"create_timeout": 600, "ready_wait": 300, "join_wait": 1500}
 #: inside the guest (worker_node.sh): the node container's containerd, then `kubeadm join`;
-#: with GUEST_OVERHEAD they stay below WORKER_HOST["join_wait"], so the guest names the slow step
+#: with GUEST_OVERHEAD they bound one boot's way to the join, so the guest names the slow step
 WORKER_GUEST_LIMITS = {"NODE_WAIT": 240, "JOIN_WAIT": 900}
+WORKER_JOIN_BOOT = sum(WORKER_GUEST_LIMITS.values()) + GUEST_OVERHEAD
+#: the guest logs the node every 90 s: this long without a line, its userspace has stopped
+WORKER_SILENCE = 600
+#: the worker node (test_apparmor_worker_node.py): the control plane on the host, created and
+#: made Ready natively (measured: about a minute), then the guest's node joined and Ready: a boot
+#: that hangs on the way (stopped at most WORKER_SILENCE after its last line) is booted again
+WORKER_HOST = {"create_timeout": 600, "ready_wait": 300,
+               "join_wait": HANG_ATTEMPTS * WORKER_JOIN_BOOT + (HANG_ATTEMPTS - 1) * WORKER_SILENCE}
 #: the lessons' and the grader's work on the node while the guest serves it
 WORKER_WORK = 2400
 #: the guest lives through the whole module: join, then every test's pods
 WORKER_BOOT = WORKER_HOST["join_wait"] + WORKER_WORK
-#: the guest logs the node every 90 s: this long without a line, its userspace has stopped
-WORKER_SILENCE = 600
 #: the first test builds what it needs cold, creates the control plane and waits for the join;
 #: each later test is bounded by the boot (the guest's whole life)
 WORKER_TEST = (VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + WORKER_HOST["create_timeout"]
