@@ -21,7 +21,8 @@ from .names import MANAGED_LABEL, POD_SECURITY_ENFORCE_LABEL, POD_SECURITY_VERSI
 
 __all__ = ["lab_namespace", "create_namespace", "delete_namespace", "namespace_exists", "namespace_name",
            "sweep_stale_namespaces", "is_stale", "owner_token",
-           "service_account_wait", "number_from_env", "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS",
+           "service_account_wait", "number_from_env", "slow_cluster_factor", "SLOW_CLUSTER_FACTOR_ENV",
+           "LAB_NAMESPACE_LABEL", "OWNER_ANNOTATION", "POD_SECURITY_LEVELS",
            "SERVICE_ACCOUNT_WAIT_ENV"]
 
 LAB_NAMESPACE_LABEL = ("course.seccomp-lab/lab-namespace", "true")
@@ -105,6 +106,16 @@ def number_from_env(name: str, default: float, example: str) -> float:
     except ValueError:
         raise EnvironmentProblem(f"{name}={value!r} is not a number",
                                  fix=f"set it to e.g. {example}, or unset {name}") from None
+
+
+#: multiplies the waits on a cluster's pods and node operations on a slow cluster (an emulated
+#: node, a busy shared one): the grader's pod waits and the node agent's commands
+SLOW_CLUSTER_FACTOR_ENV = "COURSE_POD_WAIT_FACTOR"
+
+
+def slow_cluster_factor() -> float:
+    """``$COURSE_POD_WAIT_FACTOR`` (1 when unset)."""
+    return number_from_env(SLOW_CLUSTER_FACTOR_ENV, 1, "3")
 
 
 def service_account_wait() -> float:

@@ -21,7 +21,7 @@ from labs.cluster.handle import Cluster, ClusterRef, as_cluster
 from labs.errors import EnvironmentProblem, LabError, WorkloadFailed
 from labs.images import NGINX_IMAGE
 from labs.names import NODE_PROFILES_DIR, localhost_profile
-from labs.namespaces import number_from_env
+from labs.namespaces import slow_cluster_factor
 from labs.nodeops import image_prefix, image_ref, pull_policy, registry_step
 from labs.nodeops.images import nodes_lacking
 
@@ -171,10 +171,6 @@ def install_profile(ctx, name: str, profile: dict) -> str:
     return localhost_profile(filename)
 
 
-#: multiplies the grader's pod waits on a slow cluster (an emulated learner host, a busy shared one)
-POD_WAIT_FACTOR_ENV = "COURSE_POD_WAIT_FACTOR"
-
-
 def run_pod(ctx, pod: dict, *, timeout: float = 90, cluster: Cluster | None = None):
     """Run one of the grader's pods in the grading namespace (of ``cluster``, default the run's);
     WorkloadFailed unless Running and Ready within ``timeout`` (times ``$COURSE_POD_WAIT_FACTOR``)."""
@@ -183,7 +179,7 @@ def run_pod(ctx, pod: dict, *, timeout: float = 90, cluster: Cluster | None = No
     cluster = cluster or ctx.cluster
     pod = copy.deepcopy(pod)
     pod["metadata"].setdefault("labels", {})[TOKEN_LABEL] = ctx.token
-    timeout *= number_from_env(POD_WAIT_FACTOR_ENV, 1, "3")
+    timeout *= slow_cluster_factor()
     outcome = run(pod, grading_namespace(ctx, cluster=cluster), timeout=timeout, config=cluster)
     if not (outcome.ok and outcome.ready):
         raise WorkloadFailed(f"the pod did not start under your settings: {outcome.reason}"

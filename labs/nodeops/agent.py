@@ -231,9 +231,11 @@ class NodeAgent(NodeOps):
 
     def run(self, node: str, args: list[str], *, input: str | bytes | None = None, check: bool = True,
             timeout: float = 120) -> CommandResult:
+        from ..namespaces import slow_cluster_factor
         from ..pods import exec_in_pod  # slow import: the kubernetes client
 
         command = stdin_as_argument(args, input)
+        timeout *= slow_cluster_factor()   # an exec through an emulated node's kubelet can take minutes
         try:
             result = exec_in_pod(self.pod_for(node), self.namespace, command, container="agent",
                                  config=self.cluster, timeout=timeout)

@@ -33,14 +33,13 @@ from cases import hostile_cases, submissions  # noqa: E402
 from steps import partial, run_steps, step, uptime  # noqa: E402
 
 import grader  # noqa: E402
-from grader.checks.live import POD_WAIT_FACTOR_ENV  # noqa: E402
 from labs import apparmor, lessons, pods  # noqa: E402
 from labs.apparmor.nodes import parse_loaded_profiles  # noqa: E402
 from labs.cluster import ensure_cluster, kubectl, node_capabilities, node_names  # noqa: E402
 from labs.cluster.apparmor_image import engine_enforces_apparmor  # noqa: E402
 from labs.cluster.configs import ClusterConfig, register_config  # noqa: E402
 from labs.lessons.drive import NginxDriver, collect_complain_records  # noqa: E402
-from labs.namespaces import SERVICE_ACCOUNT_WAIT_ENV  # noqa: E402
+from labs.namespaces import SERVICE_ACCOUNT_WAIT_ENV, SLOW_CLUSTER_FACTOR_ENV  # noqa: E402
 from labs.runner import run  # noqa: E402
 
 LIMITS = json.loads((SHARE / "limits.json").read_text())
@@ -48,7 +47,7 @@ LIMITS = json.loads((SHARE / "limits.json").read_text())
 # controller manager restarts now and then, and its back-off outlasts the course's 60 s
 os.environ[SERVICE_ACCOUNT_WAIT_ENV] = str(LIMITS["service_account_wait"])
 # and the grader's pods wait longer than its 60-90 s: an emulated node starts a pod in minutes
-os.environ[POD_WAIT_FACTOR_ENV] = str(LIMITS["pod_wait_factor"])
+os.environ[SLOW_CLUSTER_FACTOR_ENV] = str(LIMITS["pod_wait_factor"])
 STATE = Path(os.environ["COURSE_STATE_DIR"])
 EXERCISES = SRC / "labs" / "exercises"
 CASES = SRC / "tests" / "data" / "submissions"
