@@ -185,12 +185,14 @@ def test_lesson07_complain_records_come_live_from_the_collector_and_the_learned_
         lessons.clean_up()
 
 
-def sleeper(name: str, profile: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
-        "terminationGracePeriodSeconds": 2, "containers": [{
-            "name": "main", "image": "course/nginx:latest", "imagePullPolicy": "Never",
-            "command": ["sleep", "infinity"],
-            "securityContext": {"appArmorProfile": {"type": "Localhost", "localhostProfile": profile}}}]}}
+def sleeper(name: str, profile: str | None = None) -> dict:
+    """A pod that sleeps, under the Localhost AppArmor ``profile`` (the runtime's default without one)."""
+    container = {"name": "main", "image": "course/nginx:latest", "imagePullPolicy": "Never",
+                 "command": ["sleep", "infinity"]}
+    if profile:
+        container["securityContext"] = {"appArmorProfile": {"type": "Localhost", "localhostProfile": profile}}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]}}
 
 
 @pytest.mark.slow
@@ -289,11 +291,7 @@ def test_hostile_apparmor_submissions_leave_the_kernels_profiles_as_they_were(wo
 def test_runtime_profiles_still_confine_new_containers_after_grading(worker):
     ns = lessons.start("runtime-default", CONFIG)
     try:
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runtime-default"},
-               "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
-                   "name": "main", "image": "course/nginx:latest", "imagePullPolicy": "Never",
-                   "command": ["sleep", "infinity"]}]}}
-        outcome = pods.run_pod(pod, ns, config=CONFIG, timeout=240)
+        outcome = pods.run_pod(sleeper("runtime-default"), ns, config=CONFIG, timeout=240)
         assert outcome.ok, outcome
         assert pods.exec_in_pod("runtime-default", ns, ["cat", "/proc/1/attr/current"],
                                 config=CONFIG).stdout.strip() == "cri-containerd.apparmor.d (enforce)"

@@ -20,16 +20,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 10
 fi
 step image-present
-# kind's docker provider starts a node with these options (kind v0.30, pkg/cluster/internal/providers/docker)
-timeout "$NODE_WAIT" docker run --detach --tty --name $NODE --hostname $NODE --privileged --init=false \
-    --cgroupns=private --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    --tmpfs /tmp --tmpfs /run --volume /var --volume /lib/modules:/lib/modules:ro "$IMAGE" >/dev/null
-status=$?
-if [ $status -ne 0 ]; then
-    echo "docker run of the node: exit $status (124: not done after ${NODE_WAIT}s)"; diagnose
-    [ $status -eq 124 ] && exit 75   # hung once under emulation: the host boots the guest again
-    exit 11
-fi
+start_node "$IMAGE" "" --hostname "$NODE"
 step node-created
 watch_node &
 WATCH=$!

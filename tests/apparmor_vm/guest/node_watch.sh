@@ -5,7 +5,8 @@
 # node's containers with state and restart count, the kubelet's last line, and once per exited
 # container its exit code and last log lines, so a control-plane component that keeps
 # restarting says why. Each docker exec has a time limit: a wedged containerd must not silence
-# the watch. diagnose writes $SHARE/node-diag.log after a failed step.
+# the watch. diagnose writes $SHARE/node-diag.log after a failed step. start_node starts the node
+# container ($NODE_WAIT bounds its docker run).
 kubelet_tail() {  # the kubelet's last $1 lines: its log file when standalone, else its journal
     if [ -n "$KUBELET_LOG" ]; then
         timeout 60 docker exec $NODE tail -n "$1" "$KUBELET_LOG"
@@ -39,4 +40,21 @@ diagnose() {
         echo "== pods"; docker exec $NODE kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o wide
         echo "== dockerd (tail)"; tail -20 /tmp/dockerd.log
     } >$SHARE/node-diag.log 2>&1
+}
+
+# start_node IMAGE VAR [OPTION...]: the kind node container, with the options kind's docker
+# provider gives a node (kind v0.30, pkg/cluster/internal/providers/docker) plus OPTIONs; its
+# /var is the folder VAR, or a fresh volume when VAR is empty. A docker run that hangs exits 75.
+start_node() {
+    image=$1; var=$2; shift 2
+    timeout "$NODE_WAIT" docker run --detach --tty --name "$NODE" --privileged --init=false \
+        --cgroupns=private --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+        --tmpfs /tmp --tmpfs /run --volume "${var:+$var:}/var" --volume /lib/modules:/lib/modules:ro \
+        "$@" "$image" >/dev/null
+    status=$?
+    if [ $status -ne 0 ]; then
+        echo "docker run of the node: exit $status (124: not done after ${NODE_WAIT}s)"; diagnose
+        [ $status -eq 124 ] && exit 75   # hung once under emulation: the host boots the guest again
+        exit 11
+    fi
 }

@@ -46,18 +46,10 @@ mkdir -p /mnt/src
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src /mnt/src \
     || { echo "the project share (mount tag src) did not mount"; exit 9; }
 IMAGE=$(cat $SHARE/node-image)
-# kind's options for a node (see kubelet_node.sh), on the guest's network instead of a bridge,
-# and with the /var the host prepared on the docker disk: the lab images are in its containerd
+# the node on the guest's network instead of a bridge, with the /var the host prepared on the
+# docker disk: the lab images are in its containerd
 [ -d /var/lib/docker/node-var/lib/containerd ] || { echo "the docker disk has no node-var (labs.apparmor.docker_disk)"; exit 9; }
-timeout "$NODE_WAIT" docker run --detach --tty --name "$NODE" --network host --privileged --init=false \
-    --cgroupns=private --security-opt seccomp=unconfined --security-opt apparmor=unconfined --tmpfs /tmp \
-    --tmpfs /run --volume /var/lib/docker/node-var:/var --volume /lib/modules:/lib/modules:ro "$IMAGE" >/dev/null
-status=$?
-if [ $status -ne 0 ]; then
-    echo "docker run of the node: exit $status (124: not done after ${NODE_WAIT}s)"; diagnose
-    [ $status -eq 124 ] && exit 75   # hung once under emulation: the host boots the guest again
-    exit 11
-fi
+start_node "$IMAGE" /var/lib/docker/node-var --network host
 step node-created
 watch_node &
 WATCH=$!
