@@ -1,4 +1,5 @@
-"""Live AppArmor checks, shared by 06, 07 and 09. They run only where nodes enforce AppArmor.
+"""The AppArmor checks shared by 06, 07 and 09: the profile parses and lets the runtime stop the
+container (static), and the live ones, which run only where nodes enforce AppArmor.
 
 The learner's profile is loaded under a per-run name (``grader-<token>-...``) so parallel
 grading runs and the node's own profiles never collide; it is unloaded afterwards.
