@@ -25,7 +25,7 @@ from .nodes import (
 from .policy import SYSTEM_PROFILE_NAMES, profile_safety_problems, require_safe_profile
 from .recording import AppArmorRecording, AppArmorRun, RuleProvenance, load_apparmor_recording
 from .rules import profile_from_records, record_rule, rules_from_records, unhandled_records
-from .signals import RUNTIME_SIGNAL_RULE, runtime_signal_problem
+from .signals import RUNC_SIGNAL_RULE, RUNTIME_SIGNAL_RULE, runtime_signal_problem
 from .syntax import check_profile_syntax, profile_names
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "SYSTEM_PROFILE_NAMES",
     "runtime_signal_problem",
     "RUNTIME_SIGNAL_RULE",
+    "RUNC_SIGNAL_RULE",
     "load_profile_on_nodes",
     "unload_profile_on_nodes",
     "load_profile_here",

@@ -1,31 +1,37 @@
 """Can the container runtime stop a process that an AppArmor profile confines? (pure)
 
 Why: AppArmor mediates signals as it mediates files. The kubelet stops a container through
-the runtime (containerd, runc: unconfined processes on the node), which sends SIGTERM and,
-after the grace period, SIGKILL. A profile without a rule that lets unconfined processes
-signal it refuses both: `kubectl delete pod` then leaves the pod Terminating, with the event
-``FailedKillPod ... unable to signal init: permission denied``, until the profile is removed
-from the kernel (measured with Debian 12's 6.1 kernel in tests/apparmor_vm). The rule sits in
-``abstractions/base`` (``signal (receive) peer=unconfined,``), which is one reason every
-container profile includes it.
+the runtime (containerd, runc: unconfined processes on the node), which sends SIGTERM (or the
+image's STOPSIGNAL) and, after the grace period, SIGKILL. A profile without a rule that lets
+unconfined processes signal it refuses both: `kubectl delete pod` then leaves the pod
+Terminating, with the event ``FailedKillPod ... unable to signal init: permission denied``,
+until the profile is fixed and reloaded or removed (measured with Debian 12's 6.1 kernel in
+tests/apparmor_vm; moby/moby#36809 is the same for Docker). The rule sits in
+``abstractions/base`` (``signal (receive) peer=unconfined,``). AppArmor 4.0 (Ubuntu 23.10 and
+later) runs /usr/sbin/runc under a profile named ``runc``, so profiles for such nodes also need
+``signal (receive) peer=runc,`` (moby/moby#47749); the course's clusters run runc unconfined,
+so the check here asks for the unconfined peer.
+
+Only the first profile's own rules count: a hat or child profile's rules are not its rules.
 """
 from __future__ import annotations
 
 import fnmatch
 import re
 
-__all__ = ["RUNTIME_SIGNAL_RULE", "runtime_signal_problem"]
+__all__ = ["RUNTIME_SIGNAL_RULE", "RUNC_SIGNAL_RULE", "runtime_signal_problem"]
 
 #: the rule abstractions/base carries for this (AppArmor 3.0's /etc/apparmor.d/abstractions/base)
 RUNTIME_SIGNAL_RULE = "signal (receive) peer=unconfined,"
+#: the same for nodes with AppArmor 4.0's profile for /usr/sbin/runc
+RUNC_SIGNAL_RULE = "signal (receive) peer=runc,"
 
-_BASE = re.compile(r"^\s*#?include\s+(?:if\s+exists\s+)?<abstractions/base>", re.M)
-#: a signal rule up to its closing comma (commas inside "(send, receive)" or "set=(term, kill)" are not it)
-_SIGNAL = re.compile(r"^\s*(?:audit\s+)?(deny\s+)?signal\b((?:\([^)]*\)|[^,(\n])*),", re.M)
-_PERMS = re.compile(r"\(([^)]*)\)|\b(send|receive|read|write|rw|r|w)\b")
-_PEER = re.compile(r"\bpeer\s*=\s*(\S+)")
+_BASE = re.compile(r"^\s*#?include\s+(?:if\s+exists\s+)?[<\"]abstractions/base[>\"]", re.M)
+#: a signal rule up to its closing comma; commas inside "(send, receive)" or "set=(term, kill)" are not it
+_SIGNAL = re.compile(r"^\s*(?:audit\s+)?(?:(deny|allow)\s+)?signal\b((?:\([^)]*\)|[^,(])*),", re.M)
+_PEER = re.compile(r"\bpeer\s*=\s*(\"[^\"]*\"|\S+)")
 _SET = re.compile(r"\bset\s*=\s*(\([^)]*\)|\S+)")
-_FLAGS = re.compile(r"^\s*profile\s+\S+[^{\n]*flags\s*=\s*\(([^)]*)\)", re.M)
+_HEADER = re.compile(r"^\s*profile\s+\S+([^{\n]*)\{", re.M)
 _RECEIVE = {"receive", "read", "r", "rw"}
 
 
@@ -35,16 +41,46 @@ def _code(text: str) -> str:
                      for line in text.splitlines())
 
 
+def _own_body(code: str) -> tuple[str, str]:
+    """(header options, rules) of the first profile, without its hats' and child profiles' rules."""
+    header = _HEADER.search(code)
+    if header is None:
+        return "", code
+    depth, kept = 1, []
+    for char in code[header.end():]:
+        if char == "}":
+            depth -= 1
+            if depth == 0:
+                break
+        if depth == 1 and char not in "{}":
+            kept.append(char)
+        if char == "{":
+            depth += 1
+    return header.group(1), "".join(kept)
+
+
+def _words(value: str) -> list[str]:
+    return [w for w in re.split(r"[\s(),\"]+", value) if w]
+
+
+def _peer_matches(pattern: str, label: str) -> bool:
+    """AppArmor's peer pattern (quotes, {a,b} alternation, * and ?) against one label."""
+    pattern = pattern.strip('"')
+    alternation = re.search(r"\{([^{}]*)\}", pattern)
+    if alternation:
+        return any(_peer_matches(pattern[:alternation.start()] + choice + pattern[alternation.end():], label)
+                   for choice in alternation.group(1).split(","))
+    return fnmatch.fnmatchcase(label, pattern)
+
+
 def _lets_unconfined_kill(options: str) -> bool:
     """Whether one signal rule's options cover receiving SIGKILL from an unconfined sender."""
-    without_peer_and_set = _SET.sub(" ", _PEER.sub(" ", options))
-    perms = {p.strip() for m in _PERMS.finditer(without_peer_and_set) for p in (m.group(1) or m.group(2)).split(",")
-             if p.strip()}
+    perms = set(_words(_SET.sub(" ", _PEER.sub(" ", options))))
     peer = _PEER.search(options)
     signals = _SET.search(options)
     return ((not perms or bool(perms & _RECEIVE))
-            and (peer is None or fnmatch.fnmatchcase("unconfined", peer.group(1)))
-            and (signals is None or "kill" in re.split(r"[\s(),\"]+", signals.group(1))))
+            and (peer is None or _peer_matches(peer.group(1), "unconfined"))
+            and (signals is None or "kill" in _words(signals.group(1))))
 
 
 def runtime_signal_problem(text: str) -> str:
@@ -52,18 +88,18 @@ def runtime_signal_problem(text: str) -> str:
 
     Complain mode lets signals through, so only enforce-mode profiles are judged.
     """
-    code = _code(text)
-    flags = _FLAGS.search(code)
-    if flags and "complain" in re.split(r"[\s,]+", flags.group(1)):
+    header, body = _own_body(_code(text))
+    flags = re.search(r"flags\s*=\s*\(([^)]*)\)", header)
+    if flags and "complain" in _words(flags.group(1)):
         return ""
-    rules = [(bool(m.group(1)), m.group(2)) for m in _SIGNAL.finditer(code)]
+    rules = [(m.group(1) == "deny", " ".join(m.group(2).split())) for m in _SIGNAL.finditer(body)]
     denied = [options for deny, options in rules if deny and _lets_unconfined_kill(options)]
     if denied:
-        return (f"`deny signal{denied[0]},` refuses the container runtime's signals: "
+        return (f"`deny signal{' ' + denied[0] if denied[0] else ''},` refuses the container runtime's signals: "
                 "the kubelet cannot stop the container")
-    if _BASE.search(code) or any(_lets_unconfined_kill(options) for deny, options in rules if not deny):
+    if _BASE.search(body) or any(_lets_unconfined_kill(options) for deny, options in rules if not deny):
         return ""
     return ("no rule lets the container runtime signal the container: the kubelet stops a container "
             "with SIGTERM then SIGKILL from the runtime, which is unconfined, so `kubectl delete pod` would "
             "leave the pod Terminating (event FailedKillPod: unable to signal init: permission denied) "
-            "until the profile is unloaded")
+            "until the profile is fixed and reloaded")

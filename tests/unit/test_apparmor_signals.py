@@ -23,6 +23,12 @@ def profile(*rules: str, flags: str = "attach_disconnected") -> str:
     ("signal (send, receive),",),
     ("signal (receive) set=(term, kill) peer=unconfined,",),
     ("signal (r) peer=unconfined,  # r is receive",),
+    ("signal (send receive) peer=unconfined,",),
+    ("allow signal receive,",),
+    ("audit allow signal (receive) peer=\"unconfined\",",),
+    ("signal (receive) peer={runc,unconfined},",),
+    ("signal (receive)\n      peer=unconfined,",),
+    ('#include "abstractions/base"',),
 ])
 def test_rules_that_let_the_runtime_stop_the_container(rules):
     assert runtime_signal_problem(profile("file,", *rules)) == ""
@@ -35,6 +41,9 @@ def test_rules_that_let_the_runtime_stop_the_container(rules):
     ("signal (send) peer=unconfined,",),
     ("signal (send, receive) peer=demo,",),
     ("signal (receive) set=(term) peer=unconfined,",),
+    ("signal (receive) peer=runc,",),
+    ("^hat {\n    #include <abstractions/base>\n  }",),
+    ("profile child {\n    signal,\n  }",),
 ])
 def test_profiles_the_kubelet_cannot_stop(rules):
     assert "Terminating" in runtime_signal_problem(profile("file,", *rules))
@@ -45,8 +54,19 @@ def test_a_deny_rule_wins_over_the_base_abstraction():
     assert problem.startswith("`deny signal (receive) peer=unconfined,`")
 
 
+def test_a_multi_line_deny_rule_wins_too():
+    rule = "deny signal (send receive)\n    peer=unconfined,"
+    problem = runtime_signal_problem(profile("#include <abstractions/base>", rule))
+    assert problem.startswith("`deny signal (send receive) peer=unconfined,`"), problem
+
+
 def test_complain_mode_lets_signals_through():
     assert runtime_signal_problem(profile("file,", flags="complain,attach_disconnected")) == ""
+
+
+def test_only_the_profiles_own_flags_count():
+    child_in_complain = profile("file,", "profile child flags=(complain) {\n    file,\n  }")
+    assert "Terminating" in runtime_signal_problem(child_in_complain)
 
 
 def test_every_shipped_profile_and_reference_can_be_stopped():
