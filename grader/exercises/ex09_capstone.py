@@ -11,11 +11,13 @@ finds each container's main process by what that container runs
 from __future__ import annotations
 
 import copy
+import time
 
 from labs.errors import LabError, ManifestError, WorkloadFailed
 from labs.lessons import asset
 from labs.manifests import apparmor_style, load_manifests, seccomp_settings
 from labs.names import localhost_profile
+from labs.namespaces import slow_cluster_factor
 from labs.nodeops import image_ref, pull_policy
 
 from ..checks import live
@@ -153,14 +155,22 @@ def _pod(ctx, with_apparmor: bool = False) -> str:
     return ctx.memo(f"capstone:{with_apparmor}", start)
 
 
+#: how long the fetcher (a curl every 2 s) may take to log its first success once web answers:
+#: on an emulated node its first curls can run before nginx listens (stop 21), times the slow factor
+FETCHER_WAIT = 30
+
+
 def _runs(ctx) -> str:
     pod = _pod(ctx)
     message = app_answers(ctx, pod)
     from labs.pods import pod_logs  # slow import: the kubernetes client
 
-    if "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster):
-        raise LabError("the fetcher never reached the web container",
-                       fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")
+    deadline = time.monotonic() + FETCHER_WAIT * slow_cluster_factor()
+    while "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster):
+        if time.monotonic() > deadline:
+            raise LabError("the fetcher never reached the web container",
+                           fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")
+        time.sleep(2)
     return message + "; the fetcher reaches it"
 
 
