@@ -11,7 +11,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from labs.apparmor import RUNTIME_SIGNAL_RULE, check_profile_syntax, require_safe_profile, runtime_signal_problem
+from labs.apparmor import (
+    RUNC_SIGNAL_RULE,
+    RUNTIME_SIGNAL_RULE,
+    check_profile_syntax,
+    require_safe_profile,
+    runtime_signal_problem,
+)
 from labs.errors import ManifestError, ProfileError
 from labs.manifests import apparmor_settings
 
@@ -158,5 +164,6 @@ def require_stoppable(ctx, role: str = "apparmor") -> str:
     if problem:
         raise ProfileError(problem, fix=f"add `#include <abstractions/base>` inside the profile (with "
                                         f"`#include <tunables/global>` at the top of the file), or the rule "
-                                        f"`{RUNTIME_SIGNAL_RULE}`")
+                                        f"`{RUNTIME_SIGNAL_RULE}` (and `{RUNC_SIGNAL_RULE}` for nodes whose "
+                                        f"AppArmor 4.0 confines runc)")
     return f"{name} lets the container runtime signal it, so the kubelet can stop the pod"

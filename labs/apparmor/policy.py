@@ -23,7 +23,8 @@ from collections.abc import Iterable
 
 from ..errors import ProfileError
 
-__all__ = ["SYSTEM_PROFILE_NAMES", "profile_safety_problems", "require_safe_profile", "require_safe_include"]
+__all__ = ["SYSTEM_PROFILE_NAMES", "profile_safety_problems", "require_safe_profile", "require_safe_include",
+           "without_comment"]
 
 #: Profiles a container host relies on; a file naming one would replace it for every container.
 SYSTEM_PROFILE_NAMES = frozenset({"docker-default", "cri-containerd.apparmor.d", "unconfined"})
@@ -40,7 +41,7 @@ _CAPABILITY = re.compile(r"^\s*(?:audit\s+)?(?P<deny>deny\s+)?capability\s+(?P<c
 _POLICY_CAPS = ("sys_admin", "mac_admin", "mac_override")
 
 
-def _code(line: str) -> str:
+def without_comment(line: str) -> str:
     """The line without its comment (``#include`` is a directive, not a comment)."""
     if _INCLUDE.match(line):
         return line
@@ -97,7 +98,7 @@ def profile_safety_problems(text: str, *, system_profiles: Iterable[str] = ()) -
     problems: list[ProfileError] = []
     depth, profiles = 0, 0
     for number, raw in enumerate(text.splitlines(), start=1):
-        code = _code(raw)
+        code = without_comment(raw)
         if _HAT.match(code):
             problems.append(ProfileError("the file defines a hat; only one profile is graded", path=f"line {number}",
                                          fix="remove the hat (^name { ... }) and keep its rules in the profile"))

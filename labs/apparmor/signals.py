@@ -19,6 +19,8 @@ from __future__ import annotations
 import fnmatch
 import re
 
+from .policy import without_comment
+
 __all__ = ["RUNTIME_SIGNAL_RULE", "RUNC_SIGNAL_RULE", "runtime_signal_problem"]
 
 #: the rule abstractions/base carries for this (AppArmor 3.0's /etc/apparmor.d/abstractions/base)
@@ -33,12 +35,6 @@ _PEER = re.compile(r"\bpeer\s*=\s*(\"[^\"]*\"|\S+)")
 _SET = re.compile(r"\bset\s*=\s*(\([^)]*\)|\S+)")
 _HEADER = re.compile(r"^\s*profile\s+\S+([^{\n]*)\{", re.M)
 _RECEIVE = {"receive", "read", "r", "rw"}
-
-
-def _code(text: str) -> str:
-    """The profile without comments (``#include`` is a directive, not a comment)."""
-    return "\n".join(line if re.match(r"\s*#include", line) else line.split("#", 1)[0]
-                     for line in text.splitlines())
 
 
 def _own_body(code: str) -> tuple[str, str]:
@@ -88,7 +84,7 @@ def runtime_signal_problem(text: str) -> str:
 
     Complain mode lets signals through, so only enforce-mode profiles are judged.
     """
-    header, body = _own_body(_code(text))
+    header, body = _own_body("\n".join(map(without_comment, text.splitlines())))
     flags = re.search(r"flags\s*=\s*\(([^)]*)\)", header)
     if flags and "complain" in _words(flags.group(1)):
         return ""

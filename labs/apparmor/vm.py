@@ -38,6 +38,7 @@ __all__ = [
     "VmImage",
     "VmRun",
     "cache_dir",
+    "restore_share",
     "publish_build",
     "recipe_hash",
     "build_vm_image",
@@ -275,7 +276,7 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
             if progress is not None:
                 progress(f"the guest hung ({exc.message.splitlines()[0][:120]}...): booting it again "
                          f"(attempt {attempt + 1} of {attempts})")
-            _restore_share(share, before)
+            restore_share(share, before)
     marks = EXIT_MARK.findall(stdout)
     if not marks:
         raise LabTimeout(f"the AppArmor VM stopped without reporting a result (qemu exit "
@@ -372,7 +373,7 @@ def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower
     return proc.returncode, stdout, stderr, round(time.monotonic() - started, 1)
 
 
-def _restore_share(share: Path, before: set[Path]) -> None:
+def restore_share(share: Path, before: set[Path]) -> None:
     """Remove what a hung guest added to the share, so the next boot starts as the first did."""
     for path in sorted(set(share.rglob("*")) - before, key=lambda p: len(p.parts), reverse=True):
         if path.is_dir() and not path.is_symlink():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from labs.apparmor.vm import VmHung
+from labs.apparmor.vm import VmHung, restore_share
 from labs.apparmor.vm_network import VmNetwork
 from labs.cluster import ensure_cluster, kubectl, load_images
 from labs.cluster.configs import ClusterConfig, register_config
@@ -116,6 +116,8 @@ class WorkerNode:
         under TCG, seen about once in 20 boots, also on this 2-core machine at stop 21) is booted
         again, up to ``attempts`` boots, with a warning; a hang once tests use the node is not
         (their pods and the node's state would be gone), it ends the module with the guest's logs."""
+        before = set(self.share.rglob("*"))
+
         def boot():
             for attempt in range(1, attempts + 1):
                 try:
@@ -130,20 +132,14 @@ class WorkerNode:
                         return
                     warnings.warn(f"the AppArmor worker node's boot hung before it joined and was booted again; "
                                   f"console tail: {exc.output[-1500:]!r}", stacklevel=1)
-                    self._forget_the_hung_boot()
+                    restore_share(self.share, before)
+                    kubectl(["delete", "node", NODE, "--ignore-not-found", "--wait=false"], config=CONFIG,
+                            check=False, timeout=60)   # in case the hung boot had joined
                 except BaseException as exc:  # noqa: BLE001 - reported by wait_ready and stop
                     self.error = exc
                     return
         self._thread = threading.Thread(target=boot, name="apparmor-worker-vm", daemon=True)
         self._thread.start()
-
-    def _forget_the_hung_boot(self) -> None:
-        """What a hung boot left: its logs and requests in the share, a Node object if it joined."""
-        for name in ("guest.log", "node-watch.log", "node-diag.log"):
-            (self.share / name).unlink(missing_ok=True)
-        for request in (self.share / "requests").iterdir():
-            request.unlink()
-        kubectl(["delete", "node", NODE, "--ignore-not-found", "--wait=false"], config=CONFIG, check=False, timeout=60)
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
