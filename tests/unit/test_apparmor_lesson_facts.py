@@ -108,13 +108,19 @@ def test_lesson_07_learned_profile_keeps_what_the_recording_profile_allowed():
     assert generate and all('base_rules=("#include <abstractions/base>",)' in s for s in generate), generate
 
 
-@needs_parser
-def test_exercise_06_plain_deny_loses_only_the_logging_point(tmp_path):
-    sub = tmp_path / "plain"
+def graded_06_reference_with(tmp_path, old: str, new: str):
+    """Exercise 06's reference with one edit to its profile, graded without a cluster."""
+    sub = tmp_path / "06"
     shutil.copytree(EXERCISES_DIR / "06-apparmor-deny-write" / "solution", sub)
     profile = sub / "deny-write.apparmor"
-    profile.write_text(profile.read_text().replace("audit deny", "deny"))
-    report = grader.grade("06-apparmor-deny-write", sub, live=False)
+    assert old in profile.read_text()
+    profile.write_text(profile.read_text().replace(old, new))
+    return grader.grade("06-apparmor-deny-write", sub, live=False)
+
+
+@needs_parser
+def test_exercise_06_plain_deny_loses_only_the_logging_point(tmp_path):
+    report = graded_06_reference_with(tmp_path, "audit deny", "deny")
     statuses = _statuses(report)
     assert statuses["deny-write"] == "passed" and statuses["denial-logged"] == "failed", str(report)
     assert 0 < report.score < report.max_score
@@ -158,3 +164,12 @@ def test_the_base_abstraction_carries_the_runtime_signal_rule():
     """What the lesson says abstractions/base holds, read from the installed AppArmor's own file."""
     installed = BASE_ABSTRACTION
     assert RUNTIME_SIGNAL_RULE in [line.strip() for line in installed.read_text().splitlines()]
+
+
+@needs_parser
+def test_exercise_06_names_the_missing_signal_rule_and_the_fix(tmp_path):
+    report = graded_06_reference_with(tmp_path, "#include <abstractions/base>", "")
+    check = next(c for c in report.checks if c.id == "stoppable")
+    assert check.status == "failed" and "unable to signal init" in check.message, check
+    assert "signal (receive) peer=unconfined," in str(report)
+    assert all(c.status == "passed" for c in report.checks if c.id != "stoppable" and not c.live), str(report)

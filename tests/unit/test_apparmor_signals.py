@@ -1,9 +1,7 @@
 """A profile must let the container runtime signal the container, or the kubelet cannot stop it."""
-import shutil
 
 import pytest
 
-import grader
 from labs.apparmor import runtime_signal_problem, shipped_profiles
 from labs.paths import REPO_ROOT
 
@@ -76,15 +74,3 @@ def test_every_shipped_profile_and_reference_can_be_stopped():
     assert {name: runtime_signal_problem(text) for name, text in texts.items()
             if runtime_signal_problem(text)} == {}
 
-
-@pytest.mark.skipif(shutil.which("apparmor_parser") is None, reason="apparmor_parser is not installed here")
-def test_the_grader_names_the_missing_rule_and_the_fix(tmp_path):
-    submission = tmp_path / "06"
-    shutil.copytree(EXERCISES / "06-apparmor-deny-write" / "solution", submission)
-    path = submission / "deny-write.apparmor"
-    path.write_text(path.read_text().replace("#include <abstractions/base>", ""))
-    report = grader.grade("06-apparmor-deny-write", submission, live=False)
-    check = next(c for c in report.checks if c.id == "stoppable")
-    assert check.status == "failed" and "unable to signal init" in check.message, check
-    assert "signal (receive) peer=unconfined," in str(report)
-    assert all(c.status == "passed" for c in report.checks if c.id != "stoppable" and not c.live), str(report)
