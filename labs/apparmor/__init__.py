@@ -1,6 +1,7 @@
 """AppArmor for the course: check profiles, load them on nodes, turn audit records into rules.
 
 - :mod:`.policy`: what a profile from outside the course may contain before it is loaded (pure)
+- :mod:`.statements`: a profile's text split into rules and blocks as apparmor_parser reads it (pure)
 - :mod:`.syntax`: ``check_profile_syntax`` with the real apparmor_parser (parse only)
 - :mod:`.signals`: whether the container runtime can stop a confined process (pure)
 - :mod:`.nodes`: load/unload profiles on kind nodes (or this machine), support probes
