@@ -50,7 +50,7 @@ _POLICY_CAPS = ("sys_admin", "mac_admin", "mac_override")
 
 def without_comment(line: str) -> str:
     """The line without its comment, as apparmor_parser reads it (``#include`` is a directive)."""
-    return line if INCLUDE.match(line) else cut_comment(line)[0]
+    return cut_comment(line)[0]
 
 
 def require_safe_include(target: str, where: str = "include") -> None:

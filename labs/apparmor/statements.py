@@ -9,7 +9,8 @@ A reader that cut each line at its first ``#`` and matched rules at line starts 
 ``/srv/a#b r, capability sys_admin,`` and ``allow capability sys_admin,`` through.
 
 So: comments are cut at a ``#`` outside quotes that starts the line or follows a blank or a
-comma; a ``#`` joined to a word elsewhere is reported (its meaning depends on the rule). Then
+comma (``#include`` is a directive there); a ``#`` joined to a word elsewhere is reported (its
+meaning depends on the rule). Includes are taken wherever they stand. Then
 the text is split at commas outside quotes, parentheses and ``{a,b}`` alternations, and at block
 braces, each piece keeping the line it starts on.
 """
@@ -20,8 +21,11 @@ from dataclasses import dataclass
 
 __all__ = ["Statement", "split_profile", "cut_comment", "INCLUDE"]
 
-#: ``#include <x>``, ``include <x>``, ``include if exists <x>``: a whole-line directive, no comma
-INCLUDE = re.compile(r"^\s*#?include(?:\s+if\s+exists)?\s+(\S+)")
+#: ``#include <x>``, ``include <x>``, ``include if exists <x>``: a directive without a comma,
+#: which apparmor_parser follows wherever a word may start, mid-line too (``{ include "/x" }``,
+#: ``/a r, #include "/x"``: both made apparmor_parser 3.0.8 read /x)
+INCLUDE = re.compile(r'(?<![^\s{},])#?include(?:\s+if\s+exists)?\s+(<[^>]*>|"[^"]*"|[^\s,{}]+)')
+_INCLUDE_DIRECTIVE = re.compile(r"#include\s")
 #: ``@{VAR} = value`` / ``+=``: a whole-line variable definition, no comma
 _VARIABLE = re.compile(r"^\s*@\{[^}]*\}\s*\+?=")
 
@@ -46,7 +50,7 @@ def cut_comment(line: str) -> tuple[str, bool]:
             escaped = char == "\\" and not escaped
         elif char == '"':
             quoted = True
-        elif char == "#":
+        elif char == "#" and not _INCLUDE_DIRECTIVE.match(line, index):
             before = line[:index]
             if not before.strip() or before[-1].isspace() or before[-1] == ",":
                 return before, False
@@ -106,13 +110,11 @@ def split_profile(text: str) -> list[Statement]:
     statements: list[Statement] = []
     code_lines = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        if INCLUDE.match(raw):
-            statements.append(Statement("include", " ".join(raw.split()), number))
-            code_lines.append("")
-            continue
         code, stray = cut_comment(raw)
         if stray:
             statements.append(Statement("stray-hash", " ".join(raw.split()), number))
+        statements.extend(Statement("include", " ".join(m.group(0).split()), number) for m in INCLUDE.finditer(code))
+        code = INCLUDE.sub(" ", code)
         code_lines.append("" if _VARIABLE.match(code) else code)
     code = "\n".join(code_lines)
     for kind, raw, offset in _pieces(code):

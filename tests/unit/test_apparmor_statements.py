@@ -85,3 +85,15 @@ def _parser_grants(text: str, tmp_path) -> set[str]:
 def test_the_real_parser_grants_what_each_hidden_layout_asks(body, tmp_path):
     """The layouts above are not hypothetical: apparmor_parser loads each one's grant."""
     assert _parser_grants(f"profile course-t {{\n  {body}\n}}\n", tmp_path)
+
+
+@pytest.mark.parametrize("layout", ['profile course-t {{ include "{path}" }}\n',
+                                    'profile course-t {{\n  /a r, #include "{path}"\n}}\n'])
+def test_an_include_anywhere_on_a_line_is_refused(layout, tmp_path):
+    """apparmor_parser follows an include mid-line, and ``#include`` after a blank is not a comment."""
+    target = tmp_path / "rules"
+    target.write_text("capability sys_admin,\n")
+    text = layout.format(path=target)
+    assert [p for p in profile_safety_problems(text) if f'include "{target}" is not accepted' in p.message]
+    if shutil.which("apparmor_parser"):
+        assert _parser_grants(text, tmp_path) == {"sys_admin"}
