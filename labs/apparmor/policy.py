@@ -26,10 +26,9 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ProfileError
-from .statements import INCLUDE, cut_comment, split_profile
+from .statements import INCLUDE, split_profile
 
-__all__ = ["SYSTEM_PROFILE_NAMES", "profile_safety_problems", "require_safe_profile", "require_safe_include",
-           "without_comment"]
+__all__ = ["SYSTEM_PROFILE_NAMES", "profile_safety_problems", "require_safe_profile", "require_safe_include"]
 
 #: Profiles a container host relies on; a file naming one would replace it for every container.
 SYSTEM_PROFILE_NAMES = frozenset({"docker-default", "cri-containerd.apparmor.d", "unconfined"})
@@ -46,11 +45,6 @@ _LEAVING_EXEC = re.compile(r"[uU]x")
 #: a file rule: ``[file] PATH PERMS`` or ``[file] PERMS PATH``, the path maybe quoted
 _FILE_RULE = re.compile(r'^(?:file\s+)?(?:(?:"[^"]*"|[/@]\S*)\s+(?P<perms>[^\s,]+)|(?P<lead>[^\s/@"]+)\s+(?:"|/|@))')
 _POLICY_CAPS = ("sys_admin", "mac_admin", "mac_override")
-
-
-def without_comment(line: str) -> str:
-    """The line without its comment, as apparmor_parser reads it (``#include`` is a directive)."""
-    return cut_comment(line)[0]
 
 
 def require_safe_include(target: str, where: str = "include") -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from .policy import without_comment
+from .statements import Statement, split_profile
 
 __all__ = ["RUNTIME_SIGNAL_RULE", "RUNC_SIGNAL_RULE", "runtime_signal_problem"]
 
@@ -28,31 +28,29 @@ RUNTIME_SIGNAL_RULE = "signal (receive) peer=unconfined,"
 #: the same for nodes with AppArmor 4.0's profile for /usr/sbin/runc
 RUNC_SIGNAL_RULE = "signal (receive) peer=runc,"
 
-_BASE = re.compile(r"^\s*#?include\s+(?:if\s+exists\s+)?[<\"]abstractions/base[>\"]", re.M)
-#: a signal rule up to its closing comma; commas inside "(send, receive)" or "set=(term, kill)" are not it
-_SIGNAL = re.compile(r"^\s*(?:audit\s+)?(?:(deny|allow)\s+)?signal\b((?:\([^)]*\)|[^,(])*),", re.M)
+_BASE = re.compile(r"^#?include\s+(?:if\s+exists\s+)?[<\"]abstractions/base[>\"]$")
+#: a signal rule: its qualifiers (``deny``?) and its options
+_SIGNAL = re.compile(r"^(?P<qualifiers>(?:(?:audit|allow|deny|quiet)\s+)*)signal\b(?P<options>.*?),?$")
 _PEER = re.compile(r"\bpeer\s*=\s*(\"[^\"]*\"|\S+)")
 _SET = re.compile(r"\bset\s*=\s*(\([^)]*\)|\S+)")
-_HEADER = re.compile(r"^\s*profile\s+\S+([^{\n]*)\{", re.M)
+_FLAGS = re.compile(r"\bflags\s*=\s*\(([^)]*)\)")
 _RECEIVE = {"receive", "read", "r", "rw"}
 
 
-def _own_body(code: str) -> tuple[str, str]:
-    """(header options, rules) of the first profile, without its hats' and child profiles' rules."""
-    header = _HEADER.search(code)
-    if header is None:
-        return "", code
-    depth, kept = 1, []
-    for char in code[header.end():]:
-        if char == "}":
-            depth -= 1
-            if depth == 0:
-                break
-        if depth == 1 and char not in "{}":
-            kept.append(char)
-        if char == "{":
+def _own_statements(text: str) -> tuple[str, list[Statement]]:
+    """(header, statements) of the first profile: its own rules and includes, not its hats'."""
+    header, own, depth = "", [], 0
+    for statement in split_profile(text):
+        if statement.kind == "open":
+            header = header or statement.text
             depth += 1
-    return header.group(1), "".join(kept)
+        elif statement.kind == "close":
+            depth -= 1
+            if depth == 0 and header:
+                break
+        elif depth == 1:
+            own.append(statement)
+    return header, own
 
 
 def _words(value: str) -> list[str]:
@@ -84,16 +82,18 @@ def runtime_signal_problem(text: str) -> str:
 
     Complain mode lets signals through, so only enforce-mode profiles are judged.
     """
-    header, body = _own_body("\n".join(map(without_comment, text.splitlines())))
-    flags = re.search(r"flags\s*=\s*\(([^)]*)\)", header)
+    header, own = _own_statements(text)
+    flags = _FLAGS.search(header)
     if flags and "complain" in _words(flags.group(1)):
         return ""
-    rules = [(m.group(1) == "deny", " ".join(m.group(2).split())) for m in _SIGNAL.finditer(body)]
+    signals = [m for m in (_SIGNAL.match(s.text) for s in own if s.kind == "rule") if m]
+    rules = [("deny" in m.group("qualifiers").split(), m.group("options").strip()) for m in signals]
     denied = [options for deny, options in rules if deny and _lets_unconfined_kill(options)]
     if denied:
         return (f"`deny signal{' ' + denied[0] if denied[0] else ''},` refuses the container runtime's signals: "
                 "the kubelet cannot stop the container")
-    if _BASE.search(body) or any(_lets_unconfined_kill(options) for deny, options in rules if not deny):
+    if (any(s.kind == "include" and _BASE.match(s.text) for s in own)
+            or any(_lets_unconfined_kill(options) for deny, options in rules if not deny)):
         return ""
     return ("no rule lets the container runtime signal the container: the kubelet stops a container "
             "with SIGTERM then SIGKILL from the runtime, which is unconfined, so `kubectl delete pod` would "

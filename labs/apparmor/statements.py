@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Statement", "split_profile", "cut_comment", "INCLUDE"]
+__all__ = ["Statement", "split_profile", "INCLUDE"]
 
 #: ``#include <x>``, ``include <x>``, ``include if exists <x>``: a directive without a comma,
 #: which apparmor_parser follows wherever a word may start, mid-line too (``{ include "/x" }``,
@@ -41,7 +41,7 @@ class Statement:
     line: int
 
 
-def cut_comment(line: str) -> tuple[str, bool]:
+def _cut_comment(line: str) -> tuple[str, bool]:
     """(the line without its comment, whether a ``#`` joined to a word was found first)."""
     quoted, escaped = False, False
     for index, char in enumerate(line):
@@ -110,7 +110,7 @@ def split_profile(text: str) -> list[Statement]:
     statements: list[Statement] = []
     code_lines = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        code, stray = cut_comment(raw)
+        code, stray = _cut_comment(raw)
         if stray:
             statements.append(Statement("stray-hash", " ".join(raw.split()), number))
         statements.extend(Statement("include", " ".join(m.group(0).split()), number) for m in INCLUDE.finditer(code))
