@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ProfileError
-from .statements import INCLUDE, split_profile
+from .statements import INCLUDE, layout_problems, split_profile
 
 __all__ = ["SYSTEM_PROFILE_NAMES", "profile_safety_problems", "require_safe_profile", "require_safe_include"]
 
@@ -35,8 +35,8 @@ SYSTEM_PROFILE_NAMES = frozenset({"docker-default", "cri-containerd.apparmor.d",
 
 _INCLUDE_OK = re.compile(r"^<(?:abstractions|tunables)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*>$")
 #: a profile's header without its ``{``: ``profile NAME [ATTACHMENT]`` or an attachment path
-_HEADER = re.compile(r'^(?:profile\s+(?P<name>"[^"]*"|\S+)(?:\s+(?!flags\b)(?:"[^"]*"|\S+))?|(?P<path>(?:/|@\{|")\S*))'
-                     r"\s*(?:flags\s*=\s*\((?P<flags>[^)]*)\))?$")
+_HEADER = re.compile(r'^(?:profile\s+(?P<name>"[^"]*"|[^\s(]+)(?:\s+(?!flags\b)(?:"[^"]*"|[^\s(]+))?'
+                     r'|(?P<path>(?:/|@\{|")[^\s(]*))\s*(?:(?:flags\s*=\s*)?\((?P<flags>[^)]*)\))?$')
 _HAT = re.compile(r"^(?:\^\S+|hat\s+\S+)\s*(?:flags\s*=\s*\([^)]*\))?$")
 #: what may stand before a rule: ``audit``, ``allow``/``deny``, ``owner`` and the like, ``priority=N``
 _QUALIFIERS = re.compile(r"^(?:(?:audit|quiet|allow|deny|owner|other|kill|prompt)\s+|priority\s*=\s*-?\d+\s+)*")
@@ -57,6 +57,9 @@ def require_safe_include(target: str, where: str = "include") -> None:
 
 def _header_problems(header, where: str, system: set[str]) -> Iterable[ProfileError]:
     name = (header.group("name") or header.group("path")).strip('"')
+    if name.startswith(":") or "//" in name:
+        yield ProfileError(f"the profile name {name} reaches into another profile or namespace (:ns: or //)",
+                           path=where, fix="give your profile a plain name (the course's start with course-)")
     if name in system:
         yield ProfileError(f"the profile is named {name}, a profile this host already uses", path=where,
                            fix="give your profile its own name (the course's start with course-)")
@@ -77,9 +80,12 @@ def _rule_problems(text: str, where: str) -> Iterable[ProfileError]:
     if re.search(r"\bchange_profile\b", rule):
         yield ProfileError("change_profile lets the process switch to another profile", path=where,
                            fix="remove the change_profile rule")
-    if re.search(r'->\s*"?unconfined\b', rule):
+    if re.search(r'->\s*"?(?::[^:\s]*:)?unconfined(?=[\s,"/]|$)', rule):
         yield ProfileError("a transition to unconfined leaves confinement", path=where,
                            fix="remove the -> unconfined target")
+    elif re.search(r'->\s*"?:', rule):
+        yield ProfileError("a transition into a policy namespace (-> :ns:...) leaves this profile's control",
+                           path=where, fix="transition only to profiles of yours, by plain name")
     if _LEAVING_EXEC.search(_exec_perms(rule)):
         yield ProfileError("an unconfined exec mode (ux/Ux/pux/PUx/cux/CUx) runs the program without confinement",
                            path=where, fix="use ix (inherit this profile) or px to a profile of yours")
@@ -114,6 +120,10 @@ def _block_problems(header: str, where: str, profiles: int, depth: int,
 def profile_safety_problems(text: str, *, system_profiles: Iterable[str] = ()) -> list[ProfileError]:
     """Every reason the course must not load ``text``, each naming its line (empty: safe)."""
     system = set(SYSTEM_PROFILE_NAMES) | set(system_profiles)
+    unread = layout_problems(text)
+    if unread:   # refused, not guessed at: the parser might read these parts otherwise
+        return [ProfileError(why, path=f"line {line}", fix="write the profile in plain ASCII, one rule per comma")
+                for line, why in unread]
     problems: list[ProfileError] = []
     depth, profiles = 0, 0
     for statement in split_profile(text):
@@ -133,8 +143,15 @@ def profile_safety_problems(text: str, *, system_profiles: Iterable[str] = ()) -
             depth += 1
         elif statement.kind == "close":
             depth = max(0, depth - 1)
+        elif statement.kind == "unclosed":
+            problems.append(ProfileError(f"`{statement.text[:60]}` leaves a {{a,b}} alternation or a (...) group "
+                                         "open", path=where, fix="close it within its word (or its line) and end "
+                                         "the rule with a comma"))
         else:
             problems.extend(_rule_problems(statement.text, where))
+    if not profiles:
+        problems.append(ProfileError("the file defines no profile", path="line 1",
+                                     fix="write one profile: profile NAME flags=(...) { rules }"))
     return problems
 
 
