@@ -56,11 +56,12 @@ def _belongs(record, profile: str | None) -> bool:
 
 
 def format_path(path: str) -> str:
-    """Write ``path`` as a rule path: escape glob characters, quote if it has spaces."""
+    """Write ``path`` as a rule path: escape glob characters, quote if it has blanks or a ``#``
+    (unquoted, a ``#`` after a blank starts a comment, and the course refuses one joined to a word)."""
     generic = _PROC_PID.sub("@{PROC}/@{pid}", path)
     head, sep, tail = generic.partition("@{PROC}/@{pid}")
     escaped = (sep + _GLOB_CHARS.sub(r"\\\1", tail)) if sep else _GLOB_CHARS.sub(r"\\\1", head)
-    return f'"{escaped}"' if re.search(r"\s", escaped) else escaped
+    return f'"{escaped}"' if re.search(r"[\s#]", escaped) else escaped
 
 
 def _file_perms(mask: str) -> set[str]:

@@ -51,6 +51,7 @@ def test_proc_pid_paths_are_generalised_and_owner_restricted():
 def test_glob_characters_are_escaped_and_spaces_quoted():
     assert format_path("/srv/a*b") == r"/srv/a\*b"
     assert format_path("/srv/my file") == '"/srv/my file"'
+    assert format_path("/srv/a#b") == '"/srv/a#b"'
 
 
 def test_status_records_and_other_profiles_are_ignored():
