@@ -42,11 +42,8 @@ KUBELET_TEST = VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + HANG_ATTEM
 GUEST_LIMITS = {"create_timeout": KUBEADM_CONTROL_PLANE + 300, "ready_wait": 300,
                 "service_account_wait": 360, "pod_wait": 240, "pod_wait_factor": 3}
 #: lessons 06 and 07, the hostile corpus and grading after the cluster is up (measured at
-#: stop 19 under TCG: 2257 s, of which grading the 12 submissions one by one 1429 s). The
-#: notebooks run only under KVM, where all of it takes a small part of this
+#: stop 19: 2257 s, of which grading the 12 submissions one by one 1429 s)
 GUEST_WORK = 3000
-#: nbclient's limit for one notebook cell in the guest (the host's notebook tier uses the same)
-NOTEBOOK_CELL = 600
 #: one boot of the learner host; its guest waits end first, so guest.log names the slow step
 LEARNER_BOOT = (GUEST_OVERHEAD + GUEST_LIMITS["create_timeout"] + GUEST_LIMITS["ready_wait"]
                 + GUEST_LIMITS["service_account_wait"] + GUEST_WORK)

@@ -22,13 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labs.apparmor.accel import vm_accelerator
 from labs.cluster.configs import get_config
 from labs.errors import CommandError
 from labs.paths import REPO_ROOT, tools_dir
-from notebooks.nbtools import CRASH, check_shortfall
 
-from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_SILENCE, LEARNER_TEST, NOTEBOOK_CELL
+from .budget import GUEST_LIMITS, LEARNER_BOOT, LEARNER_SILENCE, LEARNER_TEST
 from .emulation import write_emulated_config
 from .guest.cases import PROMISED
 
@@ -39,12 +37,6 @@ from .guest.cases import PROMISED
 pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.tcg_slow]
 
 GUEST = Path(__file__).resolve().parent / "guest"
-#: run in the guest's Jupyter kernel only under KVM: under TCG each would take most of an hour
-NOTEBOOK_LESSONS = ("06-apparmor-basics", "07-apparmor-complain-enforce", "09-capstone")
-#: what a lesson prints only when its AppArmor cells ran live (on the host they say "Skipped");
-#: the capstone's live AppArmor part is its check (no check "not checked")
-LIVE_OUTPUT = {"06-apparmor-basics": "course-nginx-deny-write (enforce)",
-               "07-apparmor-complain-enforce": "serves: True"}
 @pytest.fixture(scope="module")
 def host(vm_image, tmp_path_factory, announce, boot, request):
     """Boot the learner host once; return its results.json with the host's timings added."""
@@ -55,9 +47,7 @@ def host(vm_image, tmp_path_factory, announce, boot, request):
     timings = dict(built)
     share = tmp_path_factory.mktemp("apparmor-learner-host")
     (share / "node-image").write_text(node_image)
-    notebooks = list(NOTEBOOK_LESSONS) if vm_accelerator().name == "kvm" else []
-    (share / "limits.json").write_text(json.dumps({**GUEST_LIMITS, "notebooks": notebooks,
-                                                   "notebook_cell": NOTEBOOK_CELL}))
+    (share / "limits.json").write_text(json.dumps(GUEST_LIMITS))
     write_emulated_config(share, yaml.safe_load(get_config("default").file.read_text()), "default-emulated.yaml")
     shutil.copy(GUEST / "learner_host.sh", share / "guest.sh")
     for name in ("docker_up.sh", "learner_host.py", "steps.py", "cases.py", "node_watch.py", "node_watch.sh"):
@@ -192,22 +182,3 @@ def test_runtime_profiles_still_confine_new_containers_after_grading(facts):
     hostile = facts("hostile")
     assert hostile["docker_label"] == "docker-default (enforce)"
     assert hostile["pod_label"] == "cri-containerd.apparmor.d (enforce)"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lesson", NOTEBOOK_LESSONS)
-def test_the_notebook_itself_runs_live_in_the_guest_with_full_marks(facts, lesson):
-    notebooks = facts("notebooks")
-    if not notebooks.get("ran"):
-        pytest.skip("the notebooks run in the guest only under KVM (under TCG a Jupyter kernel per lesson "
-                    "would add most of an hour): the same calls ran above, from one Python process")
-    ran = notebooks["lessons"][lesson]
-    assert not ran["error"], ran["error"]
-    texts = [cell["text"] for cell in ran["cells"]]
-    assert not [t for t in texts if any(marker in t for marker in CRASH)], texts
-    assert not [t for t in texts if "Skipped on this machine" in t], "an AppArmor cell did not run live"
-    checks = [cell["text"] for cell in ran["cells"] if "check" in cell["tags"]]
-    assert checks and all(check_shortfall(text) is None for text in checks), checks
-    assert not [text for text in checks if "not checked" in text], checks
-    if lesson in LIVE_OUTPUT:
-        assert LIVE_OUTPUT[lesson] in "\n".join(texts)

@@ -8,7 +8,6 @@ the ``compare`` cells after a deliberate change.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import nbformat
@@ -17,9 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 COMPARE_TAG = "compare"
-#: a check cell's verdict line, and what a crashed cell or grader prints
-SCORE = re.compile(r"^(\S+): ([\d.]+)/([\d.]+) points", re.M)
-CRASH = ("Traceback (most recent call last)", "itself failed")
 
 #: (JSON path, regex, replacement) applied to both sides before diffing.
 DIFF_REPLACE = (
@@ -73,19 +69,6 @@ def output_text(cell) -> str:
                 value = data.get(key, "")
                 parts.append("".join(value) if isinstance(value, list) else value)
     return "\n".join(parts)
-
-
-def check_shortfall(text: str) -> str | None:
-    """Why a check cell's output is not full marks (None when it is): no score, a failed or
-    errored check, or fewer points than the maximum."""
-    match = SCORE.search(text)
-    if not match:
-        return "no score in the check output"
-    if "[FAIL]" in text or "[ERR " in text:
-        return "a check failed or errored"
-    if float(match.group(2)) != float(match.group(3)):
-        return f"{match.group(2)}/{match.group(3)} points"
-    return None
 
 
 def blank_check_notebook() -> nbformat.NotebookNode:

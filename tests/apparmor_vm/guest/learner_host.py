@@ -5,9 +5,8 @@ Docker runs on the baked docker disk. Then, with nothing but the course's own Py
 the default cluster (AppArmor-capable, since this engine enforces AppArmor), lessons 06 and 07
 as their cells run them, lesson 07's complain-mode records read live by the netlink collector,
 grading of exercises 06, 07 and 09 (reference solutions and wrong answers, live), and the
-hostile AppArmor submissions with the host's loaded profiles compared before and after, and
-(when the host asks: under KVM) the three notebooks themselves in a Jupyter kernel. Facts go to
-results.json (steps.py); the host-side tests assert on them.
+hostile AppArmor submissions with the host's loaded profiles compared before and after.
+Facts go to results.json (steps.py); the host-side tests assert on them.
 
 Only two things differ from a laptop, both emulation: kubeadm's patience (the host's
 tests/apparmor_vm/emulation.py wrote default-emulated.yaml and kubeadm-patches into the share)
@@ -22,7 +21,6 @@ import site
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 SHARE = Path("/mnt/course")
 SRC = Path(os.environ["COURSE_ROOT"])
@@ -221,49 +219,6 @@ def _grading():
               f"(uptime {uptime():.0f}s) {missed}", flush=True)
     return {"reports": reports, "seconds": round(time.monotonic() - started, 1),
             "leftover_profiles": [n for n in kernel_profiles() if n.startswith("grader-")]}
-
-
-def _nbtools():
-    """tests/notebooks/nbtools.py from the project share: how the host's notebook tier runs a lesson."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("nbtools", SRC / "tests" / "notebooks" / "nbtools.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@step("notebooks")
-def _notebooks():
-    """The three notebooks themselves, top to bottom with the solutions applied, in a Jupyter
-    kernel run by Debian's python3 (the venv's packages on its PYTHONPATH): each code cell's
-    text output, for the host test to read. Only those the host lists (under KVM: minutes, not hours)."""
-    if not LIMITS.get("notebooks"):
-        return {"ran": False}
-    import nbformat
-    from nbclient import NotebookClient
-
-    nbtools = _nbtools()
-    site_packages = SRC / ".venv" / "lib" / PYTHON / "site-packages"
-    ran = {}
-    for name in LIMITS["notebooks"]:
-        started = time.monotonic()
-        env = nbtools.exec_env(STATE / f"workspace-{name[:2]}", solutions=True)
-        env["PYTHONPATH"] += f":{site_packages}"
-        nb = nbformat.read(nbtools.NOTEBOOKS / f"{name}.ipynb", as_version=4)
-        error = ""
-        try:
-            with mock.patch.dict(os.environ, env):   # the kernel inherits this process's environment
-                NotebookClient(nb, timeout=LIMITS["notebook_cell"], kernel_name="python3",
-                               resources={"metadata": {"path": str(nbtools.NOTEBOOKS)}}).execute()
-        except Exception as exc:  # noqa: BLE001 - a failed cell is a fact for the host test
-            error = f"{type(exc).__name__}: {str(exc)[-3000:]}"
-        ran[name] = {"error": error, "seconds": round(time.monotonic() - started, 1),
-                     "cells": [{"tags": nbtools.tags(c), "text": nbtools.output_text(c)[-4000:]}
-                               for c in nb.cells if c.cell_type == "code"]}
-        partial("notebooks", ran)
-        print(f"notebook {name}: {'error' if error else 'ran'} in {ran[name]['seconds']}s", flush=True)
-    return {"ran": True, "lessons": ran}
 
 
 if __name__ == "__main__":
