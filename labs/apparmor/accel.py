@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
 
 from ..errors import CapabilityMissing, EnvironmentProblem
+from ..runner import require_tool
 
 __all__ = ["ACCEL_ENV", "TCG_CPU", "Accelerator", "choose_accelerator", "kvm_problem", "vm_accelerator"]
 
@@ -64,8 +64,7 @@ def kvm_problem(device: str = KVM_DEVICE) -> str | None:
         return f"{device} cannot be opened: {exc.strerror}"
     firmware = ["qemu-system-x86_64", "-accel", "kvm", "-cpu", KVM_CPU, "-m", "64", "-nographic",
                 "-nodefaults", "-serial", "stdio", "-no-reboot", "-nic", "none"]
-    if shutil.which(firmware[0]) is None:
-        return f"{firmware[0]} is not installed"
+    require_tool(firmware[0])
     # the firmware never exits (there is nothing to boot), so read until its banner, then stop it
     # (labs.runner.run would always wait for the whole timeout)
     qemu = subprocess.Popen(firmware, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -243,19 +243,20 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     ``guest.log`` and ``audit.log`` there. ``read_only`` exports more host folders as 9p
     shares the guest cannot change, by mount tag (the guest script mounts them: ``mount -t 9p
     -o trans=virtio,version=9p2000.L,ro TAG DIR``), e.g. the project and its virtualenv.
-    ``disks`` are extra raw disk images (``/dev/vdb``, ...), attached with throw-away overlays like
-    the root disk. :func:`.accel.vm_accelerator` picks KVM or TCG. No network device unless ``network``.
+    ``disks`` are extra raw disk images (``/dev/vdb``,
+    ...), attached with throw-away overlays like the root disk. No network device is attached
+    unless ``network`` lists forwards (:class:`VmNetwork`).
     ``progress`` (a callable) gets each new line of the ``follow`` files while the guest runs
     (polled every 2 s), prefixed with the file's name: a slow run shows where it is.
 
     A boot whose kernel reports a CPU stuck for :data:`HUNG_AFTER` seconds is stopped at once,
     and so is one whose ``follow`` files gained no line for ``silent_after`` seconds (a guest
-    script that logs on a timer has stopped running: seen under TCG with both vCPUs busy and no soft
-    lockup reported), and one still running after ``timeout``. A hung boot (also a timed-out one whose
+    script that logs on a timer has stopped running: seen under TCG with both vCPUs busy and
+    no soft lockup reported), and one still running after ``timeout``. A hung boot (also a timed-out one whose
     console shows a soft lockup) is booted again, with the share as it was, while ``attempts``
-    allow, and so is one whose guest script exited :data:`GUEST_STUCK`; the returned run's ``hung_boots``
-    keeps each hung console's tail. Raises :class:`VmHung` or :class:`CommandError` (returncode None)
-    when no attempt finished.
+    allow, and so is one whose guest script exited :data:`GUEST_STUCK`; the returned run's
+    ``hung_boots`` keeps each hung console's tail. Raises
+    :class:`VmHung` or :class:`CommandError` (returncode None) when no attempt finished.
     """
     require_tool("qemu-system-x86_64")
     if not (share / "guest.sh").exists():
@@ -263,7 +264,8 @@ def boot_vm(image: VmImage, share: Path, *, disks: tuple[str, ...] = (), memory_
     args = _qemu_args(image, share, disks, memory_mb, cpus, read_only, network)
     before = set(share.rglob("*"))
     if progress is not None:
-        progress(f"booting the guest under {vm_accelerator().name.upper()} ({vm_accelerator().reason})")
+        accelerator = vm_accelerator()
+        progress(f"booting the guest under {accelerator.name.upper()} ({accelerator.reason})")
     hung_boots: list[str] = []
     for attempt in range(1, attempts + 1):
         try:

@@ -12,7 +12,7 @@ Why no control plane here: under software emulation on a slow 2-core machine, ki
 plane did not come up within kubeadm's 10-minute wait (CI, stop 17: /livez 500 throughout; with
 the API server's etcd waits raised, its post-start hooks then timed out on etcd and it exited,
 measured on a guest throttled to one host core). The whole cluster in the guest, with the
-course's own code, is the learner host (test_apparmor_learner_host.py).
+course's own code, is the learner host (test_apparmor_learner_host.py, `make test-apparmor-vm`).
 Progress (each guest step, with the guest's uptime) is announced live.
 """
 from __future__ import annotations
@@ -28,9 +28,9 @@ from labs.apparmor import shipped_profile
 from .budget import KUBELET_BOOT, KUBELET_GUEST_LIMITS, KUBELET_TEST
 
 # cold, this one test builds the VM image, the AppArmor node image and the docker disk first.
-# In make test only under KVM (tests/conftest.py): the worker node (test_apparmor_worker_node.py)
-# runs the same node's kubelet, with a real API server, and checks the same label
-pytestmark = [pytest.mark.timeout(KUBELET_TEST), pytest.mark.tcg_slow]
+# make test-apparmor-vm only: in make test the worker node (test_apparmor_worker_node.py) runs
+# the same node's kubelet, with a real API server, and checks the same label
+pytestmark = [pytest.mark.timeout(KUBELET_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
 PROFILE = "course-nginx-deny-write"

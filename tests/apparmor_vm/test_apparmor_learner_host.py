@@ -1,6 +1,6 @@
 """The AppArmor half of the course, run by the course's own code on a kernel WITH AppArmor.
 
-One boot of the QEMU guest (Debian's kernel, ``apparmor=1``, KVM or software emulation) makes it a
+One boot of the QEMU guest (Debian's kernel, ``apparmor=1``, software emulation) makes it a
 learner's Debian laptop: Docker on a docker disk the host baked (the AppArmor kind node and the
 lab images already in it, cached by image ids), the project and its virtualenv through a
 read-only 9p share. guest/learner_host.py then creates the default cluster with
@@ -31,10 +31,10 @@ from .emulation import write_emulated_config
 from .guest.cases import PROMISED
 
 # cold, this module's fixture builds the VM image, the AppArmor node image and the docker disk.
-# In `make test` only under KVM (tests/conftest.py; `make test-apparmor-vm` always runs it): under
-# TCG one boot takes 44 minutes on a quiet 2-core machine, and on one as slow as CI's the
+# Not in `make test` (the learner_host marker is deselected there; `make test-apparmor-vm` runs
+# it): one boot takes 44 minutes on a quiet 2-core machine, and on one as slow as CI's the
 # emulated control plane does not start (clusters/apparmor-vm/README.md).
-pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.tcg_slow]
+pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
 @pytest.fixture(scope="module")

@@ -257,10 +257,10 @@ def test_reference_solution_earns_full_marks_with_every_check_run(grade_case, ex
     assert any(c["live"] for c in report["checks"])
 
 
-# the wrong answers (15 minutes on a quiet 2-core machine under TCG, one at a time: three at once
-# hung the emulated node at stop 21): in make test only under KVM (tests/conftest.py)
+# the wrong answers (15 minutes on a quiet 2-core machine, one at a time: three at once hung the
+# emulated node at stop 21): make test-apparmor-vm only (the learner_host marker is deselected in make test)
 @pytest.mark.slow
-@pytest.mark.tcg_slow
+@pytest.mark.learner_host
 @pytest.mark.parametrize("case", sorted(PROMISED))
 def test_wrong_answer_gets_partial_credit_and_the_promised_message(grade_case, case):
     report = grade_case(case)
