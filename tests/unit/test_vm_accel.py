@@ -3,7 +3,6 @@ import os
 
 import pytest
 
-from labs.apparmor import accel
 from labs.apparmor.accel import ACCEL_ENV, TCG_CPU, choose_accelerator, kvm_problem
 from labs.errors import CapabilityMissing, EnvironmentProblem
 
@@ -39,22 +38,7 @@ def test_a_missing_device_is_reported_not_raised(tmp_path):
     assert "does not exist" in kvm_problem(str(tmp_path / "kvm"))
 
 
-def _fake_qemu(tmp_path, monkeypatch, script: str) -> None:
-    """A stand-in qemu-system-x86_64 on PATH: the probe's reading and deadline are pure logic."""
-    fake = tmp_path / "qemu-system-x86_64"
-    fake.write_text(f"#!/bin/sh\n{script}\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(accel, "FIRMWARE_WAIT", 2)
-
-
-def test_a_vcpu_that_never_runs_the_firmware_means_tcg(tmp_path, monkeypatch):
-    """Seen on one of our machines: /dev/kvm opened and made a VM whose vCPU never ran."""
-    _fake_qemu(tmp_path, monkeypatch, "echo 'qemu: warming up' >&2; exec sleep 30")
+def test_a_device_that_is_not_kvm_is_reported(tmp_path):
+    """/dev/null opens but answers no KVM ioctl: the probe must say so, not crash or pass."""
     problem = kvm_problem(os.devnull)
-    assert problem == "QEMU under KVM did not run its firmware in 2 s (qemu: warming up)"
-
-
-def test_the_firmware_banner_means_kvm_runs_guests(tmp_path, monkeypatch):
-    _fake_qemu(tmp_path, monkeypatch, "echo 'SeaBIOS (version 1.16.2)'; exec sleep 30")
-    assert kvm_problem(os.devnull) is None
+    assert problem is not None and os.devnull in problem
