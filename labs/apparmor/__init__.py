@@ -10,7 +10,6 @@
 - :mod:`.explain`: one record -> sentence, rule, caution (pure)
 - :mod:`.catalog`: the profiles the course ships, by name
 - :mod:`.vm`: the QEMU guest with the AppArmor LSM used by the verification lane
-- :mod:`.accel`: whether that guest runs under KVM or software emulation (TCG)
 - :mod:`.vm_network`, :mod:`.tcp_relay`: the guest's restricted user network and its relay to the host
 """
 from .catalog import PROFILES_DIR, shipped_profile, shipped_profiles
