@@ -68,8 +68,9 @@ def _nodes_ready(cluster: Cluster) -> None:
         ops.ensure()
 
 
-def _images_present(cluster: Cluster) -> None:
-    """Without a registry prefix the nodes must already hold the lab image (pods never pull it)."""
+def _images_present(cluster: Cluster, images: tuple[str, ...] = (LAB_IMAGE,)) -> None:
+    """Without a registry prefix the nodes must already hold the images the grader's pods run
+    (pods never pull them)."""
     if image_prefix():
         return   # pulled IfNotPresent from the registry; the node agent pulls it up front
     api = cluster.core_api()
@@ -78,13 +79,15 @@ def _images_present(cluster: Cluster) -> None:
     deadline = time.monotonic() + IMAGE_STATUS_WAIT
     while True:
         nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
-        lacking = nodes_lacking(nodes, LAB_IMAGE)
+        lacking = {image: nodes_lacking(nodes, image) for image in images}
+        lacking = {image: names for image, names in lacking.items() if names}
         if not lacking or time.monotonic() > deadline:
             break
         time.sleep(3)
     if lacking:
-        raise EnvironmentProblem(f"the cluster's node(s) {', '.join(lacking)} do not have the lab image {LAB_IMAGE}",
-                                 fix=registry_step(LAB_IMAGE))
+        image, names = next(iter(lacking.items()))
+        raise EnvironmentProblem(f"the cluster's node(s) {', '.join(names)} do not have the lab image {image}",
+                                 fix=registry_step(image))
 
 
 def preflight(config: ClusterRef) -> None:
@@ -100,9 +103,9 @@ def preflight(config: ClusterRef) -> None:
     _nodes_ready(cluster)
 
 
-def require_cluster(ctx) -> None:
-    """Raise NotChecked (not a failure) when no cluster answers, it lacks the lab image, or the
-    nodes cannot be reached: the learner's work is not at fault."""
+def require_cluster(ctx, images: tuple[str, ...] = (LAB_IMAGE,)) -> None:
+    """Raise NotChecked (not a failure) when no cluster answers, it lacks an image the grader's
+    pods run (``images``), or the nodes cannot be reached: the learner's work is not at fault."""
     def probe():
         try:
             ctx.cluster.core_api().list_node(_request_timeout=10)
@@ -111,11 +114,11 @@ def require_cluster(ctx) -> None:
         except Exception:  # noqa: BLE001 - any failure to reach the API means "no cluster"
             raise NotChecked(f"no '{ctx.cluster}' cluster is running here (start it with `make cluster`)") from None
         try:
-            _images_present(ctx.cluster)
+            _images_present(ctx.cluster, images)
             _nodes_ready(ctx.cluster)
         except EnvironmentProblem as exc:
             raise NotChecked(f"{exc.message} (the grader's setup, not your work: {exc.fix})") from None
-    ctx.memo(f"cluster:{ctx.cluster.config}", probe)
+    ctx.memo(f"cluster:{ctx.cluster.config}:{','.join(images)}", probe)
 
 
 def require_apparmor_nodes(ctx) -> list[str]:

@@ -31,7 +31,7 @@ REQUESTS = (
 def notes_pod(ctx) -> str:
     """Install the learner's profile and run the grader's pod with the notes service as "app"."""
     def start():
-        live.require_cluster(ctx)
+        live.require_cluster(ctx, images=(live.LAB_IMAGE, IMAGE))   # the probe container runs the lab image
         localhost = live.install_profile(ctx, "course-notes.json", load_submitted_profile(ctx, "profile"))
         pod = live.template("lab-pod.yaml")
         pod["metadata"]["name"] = "notes"

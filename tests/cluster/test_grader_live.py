@@ -17,7 +17,7 @@ import pytest
 import grader
 from grader.checks.live import LAB_IMAGE, SECCOMP_NODE_DIR, TOKEN_LABEL
 from grader.context import make_token
-from grader.exercises import EXERCISES
+from grader.exercises import EXERCISES, ex10_bring_your_own
 from grader.exercises.common import EXERCISES_DIR
 from labs.cluster import ensure_cluster, installed_seccomp_profiles, load_images, node_capabilities, node_names
 from labs.pods import core_api
@@ -29,8 +29,10 @@ NO_APPARMOR = "this machine's nodes have no AppArmor"
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster():
+    """The cluster as a grading pipeline prepares it: every image the graders' pods run loaded
+    (on a new cluster nothing before this module loads exercise 10's notes service)."""
     ensure_cluster("default")
-    load_images([LAB_IMAGE])
+    load_images([LAB_IMAGE, ex10_bring_your_own.IMAGE])
 
 
 @pytest.fixture(scope="module")
