@@ -146,7 +146,12 @@ def test_ctrl_c_leaves_no_container_or_collector_and_keeps_partial_results(lab_i
         if "drive: sh -c sleep 120" in line:
             cli.send_signal(signal.SIGINT)
             break
-    rest, _ = cli.communicate(timeout=120)
+    try:
+        rest, _ = cli.communicate(timeout=120)
+    except subprocess.TimeoutExpired:   # say where it hung (a cold make test once saw this, once)
+        cli.kill()
+        rest, _ = cli.communicate()
+        pytest.fail("the recorder did not exit within 120 s of Ctrl-C; its output:\n" + "".join(lines) + rest)
     assert cli.returncode == 130, "".join(lines) + rest
     names = [w for line in lines for w in line.split() if w.startswith(("course-record-", "course-docker-audit-"))]
     assert len(names) == 2 and leftovers(*names) == [], names
