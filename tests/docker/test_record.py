@@ -137,9 +137,13 @@ def test_a_drive_command_that_fails(lab_images, tmp_path):
 
 def test_ctrl_c_leaves_no_container_or_collector_and_keeps_partial_results(lab_images, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    # SIGINT at its default in the recorder, as at a terminal: a shell that starts `make test` in the
+    # background (`make test &`, nohup) ignores SIGINT, the recorder would inherit that, and
+    # Python then installs no Ctrl-C handler at all
     cli = subprocess.Popen([sys.executable, "-m", "labs.seccomp", "record", TOOLS_IMAGE, "--out", str(tmp_path),
                             "--drive", "sleep 120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, env=env, cwd=REPO)
+                           text=True, env=env, cwd=REPO,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in cli.stdout:
         lines.append(line)
@@ -148,7 +152,7 @@ def test_ctrl_c_leaves_no_container_or_collector_and_keeps_partial_results(lab_i
             break
     try:
         rest, _ = cli.communicate(timeout=120)
-    except subprocess.TimeoutExpired:   # say where it hung (a cold make test once saw this, once)
+    except subprocess.TimeoutExpired:   # say where it hung
         cli.kill()
         rest, _ = cli.communicate()
         pytest.fail("the recorder did not exit within 120 s of Ctrl-C; its output:\n" + "".join(lines) + rest)
