@@ -82,6 +82,16 @@ def worker(vm_image, tmp_path_factory, announce, boot, request):
         announce(f"worker node timings: {timings}; guest uptime at each step: {steps}")
 
 
+@pytest.fixture(autouse=True)
+def _guest_still_running(request):
+    """A guest that stopped after its node was Ready fails each later test at once, with its logs:
+    the grader would otherwise wait for the node agent on a node that is gone (seen at stop 22)."""
+    if "worker" in request.fixturenames:
+        node = request.getfixturevalue("worker")
+        if not node.running():
+            pytest.fail(f"the AppArmor worker's guest is no longer running\n{node.why_stopped()}")
+
+
 def kernel_profiles(node: WorkerNode) -> dict[str, str]:
     return parse_loaded_profiles(node.guest(f"cat {KERNEL_PROFILES}"))
 

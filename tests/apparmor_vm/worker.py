@@ -148,7 +148,7 @@ class WorkerNode:
         path = self.share / name
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def _why_not(self) -> str:
+    def why_stopped(self) -> str:
         stopped = f"the guest stopped: {self.error}" if self.error else (
             f"the guest exited {self.vm.exit_status}" if self.vm else "the guest is still running")
         return (f"{stopped}\n== guest.log (tail)\n{self.log()[-3000:]}\n== node-watch.log (tail)\n"
@@ -168,7 +168,7 @@ class WorkerNode:
             if not self.running():
                 break
             time.sleep(5)
-        raise AssertionError(f"the AppArmor node did not become Ready in {timeout:.0f}s\n{self._why_not()}")
+        raise AssertionError(f"the AppArmor node did not become Ready in {timeout:.0f}s\n{self.why_stopped()}")
 
     def guest(self, script: str, timeout: float = 300) -> str:
         """Run ``script`` with sh in the guest (as root); its output. LabError on a non-zero exit."""
@@ -182,7 +182,7 @@ class WorkerNode:
         while not answer.exists():
             if time.monotonic() > deadline or not self.running():
                 raise AssertionError(f"the guest did not answer request {number} ({script[:80]!r}) "
-                                     f"in {timeout:.0f}s\n{self._why_not()}")
+                                     f"in {timeout:.0f}s\n{self.why_stopped()}")
             time.sleep(0.5)
         output = (requests / f"{number}.out").read_text(errors="replace")
         status = int(answer.read_text())
