@@ -79,8 +79,7 @@ def _images_present(cluster: Cluster, images: tuple[str, ...] = (LAB_IMAGE,)) ->
     deadline = time.monotonic() + IMAGE_STATUS_WAIT
     while True:
         nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
-        lacking = {image: nodes_lacking(nodes, image) for image in images}
-        lacking = {image: names for image, names in lacking.items() if names}
+        lacking = {image: names for image in images if (names := nodes_lacking(nodes, image))}
         if not lacking or time.monotonic() > deadline:
             break
         time.sleep(3)
