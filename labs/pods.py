@@ -294,6 +294,10 @@ def exec_in_pod(name: str, namespace: str, command: list[str], *, container: str
     return result
 
 
+# The kubelet answers 200 with this text, not an error, when the container's log file is gone.
+_KUBELET_LOG_GONE = "unable to retrieve container logs for "
+
+
 def pod_logs(name: str, namespace: str, container: str | None = None, config: ClusterLike | str = "default", *,
              previous: bool = False, tail_lines: int | None = None) -> str:
     """The container's log (``previous=True``: of the run before the last restart)."""
@@ -303,11 +307,16 @@ def pod_logs(name: str, namespace: str, container: str | None = None, config: Cl
     if tail_lines is not None:
         kwargs["tail_lines"] = tail_lines
     try:
-        return call(f"read logs of pod {name}", core_api(config).read_namespaced_pod_log, name, namespace, **kwargs)
+        text = call(f"read logs of pod {name}", core_api(config).read_namespaced_pod_log, name, namespace, **kwargs)
     except ManifestError as exc:   # 400: container not started yet, or several containers
         raise WorkloadFailed(exc.message, reason="LogsUnavailable",
                              fix="pass container=<name> for multi-container pods; a container that never "
                                  "started has no log: look at wait_for_pod(...).events") from None
+    if text.startswith(_KUBELET_LOG_GONE):
+        raise WorkloadFailed(f"the log of pod {name} is gone: {text.strip()}", reason="LogsUnavailable",
+                             fix="the kubelet removes a crash-looping container's files when it starts the next "
+                                 "one; read again after the next restart (kubectl logs --previous, previous=True)")
+    return text
 
 
 def delete_pod(name: str, namespace: str, config: ClusterLike | str = "default", *, wait: bool = True,

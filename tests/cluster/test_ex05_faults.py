@@ -16,6 +16,7 @@ import pytest
 
 from grader.exercises.common import EXERCISES_DIR
 from labs import cluster, pods
+from labs.errors import WorkloadFailed
 from labs.lessons.debugging import NginxDebugLoop
 from labs.lessons.drive import start_client
 from labs.runner import run
@@ -83,15 +84,21 @@ def _nginx_seccomp_mode(namespace: str) -> str:
     return pods.exec_in_pod("nginx", namespace, ["sh", "-c", script], container="probe").stdout.split(":")[-1].strip()
 
 
-def _crash_log(namespace: str) -> str:
-    for previous in (True, False):
-        try:
-            text = pods.pod_logs("nginx", namespace, container="nginx", previous=previous)
-        except Exception:  # noqa: BLE001 - no previous run yet
-            continue
-        if text.strip():
-            return text
-    return ""
+def _crash_log(namespace: str, expected: str) -> str:
+    """The crash-looping nginx's log once it shows ``expected``. A read can fall between two runs:
+    the kubelet keeps only the newest dead container, so the run asked for may already be gone
+    (LogsUnavailable); the next run prints the same log."""
+    text, deadline = "", time.monotonic() + 90
+    while time.monotonic() < deadline:
+        for previous in (False, True):
+            try:
+                text = pods.pod_logs("nginx", namespace, container="nginx", previous=previous)
+            except WorkloadFailed:   # no earlier run yet, or its log is gone
+                continue
+            if expected in text:
+                return text
+        time.sleep(2)
+    return text
 
 
 def test_reference_solution_starts_and_serves(run_nginx, namespace):
@@ -104,13 +111,15 @@ def test_reference_solution_starts_and_serves(run_nginx, namespace):
 def test_starter_does_not_start(run_nginx, namespace):
     outcome = run_nginx(STARTER, "starter")
     assert not outcome.ok and outcome.reason in ("CrashLoopBackOff", "Error"), str(outcome)
-    assert "bind() to 0.0.0.0:80 failed (1: Operation not permitted)" in _crash_log(namespace)
+    failure = "bind() to 0.0.0.0:80 failed (1: Operation not permitted)"
+    assert failure in _crash_log(namespace, failure)
 
 
 def test_fault_missing_bind_crashes_at_start(run_nginx, namespace):
     outcome = run_nginx(_without(SOLUTION, "bind"), "nobind")
     assert not outcome.ok and outcome.reason in ("CrashLoopBackOff", "Error"), str(outcome)
-    assert "bind() to 0.0.0.0:80 failed (1: Operation not permitted)" in _crash_log(namespace)
+    failure = "bind() to 0.0.0.0:80 failed (1: Operation not permitted)"
+    assert failure in _crash_log(namespace, failure)
 
 
 def _runtime_seccomp_rules(namespace: str) -> list[dict]:
@@ -132,8 +141,8 @@ def test_fault_legacy_name_key_is_dropped_by_containerd(run_nginx, namespace):
     """The rule names listen, yet nginx fails on listen(): the runtime spec has no syscall in it."""
     outcome = run_nginx(_legacy_rule(SOLUTION, "listen"), "legacyname")
     assert not outcome.ok and outcome.reason in ("CrashLoopBackOff", "Error"), str(outcome)
-    assert "listen() to 0.0.0.0:80" in _crash_log(namespace)
-    assert "(1: Operation not permitted)" in _crash_log(namespace)
+    log = _crash_log(namespace, "listen() to 0.0.0.0:80")
+    assert "listen() to 0.0.0.0:80" in log and "(1: Operation not permitted)" in log, log
     rules = _runtime_seccomp_rules(namespace)
     assert not any("listen" in (r.get("names") or []) for r in rules)
     assert any(not r.get("names") for r in rules), rules

@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
+from labs import pods
 from labs.audit import SeccompRecord
-from labs.errors import EnvironmentProblem
+from labs.errors import EnvironmentProblem, WorkloadFailed
 from labs.namespaces import OWNER_ANNOTATION, is_stale, namespace_name, owner_token
 from labs.paths import REPO_ROOT
 from labs.pod_audit import PodAudit, container_ids, split_by_container
@@ -115,6 +116,21 @@ def test_helpers_show_the_equivalent_commands(tmp_path, monkeypatch):
     assert result.kubectl == "kubectl exec web -n ns1 -c nginx -- sh -c 'echo hi'"
     assert result.kubectl in result._repr_html_().replace("&#x27;", "'")
     assert ExecResult(["true"], 0, "", "").ok   # old positional construction still works
+
+
+def test_a_reclaimed_log_is_an_error_not_a_log(monkeypatch):
+    """The kubelet answers 200 with a notice when the container's log file is gone (seen in CI
+    on a crash-looping nginx); a caller must not read the notice as what the program printed."""
+    class Logs:
+        def __init__(self, body):
+            self.read_namespaced_pod_log = lambda name, namespace, **kwargs: body
+
+    monkeypatch.setattr(pods, "core_api", lambda config: Logs("unable to retrieve container logs for containerd://4266"))
+    with pytest.raises(WorkloadFailed) as err:
+        pods.pod_logs("nginx", "ns1", container="nginx", previous=True)
+    assert err.value.reason == "LogsUnavailable" and "kubectl logs --previous" in err.value.fix
+    monkeypatch.setattr(pods, "core_api", lambda config: Logs("nginx: [emerg] bind() failed\n"))
+    assert pods.pod_logs("nginx", "ns1") == "nginx: [emerg] bind() failed\n"
 
 
 def test_applied_is_still_the_list_it_was():
