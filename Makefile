@@ -46,7 +46,7 @@ test: cluster  ## set up everything the tests need, then run every test tier
 	$(VENV)/bin/ruff check .
 	$(PY) -m labs.host ensure-podman
 	$(PY) tests/cluster/local_registry.py
-	$(PY) -m pytest -m "not learner_host" $(TEST_TIERS)
+	$(PY) -m pytest -m "not learner_host" --durations=20 $(TEST_TIERS)
 
 venv: $(VENV)/.installed  ## the Python virtualenv with pinned requirements
 

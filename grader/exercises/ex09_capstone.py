@@ -133,10 +133,10 @@ def _pod(ctx, with_apparmor: bool = False) -> str:
     """Run the learner's app.yaml as written (its securityContext settings included), with each
     container's Localhost profile pointed at this run's copy of the learner's file."""
     def start():
+        pod_level, per_container = _submitted_security(ctx)   # the learner's mistakes first, cluster or not
         live.require_cluster(ctx)
         name = "capstone-aa" if with_apparmor else "capstone"
         pod = grading_pod(name)
-        pod_level, per_container = _submitted_security(ctx)
         if pod_level:
             pod["spec"]["securityContext"] = copy.deepcopy(pod_level)
         aa = loaded_name(ctx) if with_apparmor else None

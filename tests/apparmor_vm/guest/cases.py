@@ -26,6 +26,8 @@ EDITED_WRONG = [
     # last: the emulated learner host stopped answering while grading this one in a boot of stop 19
     ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
 ]
+#: wrong answers whose mistake a static check catches, so no live check starts (graded in seconds)
+CAUGHT_STATICALLY = {"06-allow-write-only", "07-still-complain", "09-annotation-only"}
 #: what each wrong answer's report must say (the exercise's promised feedback)
 PROMISED = {
     "06-allow-write-only": "no deny rule refuses writes under /etc",
