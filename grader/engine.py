@@ -117,8 +117,14 @@ def _run_checks(checks: list, ctx: GradingContext, live: bool, progress: Progres
         done += 1
         progress(done, total, check.title)
     rest = [c for c in checks if c.id not in static_ids and not cancel.is_set()]
-    # a static prerequisite that failed decides the result already: such a check never starts
-    startable = [c for c in rest if live and all(outcomes[n].status == PASSED for n in c.needs if n in static_ids)]
+    by_id = {c.id: c for c in checks}
+
+    def static_needs_passed(check) -> bool:
+        """A static prerequisite that failed, directly or through a live check, decides the result
+        already: such a check never starts (it would run the learner's pods for nothing)."""
+        return all(outcomes[n].status == PASSED if n in static_ids else static_needs_passed(by_id[n])
+                   for n in check.needs if n in by_id)
+    startable = [c for c in rest if live and static_needs_passed(c)]
     if startable:
         progress(done, total, "running on the cluster: " + "; ".join(c.title for c in startable))
         with ThreadPoolExecutor(max_workers=len(startable), thread_name_prefix="check") as pool:

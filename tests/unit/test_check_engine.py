@@ -42,16 +42,21 @@ def test_a_check_started_early_reports_what_the_sequential_rules_say(tmp_path):
         Check("pod", "P", 2, pod_fails, live=True, needs=("static",)),
         Check("probe", "Q", 1, probe, live=True, needs=("pod",)),
         Check("never", "N", 1, probe, live=True, needs=("bad-static",)),
+        # through a live check: exercise 06's write-denied needs enforced, which needs the deny rule
+        # (started anyway, it ran a learner's pods for 100 s on the emulated node at stop 23)
+        Check("never-either", "NE", 1, probe, live=True, needs=("never",)),
         Check("aa", "AA", 1, skip, live=True),
         Check("after-aa", "AFT", 1, lambda ctx: "x", needs=("aa",)),
     )
     report = grade_folder(exercise, tmp_path)
     got = {c.id: (c.status, c.message) for c in report.checks}
-    assert [c.id for c in report.checks] == ["static", "bad-static", "pod", "probe", "never", "aa", "after-aa"]
+    assert [c.id for c in report.checks] == ["static", "bad-static", "pod", "probe", "never", "never-either", "aa",
+                                             "after-aa"]
     assert got["pod"] == ("failed", "the pod did not start")
     assert got["probe"] == ("failed", "not graded yet: first fix 'P'")   # ran early, reported as in order
     assert got["never"] == ("failed", "not graded yet: first fix 'BS'")
-    assert ran == ["probe"]   # a check whose static prerequisite failed never starts
+    assert got["never-either"] == ("failed", "not graded yet: first fix 'N'")
+    assert ran == ["probe"]   # a check whose static prerequisite failed, directly or not, never starts
     assert got["aa"] == ("not_checked", "not checked: no AppArmor here")
     assert got["after-aa"] == ("not_checked", "not checked: depends on 'AA' (because: no AppArmor here)")
 
