@@ -165,8 +165,16 @@ def _runs(ctx) -> str:
     message = app_answers(ctx, pod)
     from labs.pods import pod_logs  # slow import: the kubernetes client
 
+    def fetcher_log() -> str:
+        try:
+            return pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster)
+        except WorkloadFailed as exc:   # a restarted fetcher's log already removed: not an answer yet
+            if exc.reason != "LogsUnavailable":
+                raise
+            return ""
+
     deadline = time.monotonic() + FETCHER_WAIT * slow_cluster_factor()
-    while "ok" not in pod_logs(pod, live.grading_namespace(ctx), container="fetcher", config=ctx.cluster):
+    while "ok" not in fetcher_log():
         if time.monotonic() > deadline:
             raise LabError("the fetcher never reached the web container",
                            fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")

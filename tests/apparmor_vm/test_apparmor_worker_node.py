@@ -300,11 +300,12 @@ def test_grading_leaves_no_profile_loaded(worker, grade_case):
 def test_hostile_apparmor_submissions_leave_the_kernels_profiles_as_they_were(worker):
     cases = hostile_cases(CORPUS)
     assert len(cases) >= 15
-    if RUNTIME_PROFILE not in kernel_profiles(worker):
+    before = kernel_profiles(worker)
+    if RUNTIME_PROFILE not in before:
         # containerd loads its own profile when it starts its first container (here: a 09 case's
         # seccomp pods, when this test runs alone): part of the baseline, not a change by grading
         runtime_default_label()
-    before = kernel_profiles(worker)
+        before = kernel_profiles(worker)
     for case in cases:
         report = grader.grade(case["exercise"], CORPUS / "cases" / case["case"], config=CONFIG,
                               token=f"vm-{case['case']}")
