@@ -28,7 +28,7 @@ from grader.checks.live import LAB_IMAGE  # noqa: E402
 from grader.exercises import EXERCISES  # noqa: E402
 from grader.exercises.common import EXERCISES_DIR  # noqa: E402
 from labs import widgets  # noqa: E402
-from labs.cluster import cluster_status, load_images  # noqa: E402
+from labs.cluster import cluster_status, get_cluster, load_images  # noqa: E402
 
 TARGET = ("01", "02", "03", "04", "05", "08")   # median under 10 s on 2 cores (issue 14)
 
@@ -58,7 +58,7 @@ def forget_kept_results() -> None:
         from grader.reuse import cache_file
     except ImportError:
         return
-    cache_file("default").unlink(missing_ok=True)
+    cache_file(get_cluster("default")).unlink(missing_ok=True)
 
 
 def bench_exercise(exercise_id: str, presses: int, work: Path) -> dict:
