@@ -179,6 +179,7 @@ class AuditCollector:
                     time.sleep(0.02)
 
     def _take(self, lines: list[str]) -> None:
+        formatted = None
         for line in lines:
             if line.startswith('{"event": "ready"'):
                 event = json.loads(line)
@@ -188,12 +189,14 @@ class AuditCollector:
                     self._error = "the collector could not drop CAP_NET_ADMIN after sizing its buffer"
                 self._ready.set()
             elif line.startswith('{"event": "caught_up"'):
-                self._formatted = json.loads(line)["offset"]
+                formatted = json.loads(line)["offset"]
             elif line.startswith('{"event": "error"'):
                 self._error = json.loads(line)["message"]
                 self._ready.set()
         with self._lock:
             self._lines.extend(lines)
+        if formatted is not None:    # only now: the lines it covers are readable first
+            self._formatted = formatted
 
     def _check_actions_logged(self, value: str) -> None:
         self._error = None if "log" in value.split() else (
@@ -214,11 +217,10 @@ class AuditCollector:
             raise CapabilityMissing(self._error, fix=fix)
 
     # -- results -----------------------------------------------------------------------------
-    def behind(self) -> int:
-        """Bytes of records the collector received but has not written out yet (its formatter
-        lags behind during a burst): a wait is not over while this is above 0."""
+    def _received(self) -> int:
+        """Bytes of raw batches the collector's reader has written so far."""
         try:
-            return max(0, (self.folder / FRAMES).stat().st_size - self._formatted)
+            return (self.folder / FRAMES).stat().st_size
         except (OSError, TypeError):
             return 0
 
@@ -237,16 +239,15 @@ class AuditCollector:
         :meth:`wait_settled`, or stop it first and then wait quiet for its ``container_ids``
         (other containers on the machine may keep logging).
         """
-        wanted = None if container_ids is None else [c for c in container_ids if c]
-        deadline = time.monotonic() + timeout
-        last, upto, since = 0, 0, time.monotonic()
-        while time.monotonic() < deadline:
-            new, upto = self._scan(wanted, upto)
-            if new or self.behind():
-                last, since = last + len(new), time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return last if wanted is not None else self.line_count
-            time.sleep(0.1)
+        count = 0
+
+        def counted(new: list) -> bool:
+            nonlocal count
+            count += len(new)
+            return bool(new)
+
+        if self._quiet_for(quiet, timeout, container_ids, counted):
+            return count if container_ids is not None else self.line_count
         raise LabTimeout(f"audit records kept arriving for {timeout}s",
                          fix="stop the workload before reading the records, or use "
                              "wait_settled() while it runs")
@@ -258,22 +259,40 @@ class AuditCollector:
         repeating the same few syscalls, so the record stream never stops but the set of
         names does. Recipe: drive, ``wait_settled()``, stop the workload,
         ``wait_quiet(container_ids=...)``, read (the stop adds shutdown syscalls)."""
+        names: set[str] = set()
+
+        def fresh_names(new: list) -> bool:
+            fresh = {_kind(r) for r in new} - names
+            names.update(fresh)
+            return bool(fresh)
+
+        if self._quiet_for(window, timeout, container_ids, fresh_names):
+            return names
+        raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far)",
+                         fix="the workload is still exploring: drive it longer or raise timeout")
+
+    def _quiet_for(self, window: float, timeout: float, container_ids: Iterable[str] | None,
+                   news: Callable[[list], bool]) -> bool:
+        """True once ``window`` seconds passed in which ``news`` found nothing in the new records
+        (of ``container_ids``), counting every record the reader had received when the window
+        closed: those must be formatted and read too. Not "nothing unformatted right now":
+        under a steady trickle (a server's timer) a batch is nearly always in flight, and on a
+        slow machine a wait that demanded an empty backlog never ended. False at ``timeout``."""
         wanted = None if container_ids is None else [c for c in container_ids if c]
         deadline = time.monotonic() + timeout
-        names: set[str] = set()
-        upto, since = 0, time.monotonic()
-        while True:
+        upto, since, received_at_close = 0, time.monotonic(), None
+        while time.monotonic() < deadline:
+            formatted = self._formatted        # read first: the lines it covers are already kept
             new, upto = self._scan(wanted, upto)
-            fresh = {_kind(r) for r in new} - names
-            if fresh or self.behind():
-                names |= fresh
-                since = time.monotonic()
+            if news(new):
+                since, received_at_close = time.monotonic(), None
             elif time.monotonic() - since >= window:
-                return names
-            if time.monotonic() > deadline:
-                raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far)",
-                                 fix="the workload is still exploring: drive it longer or raise timeout")
-            time.sleep(0.2)
+                if received_at_close is None:
+                    received_at_close = self._received()
+                if formatted >= received_at_close:
+                    return True
+            time.sleep(0.1)
+        return False
 
     def _scan(self, wanted: list[str] | None, start: int) -> tuple[list, int]:
         """Records parsed since index ``start`` (of the ``wanted`` containers) and the index to
