@@ -224,6 +224,11 @@ class AuditCollector:
         except (OSError, TypeError):
             return 0
 
+    def _lag_note(self) -> str:
+        """Why a wait may have ended without its quiet window: records not formatted yet."""
+        lag = self._received() - self._formatted
+        return f"; {lag} bytes of records were still waiting to be formatted (a busy machine)" if lag > 0 else ""
+
     @property
     def line_count(self) -> int:
         with self._lock:
@@ -248,7 +253,7 @@ class AuditCollector:
 
         if self._quiet_for(quiet, timeout, container_ids, counted):
             return count if container_ids is not None else self.line_count
-        raise LabTimeout(f"audit records kept arriving for {timeout}s",
+        raise LabTimeout(f"audit records kept arriving for {timeout}s{self._lag_note()}",
                          fix="stop the workload before reading the records, or use "
                              "wait_settled() while it runs")
 
@@ -268,7 +273,7 @@ class AuditCollector:
 
         if self._quiet_for(window, timeout, container_ids, fresh_names):
             return names
-        raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far)",
+        raise LabTimeout(f"new syscalls kept appearing for {timeout}s ({len(names)} so far){self._lag_note()}",
                          fix="the workload is still exploring: drive it longer or raise timeout")
 
     def _quiet_for(self, window: float, timeout: float, container_ids: Iterable[str] | None,
