@@ -1,12 +1,10 @@
-"""The other cluster shapes: multi-node (lesson 08) and kubelet seccompDefault.
+"""The other cluster shapes: kubelet seccompDefault (multi-node is proven by lesson 08's
+multi-node notebook test, tests/notebooks/test_lessons.py, so `make test` builds it once).
 
 Each test creates its cluster next to the default one and deletes it afterwards (about a
-minute each on 2 cores), so `make test` proves the committed configs, not just the default.
+minute on 2 cores), so `make test` proves the committed configs, not just the default.
 """
 from __future__ import annotations
-
-import json
-import uuid
 
 import pytest
 
@@ -14,11 +12,7 @@ from labs.cluster import (
     cluster_status,
     delete_cluster,
     ensure_cluster,
-    install_seccomp_profile,
-    installed_seccomp_profiles,
     load_images,
-    node_names,
-    remove_seccomp_profile,
 )
 from labs.manifests import load_manifests
 from labs.pods import exec_in_pod, run_pod
@@ -39,20 +33,6 @@ def temporary_cluster(default_cluster):
     for config in made:
         delete_cluster(config)
         assert not cluster_status(config).exists
-
-
-def test_multi_node_cluster_gets_profiles_on_every_node(temporary_cluster, data_dir):
-    info = temporary_cluster("multi-node")
-    assert len(info.nodes) == 3
-    roles = sorted(n.role for n in cluster_status("multi-node").nodes)
-    assert roles == ["control-plane", "worker", "worker"]
-    filename = f"test-multi-{uuid.uuid4().hex[:8]}.json"
-    profile = json.loads((data_dir / "cluster" / "deny-mkdir.json").read_text())
-    written = install_seccomp_profile(filename, profile, config="multi-node")
-    assert written == node_names("multi-node")
-    assert all(filename in installed_seccomp_profiles(node) for node in written)
-    remove_seccomp_profile(filename, config="multi-node")
-    assert not any(filename in installed_seccomp_profiles(node) for node in written)
 
 
 def test_seccomp_default_cluster_filters_pods_without_a_profile(temporary_cluster, data_dir):
