@@ -9,6 +9,7 @@ cgroup), so a noisy neighbour cannot leak syscalls into the profile being built.
 from __future__ import annotations
 
 import collections
+import contextlib
 import html
 import time
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from .audit import AuditCollector, SeccompRecord
 from .cluster import ClusterRef, as_cluster, install_seccomp_profile
-from .errors import ManifestError
+from .errors import LabTimeout, ManifestError
 from .manifests import containers, load_manifests, set_seccomp
 from .names import localhost_profile
 from .pods import PodOutcome, apply_manifest, delete_pod, read_pod, wait_for_pod
@@ -120,15 +121,12 @@ def _audited(docs: list[dict]) -> tuple[list[dict], str]:
 
 
 def _settled_log(collector: AuditCollector, ids: list[str], quiet: float = 1.0, limit: float = 15.0):
-    """The pod's records once none arrived for ``quiet`` seconds (or after ``limit``: a pod
-    still running keeps logging). Other processes may go on logging meanwhile."""
-    log, since, deadline = collector.log(ids), time.monotonic(), time.monotonic() + limit
-    while time.monotonic() - since < quiet and time.monotonic() < deadline:
-        time.sleep(0.2)
-        newer = collector.log(ids)
-        if len(newer.records) != len(log.records):
-            log, since = newer, time.monotonic()
-    return log
+    """The pod's records once none arrived for ``quiet`` seconds, counting those still being
+    formatted (or after ``limit``: a pod still running keeps logging). Other processes may go
+    on logging meanwhile."""
+    with contextlib.suppress(LabTimeout):
+        collector.wait_quiet(quiet, limit, ids)
+    return collector.log(ids)
 
 
 def audit_pod(manifest: str | Path | dict | list, namespace: str, *,
