@@ -1,7 +1,8 @@
 """Files, seccomp profiles and capabilities on the cluster's nodes.
 
-Why on the nodes: the kubelet reads Localhost seccomp profiles from the node's own disk
-(``/var/lib/kubelet/seccomp``); there is no Kubernetes API for them. On kind a node is a
+Why on the nodes: a Localhost seccomp profile is a file on the node's own disk, under the
+kubelet's seccomp root (``/var/lib/kubelet/seccomp``), read by the container runtime when it
+creates the container; there is no Kubernetes API for them. On kind a node is a
 container (``docker exec``, the commands the lessons show); on any other cluster the course's
 node agent does the same through the API (:mod:`labs.nodeops`).
 """
@@ -99,7 +100,8 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: ClusterRef 
         targets, action=f"wrote {PROFILES_DIR}/{filename} on {len(targets)} node(s): {', '.join(targets)}",
         commands=seccomp_install_commands(filename, targets, ops), content=text,
         content_label=f"{filename} ({len(text.splitlines())} lines of JSON)",
-        note=f"The kubelet reads Localhost profiles from {SECCOMP_ROOT} on the node that runs the pod: a pod "
+        note=f"Localhost profiles are files under {SECCOMP_ROOT} on the node that runs the pod (the runtime "
+             f"reads them when it creates the container): a pod "
              f"references this one as localhostProfile: {localhost_profile(filename)}. On a real cluster copy the file "
              "to that path on every node (scp, a DaemonSet, or the Security Profiles Operator).")
 

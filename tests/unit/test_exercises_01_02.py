@@ -91,11 +91,13 @@ def test_ex01_reference_solution_lets_nginx_mode_through_both_entry_points():
 
 
 def test_lesson_01_states_runc_behaviour_precisely():
-    """Review R2: the log flag needs runc >= 1.2.0; same-argument conditions are OR'ed by runc;
+    """Review R2: the log flag needs runc >= 1.2.0; once one argument has two conditions, runc
+    OR's every condition of the rule (not only that argument's); x32 keeps the x86_64 audit tag;
     the setuid demo names every chmod entry point, fchmodat2 included."""
     text = _lesson_text("01-syscalls-seccomp.ipynb")
     assert "not\nevery runtime passes on" not in text and "runc 1.2.0" in text and "runc#3390" in text
-    assert "*same* argument" in text and "matchCall" in text
+    assert "turns *every* condition of the rule into a rule of its own" in " ".join(text.split())
+    assert "matchCall" in text and "__X32_SYSCALL_BIT" in text
     assert "{{" not in "\n".join(line for line in text.splitlines() if line.startswith("!"))  # IPython eats {{ }}
     profile = json.loads((ROOT / "labs" / "lessons" / "01-syscalls-seccomp" / "deny-setuid-chmod.json").read_text())
     index_of = {n: r["args"][0]["index"] for r in profile["syscalls"] for n in r["names"]}
