@@ -29,6 +29,7 @@ from ..model import NotChecked
 from .seccomp import silent_success_in
 
 __all__ = [
+    "once_listening",
     "LAB_IMAGE",
     "TOKEN_LABEL",
     "SECCOMP_NODE_DIR",
@@ -51,8 +52,12 @@ LAB_IMAGE = f"{NGINX_IMAGE}:latest"
 TOKEN_LABEL = "course.seccomp-lab/grader-token"
 SECCOMP_NODE_DIR = NODE_PROFILES_DIR
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-#: how long the preflight waits for the nodes' status to list a just-loaded lab image
-IMAGE_STATUS_WAIT = 30
+#: how long the preflight waits for the nodes' status to list a just-loaded lab image: the
+#: kubelet refreshes its image list every 30 s and posts node status every 10 s (up to 40 s
+#: on an idle node), and a busy 2-core machine is slower still
+IMAGE_STATUS_WAIT = 90
+#: how long a request waits for its server to listen (see ``once_listening``)
+LISTEN_WAIT = 30
 _DENIED = re.compile(r"operation not permitted|permission denied", re.I)
 
 
@@ -74,8 +79,8 @@ def _images_present(cluster: Cluster, images: tuple[str, ...] = (LAB_IMAGE,)) ->
     if image_prefix():
         return   # pulled IfNotPresent from the registry; the node agent pulls it up front
     api = cluster.core_api()
-    # the kubelet refreshes the images in its node status every few seconds: an image that
-    # `kind load` (or a lesson's start) has just imported shows up late, so ask again a while
+    # an image that `kind load` (or a lesson's start) has just imported shows up in the node
+    # status late (IMAGE_STATUS_WAIT), so ask again a while
     deadline = time.monotonic() + IMAGE_STATUS_WAIT
     while True:
         nodes = api.api_client.sanitize_for_serialization(api.list_node(_request_timeout=15)).get("items") or []
@@ -195,6 +200,18 @@ def exec_ok(ctx, pod: str, container: str, command: list[str]):
     from labs.pods import exec_in_pod  # slow import: the kubernetes client
 
     return exec_in_pod(pod, grading_namespace(ctx), command, container=container, config=ctx.cluster)
+
+
+def once_listening(port: int, command: list[str]) -> list[str]:
+    """``command`` run in the probe container once something listens on TCP ``port`` in the
+    pod (at most LISTEN_WAIT s, then it runs anyway and fails as it would). Ready means the
+    process started, not that it listens yet: the lab pods have no readiness probe (its
+    requests would be recorded), and a slow machine needs seconds more. Listening does not
+    depend on the learner's profile, answering does: only the listen is waited for."""
+    state = rf'^ *[0-9]+: [0-9A-F]+:{port:04X} [0-9A-F]+:0000 0A '      # /proc/net/tcp: 0A is LISTEN
+    script = (f'i=0; until grep -qE "{state}" /proc/net/tcp /proc/net/tcp6 2>/dev/null || [ $i -ge {LISTEN_WAIT} ]; '
+              'do sleep 1; i=$((i+1)); done; exec "$@"')
+    return ["sh", "-c", script, "sh", *command]
 
 
 def seccomp_mode_of(ctx, pod: str, comm: str) -> str:

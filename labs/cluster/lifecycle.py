@@ -172,12 +172,15 @@ def _built_from_outdated_image(node: str, image: str) -> bool:
 
 
 def _restart(cluster, nodes, timeout: float) -> str:
-    """Start the stopped nodes of an existing cluster, wait until Ready; returns its image."""
+    """Start the stopped nodes of an existing cluster, wait until Ready; returns its image.
+    A cluster that was running gets the whole ``timeout``: on a busy machine a kube-system pod
+    may be restarting (a lost leader lease), which is no reason to re-create the cluster; one
+    that had to be started gets at most 120 s (after a reboot it either comes back or not)."""
     stopped = [n.name for n in nodes if n.container_state != "running"]
     if stopped:
         engine.start(*stopped)
     kind(["export", "kubeconfig", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig)])
-    wait_until_ready(cluster, timeout=timeout)
+    wait_until_ready(cluster, timeout=min(timeout, 120) if stopped else timeout)
     return engine.inspect(nodes[0].name, "{{.Config.Image}}").stdout.strip()
 
 
@@ -202,7 +205,7 @@ def ensure_cluster(config: ClusterRef = "default", *, timeout: float = 240, crea
         nodes = []
     if nodes:
         try:
-            running = _restart(cluster, nodes, timeout=min(timeout, 120))
+            running = _restart(cluster, nodes, timeout=timeout)
             return ClusterInfo(cluster.config, cluster.name, str(cluster.kubeconfig), cluster.nodes(), running,
                                False, round(time.monotonic() - started, 1))
         except LabError as exc:

@@ -113,7 +113,7 @@ def logged_under_own_profile(manifest, namespace: str, *, drive=None, config: Cl
             drive(outcome.name, namespace)
         pod = cluster.core_api().read_namespaced_pod(outcome.name, namespace)
         ids = container_ids(cluster.api_client().sanitize_for_serialization(pod))
-        collector.wait_quiet()
+        collector.wait_quiet(container_ids=list(ids))
         records = collector.records(list(ids))
     counters, _ = split_by_container(records, ids)
     return outcome, counters

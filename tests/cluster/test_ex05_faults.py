@@ -16,10 +16,10 @@ import pytest
 
 from grader.exercises.common import EXERCISES_DIR
 from labs import cluster, pods
-from labs.errors import WorkloadFailed
 from labs.lessons.debugging import NginxDebugLoop
 from labs.lessons.drive import start_client
 from labs.runner import run
+from tests.cluster.crash_logs import log_showing
 
 EXERCISE = EXERCISES_DIR / "05-fix-broken-profile"
 SOLUTION = json.loads((EXERCISE / "solution" / "profile.json").read_text())
@@ -85,20 +85,7 @@ def _nginx_seccomp_mode(namespace: str) -> str:
 
 
 def _crash_log(namespace: str, expected: str) -> str:
-    """The crash-looping nginx's log once it shows ``expected``. A read can fall between two runs:
-    the kubelet keeps only the newest dead container, so the run asked for may already be gone
-    (LogsUnavailable); the next run prints the same log."""
-    text, deadline = "", time.monotonic() + 90
-    while time.monotonic() < deadline:
-        for previous in (False, True):
-            try:
-                text = pods.pod_logs("nginx", namespace, container="nginx", previous=previous)
-            except WorkloadFailed:   # no earlier run yet, or its log is gone
-                continue
-            if expected in text:
-                return text
-        time.sleep(2)
-    return text
+    return log_showing("nginx", namespace, expected, container="nginx")
 
 
 def test_reference_solution_starts_and_serves(run_nginx, namespace):

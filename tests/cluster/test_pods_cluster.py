@@ -26,6 +26,7 @@ from labs.pods import (
     run_pod,
     wait_for_pod,
 )
+from tests.cluster.crash_logs import log_showing
 
 pytestmark = pytest.mark.usefixtures("default_cluster")   # tests/cluster/conftest.py
 
@@ -143,7 +144,7 @@ def test_missing_localhost_profile(namespace, manifest):
 def test_crashing_container_backs_off(namespace, manifest):
     outcome = run_pod(manifest("crash-pod.yaml"), namespace, timeout=90)
     assert (outcome.ok, outcome.reason) == (False, "CrashLoopBackOff"), str(outcome)
-    assert pod_logs("crasher", namespace, previous=True) == "about to fail\n"
+    assert log_showing("crasher", namespace, "about to fail") == "about to fail\n"
     with pytest.raises(WorkloadFailed) as err:
         outcome.raise_for_failure()
     assert err.value.reason == "CrashLoopBackOff"
