@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,11 @@ def test_kind_on_podman_runs_a_pod_under_a_localhost_profile(podman_env, tmp_pat
         run([*kube, "wait", "--for=create", "serviceaccount/default", "--timeout=120s"], timeout=180)
         run([*kube, "apply", "-f", str(pod)])
         run([*kube, "wait", "--for=condition=Ready", "pod/block-mkdir", "--timeout=300s"], timeout=360)
+        deadline = time.monotonic() + 60       # Ready means started: its lines may come a moment later
         logs = run([*kube, "logs", "block-mkdir"]).stdout
+        while "Seccomp:" not in logs and time.monotonic() < deadline:
+            time.sleep(1)
+            logs = run([*kube, "logs", "block-mkdir"]).stdout
         assert "Operation not permitted" in logs and "mkdir-rc=1" in logs and "Seccomp:\t2" in logs
     finally:
         run([kind, "delete", "cluster", "--name", CLUSTER], env=podman_env, check=False, timeout=300)
