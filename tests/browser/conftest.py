@@ -51,7 +51,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")     # stopped after the browser tests, not left running for the later tiers
 def jupyter_lab(tmp_path_factory):
     """Start JupyterLab as `make lab` does (its command and environment, plus loopback, a port,
     a token, no browser, no update or news checks); yield (base URL, token); stop it afterwards."""
