@@ -91,7 +91,8 @@ class NginxDebugLoop:
 
         self._install(STAGED, dict(profile, defaultAction="SCMP_ACT_LOG"))
         manifest = asset("05", "nginx-staged.yaml")
-        print(f"$ kubectl apply -n {self.namespace} -f {_relative(manifest)}   # while the audit collector listens"
+        print(f"$ kubectl delete pod nginx -n {self.namespace} --ignore-not-found; "
+              f"kubectl apply -n {self.namespace} -f {_relative(manifest)}   # while the audit collector listens"
               + (", then the requests" if requests else ""))
         if command:
             print(f"$ kubectl exec nginx -n {self.namespace} -- {' '.join(command)}")
