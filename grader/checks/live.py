@@ -29,7 +29,6 @@ from ..model import NotChecked
 from .seccomp import silent_success_in
 
 __all__ = [
-    "once_listening",
     "LAB_IMAGE",
     "TOKEN_LABEL",
     "SECCOMP_NODE_DIR",
@@ -56,8 +55,6 @@ _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 #: kubelet refreshes its image list every 30 s and posts node status every 10 s (up to 40 s
 #: on an idle node), and a busy 2-core machine is slower still
 IMAGE_STATUS_WAIT = 90
-#: how long a request waits for its server to listen (see ``once_listening``)
-LISTEN_WAIT = 30
 _DENIED = re.compile(r"operation not permitted|permission denied", re.I)
 
 
@@ -200,18 +197,6 @@ def exec_ok(ctx, pod: str, container: str, command: list[str]):
     from labs.pods import exec_in_pod  # slow import: the kubernetes client
 
     return exec_in_pod(pod, grading_namespace(ctx), command, container=container, config=ctx.cluster)
-
-
-def once_listening(port: int, command: list[str]) -> list[str]:
-    """``command`` run in the probe container once something listens on TCP ``port`` in the
-    pod (at most LISTEN_WAIT s, then it runs anyway and fails as it would). Ready means the
-    process started, not that it listens yet: the lab pods have no readiness probe (its
-    requests would be recorded), and a slow machine needs seconds more. Listening does not
-    depend on the learner's profile, answering does: only the listen is waited for."""
-    state = rf'^ *[0-9]+: [0-9A-F]+:{port:04X} [0-9A-F]+:0000 0A '      # /proc/net/tcp: 0A is LISTEN
-    script = (f'i=0; until grep -qE "{state}" /proc/net/tcp /proc/net/tcp6 2>/dev/null || [ $i -ge {LISTEN_WAIT} ]; '
-              'do sleep 1; i=$((i+1)); done; exec "$@"')
-    return ["sh", "-c", script, "sh", *command]
 
 
 def seccomp_mode_of(ctx, pod: str, comm: str) -> str:

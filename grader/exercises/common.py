@@ -78,8 +78,8 @@ def control_pod(ctx) -> str:
 
 
 def app_answers(ctx, pod: str) -> str:
-    result = live.exec_ok(ctx, pod, "probe", live.once_listening(80, [
-        "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://127.0.0.1/"]))
+    result = live.exec_ok(ctx, pod, "probe", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                              "--max-time", "5", "http://127.0.0.1/"])
     if result.stdout.strip() != "200":
         raise LabError(f"nginx did not answer (curl: {result.stdout.strip() or result.stderr.strip()[-200:]})",
                        fix="nginx needs accept4, epoll_* and sendfile-style syscalls while serving; "

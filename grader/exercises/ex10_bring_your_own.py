@@ -18,8 +18,7 @@ from .ex04_least_privilege_nginx import size_vs_recorded
 
 ID = "10-bring-your-own"
 IMAGE = "course/pyweb:latest"
-PORT = 8000
-URL = f"http://127.0.0.1:{PORT}"
+URL = "http://127.0.0.1:8000"
 UNSHARE = ["unshare", "--user", "true"]
 #: (what, curl arguments after the URL's path, the text the answer must hold)
 REQUESTS = (
@@ -47,8 +46,7 @@ def notes_pod(ctx) -> str:
 def serves_notes(ctx) -> str:
     pod = notes_pod(ctx)
     for what, (path, *extra), expected in REQUESTS:
-        request = ["curl", "-sS", "--max-time", "5", *extra, URL + path]
-        result = live.exec_ok(ctx, pod, "probe", live.once_listening(PORT, request))
+        result = live.exec_ok(ctx, pod, "probe", ["curl", "-sS", "--max-time", "5", *extra, URL + path])
         if expected not in result.stdout:
             said = (result.stdout + result.stderr).strip()[-200:] or f"exit code {result.returncode}"
             raise LabError(f"{what} did not work under your profile: {said}",
