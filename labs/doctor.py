@@ -85,16 +85,6 @@ def _engine() -> Check:
     return Check("Docker engine", "ok", f"{engine.binary().capitalize()} {version}{chosen}")
 
 
-def _docker_command() -> Check:
-    """The lessons' shell cells type `docker` (what a learner types); with Podman that needs
-    the podman-docker shim."""
-    if shutil.which("docker"):
-        return Check("docker command", "ok", "the lessons' `docker` cells can run")
-    return Check("docker command", "warn", f"no `docker` command: the lessons' shell cells use it "
-                 f"(the course's own code uses {engine.binary()})",
-                 "apt-get install podman-docker  (a `docker` command for Podman)")
-
-
 def _privileged() -> Check:
     works, output = privileged_works()
     if works:
@@ -213,7 +203,6 @@ def _cluster() -> Check:
 CHECKS: list[tuple[str, Callable[[], Check], bool]] = [
     ("Docker engine", _engine, False),
     ("privileged containers", _privileged, True),
-    ("docker command", _docker_command, False),
     ("kind", _tool("kind"), False),
     ("kubectl", _tool("kubectl"), False),
     ("kernel seccomp", _seccomp, not sys.platform.startswith("linux")),

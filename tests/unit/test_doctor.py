@@ -66,12 +66,3 @@ def test_report_ends_with_how_each_lesson_will_run(monkeypatch):
     assert "Lessons on this machine" in text
     assert "04 Enforce a least-privilege profile: fully" in text
     assert "06 AppArmor basics: partly (missing: the AppArmor LSM" in text
-
-
-def test_podman_without_a_docker_command_is_told_to_install_the_shim(monkeypatch):
-    """The lessons' shell cells type `docker`; COURSE_ENGINE=podman alone leaves them failing."""
-    monkeypatch.setattr(doctor_module.shutil, "which", lambda name: None)
-    check = doctor_module._docker_command()
-    assert (check.status, check.fix.split()[:3]) == ("warn", ["apt-get", "install", "podman-docker"])
-    monkeypatch.setattr(doctor_module.shutil, "which", lambda name: f"/usr/bin/{name}")
-    assert doctor_module._docker_command().status == "ok"
