@@ -64,6 +64,9 @@ SOFT_LOCKUP = re.compile(r"soft lockup - CPU#\d+ stuck for (\d+)s")
 #: scheduled, however slow the emulation. Seen under TCG (about 1 boot in 20): two runc
 #: processes spinning on both vCPUs from 130 s of uptime until the 1500 s boot timeout.
 HUNG_AFTER = 180
+#: the console's last bytes searched for the soft-lockup report (each report, with its call
+#: trace, is about 3 KB per CPU)
+CONSOLE_SCAN = 32768
 #: A guest script exits with this status when one of its steps hung past its own limit (a
 #: ``docker run`` of the node that never returned, under emulation): booted again like a hang.
 GUEST_STUCK = 75
@@ -300,8 +303,11 @@ VM_CPU = "Westmere"
 
 def _qemu_args(image: VmImage, share: Path, disks: tuple[str, ...], memory_mb: int, cpus: int,
                read_only: dict[str, Path] | None, network: VmNetwork | None = None) -> list[str]:
+    # loglevel=5: the console shows warnings, so a soft lockup comes with its registers and call
+    # trace (printed at the default level, 4), not its first line alone; audit records (notice,
+    # 5) stay off the slow serial console
     cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/course-init apparmor=1 security=apparmor"
-               " audit=1 panic=-1 quiet loglevel=3")
+               " audit=1 panic=-1 loglevel=5")
     # cache=unsafe: the overlays are thrown away, so the guest's fsyncs (etcd's) need not reach
     # the host's disk
     drive = "format=raw,if=virtio,snapshot=on,cache=unsafe"
@@ -352,7 +358,7 @@ def _boot_once(args: list[str], share: Path, timeout: float, follower: _Follower
                 break
             except subprocess.TimeoutExpired:
                 follower.poll()
-            recent = b"".join(chunks["stdout"][-4:]).decode(errors="replace")
+            recent = b"".join(chunks["stdout"][-64:])[-CONSOLE_SCAN:].decode(errors="replace")
             if longest_soft_lockup(recent) >= HUNG_AFTER:
                 raise stop(VmHung, f"the guest kernel reported a CPU stuck for {HUNG_AFTER}s or more "
                                    "(soft lockup): the boot was stopped; see the console output above")

@@ -74,6 +74,7 @@ WORKER_WORK = 2400
 #: the guest lives through the whole module: join, then every test's pods
 WORKER_BOOT = WORKER_HOST["join_wait"] + WORKER_WORK
 #: the first test builds what it needs cold, creates the control plane and waits for the join;
-#: each later test is bounded by the boot (the guest's whole life)
+#: each later test is bounded by the boot (the guest's whole life), which also covers a test
+#: whose guest hung: the node booted and joined again (join_wait), then the test once more
 WORKER_TEST = (VM_IMAGE_BUILD + NODE_IMAGE_BUILD + DOCKER_DISK_BAKE + WORKER_HOST["create_timeout"]
                + WORKER_HOST["ready_wait"] + WORKER_BOOT + MARGIN)

@@ -15,12 +15,17 @@ the guest's kubelet joined over QEMU's restricted user network (labs.apparmor.vm
 
 :class:`WorkerNode` starts the guest in a thread, waits for the node to be Ready and runs
 commands in the guest (``guest(...)``, through files in the 9p share) for what only its kernel
-knows: the loaded profiles, a process's label, the audit collector.
+knows: the loaded profiles, a process's label, the audit collector. When the emulated node hangs
+after it was Ready (a soft lockup under TCG: two runc processes spinning on both vCPUs, stop 24),
+:meth:`WorkerNode.abort_on_hang` ends the test that uses it at once, and :meth:`WorkerNode.revive`
+boots and joins the node again.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
+import signal
 import threading
 import time
 import warnings
@@ -33,6 +38,7 @@ from labs.apparmor.vm_network import VmNetwork
 from labs.cluster import ensure_cluster, kubectl, load_images
 from labs.cluster.configs import ClusterConfig, register_config
 from labs.errors import LabError
+from labs.nodeops.agent import AGENT_NAMESPACE
 from labs.paths import REPO_ROOT
 from labs.runner import run
 
@@ -71,6 +77,12 @@ def _kind_gateway() -> str:
     return next(address for address in configs if "." in address)
 
 
+class GuestHung(BaseException):
+    """Raised in the main thread when the guest hangs while a test uses it. A BaseException, as
+    pytest-timeout's is: no ``except Exception`` in the code under test may swallow it and go on
+    waiting for a node that is gone."""
+
+
 def join_config(token: str, node_ip: str) -> dict:
     """kubeadm's JoinConfiguration for the guest's node, with emulation's patience."""
     wait = "15m0s"
@@ -85,13 +97,15 @@ def join_config(token: str, node_ip: str) -> dict:
 class WorkerNode:
     """The guest joined to the host's control plane; start it with :meth:`start`, end with :meth:`stop`."""
 
-    def __init__(self, share: Path, boot, vm_image, disk, *, boot_timeout: float, silent_after: float):
+    def __init__(self, share: Path, boot, vm_image, disk, *, boot_timeout: float, silent_after: float, announce):
         self.share, self._boot, self._vm_image, self._disk = share, boot, vm_image, disk
+        self.announce = announce
         self.boot_timeout, self.silent_after = boot_timeout, silent_after
         self._thread: threading.Thread | None = None
         self.vm = None
         self.error: BaseException | None = None
         self.ready = False
+        self._guarded = False
         self._numbers = itertools.count(1)
 
     def write_share(self, node_image: str, images: list[str], limits: dict[str, int]) -> None:
@@ -114,12 +128,14 @@ class WorkerNode:
     def start(self, attempts: int) -> None:
         """Boot the guest in a thread. A boot that hangs before the node is Ready (a soft lockup
         under TCG, seen about once in 20 boots, also on this 2-core machine at stop 21) is booted
-        again, up to ``attempts`` boots, with a warning; a hang once tests use the node is not
-        (their pods and the node's state would be gone), it ends the module with the guest's logs."""
-        before = set(self.share.rglob("*"))
+        again, up to ``attempts`` boots, with a warning; a hang once tests use the node ends this
+        guest (:meth:`hung`): :meth:`revive` boots it again."""
+        self._share_before, self._attempts = set(self.share.rglob("*")), attempts
+        self._boot_thread()
 
+    def _boot_thread(self) -> None:
         def boot():
-            for attempt in range(1, attempts + 1):
+            for attempt in range(1, self._attempts + 1):
                 try:
                     self.vm = self._boot(self._vm_image, self.share, disks=(self._disk.path,), memory_mb=4096,
                                          timeout=self.boot_timeout, attempts=1, silent_after=self.silent_after,
@@ -127,19 +143,63 @@ class WorkerNode:
                                          read_only={"src": REPO_ROOT})
                     return
                 except VmHung as exc:
-                    if self.ready or attempt == attempts:
+                    if self.ready or attempt == self._attempts:
                         self.error = exc
+                        self._interrupt_test()
                         return
                     warnings.warn(f"the AppArmor worker node's boot hung before it joined and was booted again; "
                                   f"console tail: {exc.output[-1500:]!r}", stacklevel=1)
-                    restore_share(self.share, before)
-                    kubectl(["delete", "node", NODE, "--ignore-not-found", "--wait=false"], config=CONFIG,
-                            check=False, timeout=60)   # in case the hung boot had joined
+                    self._forget_node()
                 except BaseException as exc:  # noqa: BLE001 - reported by wait_ready and stop
                     self.error = exc
                     return
         self._thread = threading.Thread(target=boot, name="apparmor-worker-vm", daemon=True)
         self._thread.start()
+
+    def _forget_node(self) -> None:
+        """Make the next boot start as the first did: the share as it was, and no Node object or
+        pod of the old boot in the API (kubeadm refuses to join a name that is Ready)."""
+        restore_share(self.share, self._share_before)
+        kubectl(["delete", "node", NODE, "--ignore-not-found", "--wait=false"], config=CONFIG, check=False, timeout=60)
+        kubectl(["delete", "pods", "--all-namespaces", "--field-selector", f"spec.nodeName={NODE}", "--force",
+                 "--grace-period=0", "--wait=false"], config=CONFIG, check=False, timeout=60)
+
+    def hung(self) -> bool:
+        """The guest hung after the node was Ready (and was stopped)."""
+        return self.ready and isinstance(self.error, VmHung)
+
+    @contextlib.contextmanager
+    def abort_on_hang(self):
+        """Within this block (in the main thread), a hang of the guest raises :class:`GuestHung`
+        at once, the way pytest-timeout interrupts a test: the grader's and the lessons' waits on
+        the node's pods would otherwise each run to their own timeout."""
+        def interrupt(signum, frame):
+            if self._guarded:
+                self._guarded = False
+                raise GuestHung(f"the AppArmor node's guest hung while this test used it\n{self.why_stopped()}")
+        previous = signal.signal(signal.SIGUSR1, interrupt)
+        self._guarded = True
+        try:
+            if self.hung():
+                raise GuestHung(f"the AppArmor node's guest had hung\n{self.why_stopped()}")
+            yield
+        finally:
+            self._guarded = False
+            signal.signal(signal.SIGUSR1, previous)
+
+    def _interrupt_test(self) -> None:
+        if self._guarded:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+    def revive(self, timeout: float) -> float:
+        """Boot a hung guest again and wait until its node is Ready: seconds taken. The node's
+        state (loaded profiles, pods) is gone; its images are on the docker disk."""
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        self.error, self.vm, self.ready = None, None, False
+        self._forget_node()
+        self._boot_thread()
+        return self.wait_ready(timeout)
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -190,6 +250,30 @@ class WorkerNode:
             raise LabError(f"in the guest, `{script[:120]}` exited {status}: {output[-1500:]}",
                            fix="read the guest's output above")
         return output
+
+    def kubelet_tail(self, lines: int = 60) -> str:
+        """The node's containers and its kubelet's last lines, for a failure's message."""
+        try:
+            return self.guest(f"docker exec {NODE} crictl ps -a; docker exec {NODE} journalctl -u kubelet "
+                              f"-n {lines} --no-pager -o cat", timeout=120)
+        except (AssertionError, LabError) as exc:
+            return f"(the kubelet's log could not be read: {exc})"
+
+    def pods_on_node(self) -> list[str]:
+        """``namespace/name`` of the pods bound to the node, the node agent's left out."""
+        listed = kubectl(["get", "pods", "--all-namespaces", "--field-selector", f"spec.nodeName={NODE}", "-o",
+                          "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{'\\n'}{end}"],
+                         config=CONFIG, timeout=60).stdout.split()
+        return [pod for pod in listed if not pod.startswith(f"{AGENT_NAMESPACE}/")]
+
+    def wait_idle(self, timeout: float) -> list[str]:
+        """Wait until the pods of earlier work are gone from the node; the ones still there after
+        ``timeout``. Why: under emulation a deleted namespace's pods take a minute or more to
+        stop, and a test that starts its pods meanwhile measures the teardown, not its claim."""
+        deadline = time.monotonic() + timeout
+        while (left := self.pods_on_node()) and time.monotonic() < deadline and self.running():
+            time.sleep(5)
+        return left
 
     def stop(self) -> None:
         """Ask the guest to power off and wait for it (the boot's own timeout bounds the wait)."""
