@@ -13,6 +13,7 @@ from typing import Any
 
 from labs.cluster.handle import ClusterRef
 from labs.errors import LabError
+from labs.paths import workspace_dir
 
 from .checkrun import CHECK_RUNS
 from .context import make_token
@@ -37,8 +38,7 @@ def exercise_readme(exercise_id: str) -> str:
 
 def workspace(exercise_id: str) -> Path:
     """Where the learner edits this exercise: ``$COURSE_WORKSPACE`` or ``<repo>/workspace``."""
-    base = Path(os.environ.get("COURSE_WORKSPACE", EXERCISES_DIR.parents[1] / "workspace"))
-    return base / exercise_id
+    return workspace_dir() / exercise_id
 
 
 def start_exercise(exercise_id: str) -> Path:

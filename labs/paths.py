@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "CLUSTERS_DIR", "NODE_IMAGE_DIR", "state_dir", "kubeconfig_file", "build_dir", "tools_dir"]
+__all__ = ["REPO_ROOT", "CLUSTERS_DIR", "NODE_IMAGE_DIR", "state_dir", "workspace_dir", "kubeconfig_file", "build_dir",
+           "tools_dir"]
 
 REPO_ROOT = Path(os.environ.get("COURSE_ROOT") or Path(__file__).resolve().parents[1])
 CLUSTERS_DIR = REPO_ROOT / "clusters"
@@ -20,6 +21,11 @@ def state_dir() -> Path:
     path = Path(os.environ.get("COURSE_STATE_DIR") or REPO_ROOT / ".state")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def workspace_dir() -> Path:
+    """``$COURSE_WORKSPACE`` or ``<repo>/workspace``: the learner's files (exercises, profiles)."""
+    return Path(os.environ.get("COURSE_WORKSPACE") or REPO_ROOT / "workspace")
 
 
 def kubeconfig_file(config: str) -> Path:

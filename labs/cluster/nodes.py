@@ -9,6 +9,7 @@ node agent does the same through the API (:mod:`labs.nodeops`).
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from ..names import KUBELET_SECCOMP_DIR as SECCOMP_ROOT
 from ..names import NODE_PROFILES_DIR as PROFILES_DIR
 from ..names import localhost_profile
 from ..nodeops import current_cluster, on_cluster
+from ..paths import workspace_dir
 from ..results import Applied, Result
 from .handle import ClusterRef, as_cluster
 
@@ -28,6 +30,7 @@ __all__ = [
     "write_node_file",
     "install_seccomp_profile",
     "seccomp_install_commands",
+    "keep_local_copy",
     "remove_seccomp_profile",
     "installed_seccomp_profiles",
     "parse_capabilities",
@@ -64,17 +67,33 @@ def _check_filename(filename: str) -> None:
                        fix="use a plain file name such as audit.json (letters, digits, . _ -)")
 
 
-def seccomp_install_commands(filename: str, nodes: list[str], ops=None) -> list[str]:
-    """What a person types to put ``filename`` on each node: on kind (a node is a container)
-    ``docker cp``; through the node agent ``kubectl exec``."""
+def seccomp_install_commands(filename: str, nodes: list[str], ops=None, source: str | None = None) -> list[str]:
+    """What a person types to put ``filename`` (the local file ``source``, by default the same
+    name) on each node: on kind (a node is a container) ``docker cp``; through the node agent
+    ``kubectl exec``."""
+    source = source or filename
     commands = []
     for node in nodes or ["<node>"]:
         if ops is not None and ops.mode != "kind":
-            commands.append(ops.shown(node, ["sh", "-c", f"cat > {PROFILES_DIR}/{filename}"], stdin=filename))
+            commands.append(ops.shown(node, ["sh", "-c", f"cat > {PROFILES_DIR}/{filename}"], stdin=source))
             continue
         commands += [f"{engine.binary()} exec {node} mkdir -p {PROFILES_DIR}",
-                     f"{engine.binary()} cp {filename} {node}:{PROFILES_DIR}/{filename}"]
+                     f"{engine.binary()} cp {source} {node}:{PROFILES_DIR}/{filename}"]
     return commands
+
+
+def keep_local_copy(filename: str, text: str) -> str:
+    """Save a profile the course installs from memory as ``<workspace>/profiles/<filename>``, so
+    the command it shows names a file the learner has: the path as typed from the working
+    directory (the notebook's folder). Where the workspace cannot be written (a read-only
+    grading container) the bare file name is shown, as a name to save it under."""
+    path = workspace_dir() / "profiles" / filename
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError:
+        return filename
+    return os.path.relpath(path)
 
 
 def install_seccomp_profile(filename: str, profile: dict, *, config: ClusterRef = "default",
@@ -98,7 +117,7 @@ def install_seccomp_profile(filename: str, profile: dict, *, config: ClusterRef 
             write_node_file(node, f"{PROFILES_DIR}/{filename}", text)
     return Applied(
         targets, action=f"wrote {PROFILES_DIR}/{filename} on {len(targets)} node(s): {', '.join(targets)}",
-        commands=seccomp_install_commands(filename, targets, ops), content=text,
+        commands=seccomp_install_commands(filename, targets, ops, keep_local_copy(filename, text)), content=text,
         content_label=f"{filename} ({len(text.splitlines())} lines of JSON)",
         note=f"Localhost profiles are files under {SECCOMP_ROOT} on the node that runs the pod (the runtime "
              f"reads them when it creates the container): a pod "

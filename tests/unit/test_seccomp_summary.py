@@ -59,7 +59,17 @@ def test_load_and_install_return_the_nodes_and_show_what_they_did(monkeypatch, t
 
     written = []
     monkeypatch.setattr(cn, "write_node_file", lambda node, path, text: written.append((node, path, text)))
+    monkeypatch.setenv("COURSE_WORKSPACE", str(tmp_path / "workspace"))
+    monkeypatch.chdir(tmp_path)
     installed = cn.install_seccomp_profile("a.json", seccomp.audit_profile(), nodes=["n1"])
     assert installed == ["n1"] and written[0][1] == f"{PROFILES_DIR}/a.json"
     assert json.loads(installed.content) == seccomp.audit_profile()
-    assert f"docker cp a.json n1:{PROFILES_DIR}/a.json" in installed.explain()
+    # the command names the copy kept in the workspace, a file the learner has
+    assert f"docker cp workspace/profiles/a.json n1:{PROFILES_DIR}/a.json" in installed.explain()
+    assert (tmp_path / "workspace" / "profiles" / "a.json").read_text() == installed.content
+
+
+def test_a_read_only_workspace_shows_the_bare_file_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_WORKSPACE", str(tmp_path / "no-such-parent-file" / "workspace"))
+    (tmp_path / "no-such-parent-file").write_text("a file where the folder would be")
+    assert cn.keep_local_copy("a.json", "{}") == "a.json"
