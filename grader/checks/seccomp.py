@@ -204,17 +204,19 @@ def require_arch(profile: dict, arch: str | None = None) -> str:
     return f"{SCMP_ARCH[arch]} is listed"
 
 
-def require_size_within(allowed: set[str], reference: set[str] | int, *, ratio: float, slack: int) -> str:
+def require_size_within(allowed: set[str], reference: set[str] | int, *, ratio: float, slack: int,
+                        workload: str = "nginx") -> str:
     """The profile may allow a little more than the reference (tolerance), not everything.
 
-    ``reference`` may be just its size: the learner edition ships the count, not the names."""
+    ``reference`` may be just its size: the learner edition ships the count, not the names;
+    ``workload`` names what was recorded, in the message."""
     size = reference if isinstance(reference, int) else len(reference)
     limit = int(size * ratio) + slack
     if len(allowed) > limit:
         extra = sorted(allowed - reference) if isinstance(reference, set) else []
         listed = (f". Not needed by the recording: {', '.join(extra[:15])}{' ...' if len(extra) > 15 else ''}"
                   if extra else "")
-        raise ProfileError(f"the profile allows {len(allowed)} syscalls; a recorded nginx run needs about "
+        raise ProfileError(f"the profile allows {len(allowed)} syscalls; a recorded {workload} run needs about "
                            f"{size} (limit {limit}){listed}",
                            "$.syscalls", fix="build the allow list from your audit recording, not from a big list")
     return f"{len(allowed)} syscalls allowed (recorded reference: {size}, limit {limit})"

@@ -70,6 +70,12 @@ def require_enforced(ctx, pod: str, container: str = "main", process: str = "1")
     as it does the main process."""
     result = live.exec_ok(ctx, pod, container, ["cat", f"/proc/{process}/attr/current"])
     label = result.stdout.strip()
+    if result.returncode != 0:   # refused by the profile itself: no label to judge, and complain is not why
+        raise LabError(f"`cat /proc/{process}/attr/current` failed in the {container} container, so its AppArmor "
+                       f"label could not be read: {result.stderr.strip()[-200:]}",
+                       fix="the check reads the label the way lesson 06 does, from inside the container: let the "
+                           "profile run cat and read the label (for example `/{,usr/}bin/cat ix,` and "
+                           "`@{PROC}/@{pid}/attr/current r,`)")
     if not label.endswith("(enforce)"):
         raise LabError(f"the container runs as {label or result.stderr.strip()!r}, not in enforce mode",
                        fix="remove flags=(complain) once the profile covers what the app needs")

@@ -59,9 +59,9 @@ def recorded_reference(exercise_id: str, name: str = "profile.json") -> set[str]
         raise NotChecked(f"the reference solution for {exercise_id} is not installed here") from None
 
 
-def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile") -> str:
+def size_vs_recorded(ctx, exercise_id: str = ID, role: str = "profile", workload: str = "nginx") -> str:
     return require_size_within(allowed_syscalls(load_submitted_profile(ctx, role)), recorded_reference(exercise_id),
-                               ratio=1.3, slack=8)
+                               ratio=1.3, slack=8, workload=workload)
 
 
 def danger_narrowed_or_justified(ctx, role: str = "profile") -> str:

@@ -67,7 +67,8 @@ def _main_process_seccomp(ctx, pod: str, container: str) -> str:
     result = live.exec_ok(ctx, pod, "probe", ["sh", "-c", script, "probe", marker])
     if result.returncode != 0:
         raise WorkloadFailed(f"the {container} container's shell loop is not running",
-                             fix=f"kubectl logs <pod> -c {container} shows why it stopped")
+                             fix=f"its profile must allow what the loop runs (sh, curl, sleep); run app.yaml under "
+                                 f"your profiles and read `kubectl logs capstone -c {container}`")
     mode = result.stdout.split(":", 1)[1].strip()
     if mode != "2":
         raise LabError(f"{container} runs with Seccomp: {mode} (2 means a filter is active)",
@@ -174,10 +175,12 @@ def _runs(ctx) -> str:
             return ""
 
     deadline = time.monotonic() + FETCHER_WAIT * slow_cluster_factor()
-    while "ok" not in fetcher_log():
+    while "ok" not in (log := fetcher_log()):
         if time.monotonic() > deadline:
-            raise LabError("the fetcher never reached the web container",
-                           fix="kubectl logs capstone -c fetcher: the fetcher's profile must allow sh, curl and sleep")
+            # the grading pod is deleted once grading ends: its log goes into the message
+            last = "\n".join(log.strip().splitlines()[-5:]) or "(nothing)"
+            raise LabError(f"the fetcher never reached the web container; its last log lines:\n{last}",
+                           fix="the fetcher's profile must allow what its loop runs: sh, curl and sleep")
         time.sleep(2)
     return message + "; the fetcher reaches it"
 
@@ -215,6 +218,9 @@ EXERCISE = Exercise(
         Check("apparmor-enforced", "web runs confined by your AppArmor profile", 1,
               # the grading pod shares its process namespace (for the probe): PID 1 is pause
               lambda ctx: require_enforced(ctx, _pod(ctx, with_apparmor=True), "web", process="self"), live=True,
-              needs=("runs", "apparmor-field")),
+              needs=("runs", "apparmor-field"),
+              hint="`runs` passed without AppArmor, so what fails here is your AppArmor profile: nginx needs the "
+                   "capabilities and file access of lesson 06's course-nginx-deny-write, and the check reads the "
+                   "label with `cat /proc/self/attr/current` in web"),
     ),
 )

@@ -64,7 +64,7 @@ EXERCISE = Exercise(
         Check("denies-by-default", "defaultAction refuses unlisted syscalls", 1, profile_denies, needs=("valid",),
               hint="The enforcing profile starts from SCMP_ACT_ERRNO; the LOG default is only for staging"),
         Check("size", "no larger than the recorded set needs (tolerance 30% + 8)", 1,
-              lambda ctx: size_vs_recorded(ctx, ID), needs=("denies-by-default",),
+              lambda ctx: size_vs_recorded(ctx, ID, workload="notes service"), needs=("denies-by-default",),
               hint="Build it with labs.seccomp.build_profile from your merged recordings, not from a long list"),
         Check("serves", "the service starts, answers, stores and lists notes under the profile", 3, serves_notes,
               live=True, needs=("denies-by-default",),
