@@ -24,7 +24,7 @@ from ..checks import live
 from ..checks.apparmor import require_named, syntax_name
 from ..checks.seccomp import load_submitted_profile, require_denies_by_default
 from ..context import Exercise
-from ..model import Check
+from ..model import Check, NotChecked
 from .apparmor_live import loaded_name, require_enforced, stoppable
 from .common import app_answers, attack_with_control, seccomp_filter_on, single_pod
 
@@ -185,6 +185,30 @@ def _runs(ctx) -> str:
     return message + "; the fetcher reaches it"
 
 
+#: where the AppArmor check tries to write in web: nginx never writes under /etc
+FORBIDDEN_WRITE = "/etc/grader-capstone-write"
+
+
+def _apparmor_serves_and_denies(ctx) -> str:
+    """Under the learner's AppArmor profile web still serves, and a write where nginx never
+    writes is refused with EACCES, AppArmor's refusal (a seccomp refusal is EPERM by default)."""
+    pod = _pod(ctx, with_apparmor=True)
+    try:
+        served = app_answers(ctx, pod)
+    except LabError as exc:   # it served without AppArmor (`runs`): the AppArmor profile is why
+        raise LabError(f"under your AppArmor profile, {exc.message}",
+                       fix="nginx needs what lesson 06's course-nginx-deny-write allows it: its files, "
+                           "network inet stream, and the capabilities it uses") from None
+    result = live.exec_ok(ctx, pod, "web", ["sh", "-c", f"echo x > {FORBIDDEN_WRITE}"])
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode == 0:
+        raise LabError(f"writing {FORBIDDEN_WRITE} in web worked under your AppArmor profile",
+                       fix="deny writes where nginx never writes, for example `deny /etc/** w,` (lesson 06)")
+    if "Permission denied" not in output:
+        raise NotChecked(f"the write in web failed before AppArmor could judge it: {output[-160:]}")
+    return f"{served} under your AppArmor profile; writing {FORBIDDEN_WRITE} in web is refused (EACCES)"
+
+
 EXERCISE = Exercise(
     id="09-capstone",
     title="Capstone: lock down a two-container app",
@@ -222,5 +246,9 @@ EXERCISE = Exercise(
               hint="`runs` passed without AppArmor, so what fails here is your AppArmor profile: nginx needs the "
                    "capabilities and file access of lesson 06's course-nginx-deny-write, and the check reads the "
                    "label with `cat /proc/self/attr/current` in web"),
+        Check("apparmor-denies-write", "under your AppArmor profile web serves and cannot write under /etc", 1,
+              _apparmor_serves_and_denies, live=True, needs=("apparmor-enforced",),
+              hint="lesson 06: an AppArmor profile shrinks what a taken-over nginx can do, here writing where "
+                   "nginx never writes"),
     ),
 )

@@ -23,6 +23,8 @@ EDITED_WRONG = [
     # mkdir kept from the audit without lesson 04's argument filter: every mkdir is allowed
     ("09-mkdir-unfiltered", CAPSTONE, "web.json", '"args": [\n        {\n          "index": 1,\n'
      '          "op": "SCMP_CMP_EQ",\n          "value": 448\n        }\n      ],\n      ', ""),
+    # an AppArmor profile that confines nginx but lets it write anywhere: not least privilege
+    ("09-apparmor-allows-write", CAPSTONE, "capstone.apparmor", "  deny /etc/** w,\n", ""),
     # last: the emulated learner host stopped answering while grading this one in a boot of stop 19
     ("09-apparmor-complain", CAPSTONE, "capstone.apparmor", "flags=(", "flags=(complain,"),
 ]
@@ -39,6 +41,7 @@ PROMISED = {
     "09-annotation-only": "use the securityContext.appArmorProfile field",
     "09-mkdir-unfiltered": "`mkdir /tmp/grader-probe` succeeded under your profile",
     "09-apparmor-complain": "not in enforce mode",
+    "09-apparmor-allows-write": "worked under your AppArmor profile",
 }
 
 
