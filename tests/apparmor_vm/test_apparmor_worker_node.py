@@ -17,7 +17,6 @@ import functools
 import json
 import re
 import time
-import warnings
 
 import pytest
 
@@ -99,23 +98,13 @@ def _node_ready_for_the_test(request):
     if "worker" in request.fixturenames:
         node = request.getfixturevalue("worker")
         if node.hung():
-            revive(node, "between two tests")
+            node.revive("between two tests", WORKER_HOST["join_wait"])
         if not node.running():
             pytest.fail(f"the AppArmor worker's guest is no longer running\n{node.why_stopped()}")
         left = node.wait_idle(NODE_IDLE_WAIT)
         if left:
             node.announce(f"{len(left)} pods of earlier work still on the node after {NODE_IDLE_WAIT}s: "
                           f"{', '.join(left[:5])}")
-
-
-def revive(node: WorkerNode, when: str) -> None:
-    """Boot a hung guest again, said out loud in the warnings summary with the hung console."""
-    warnings.warn(f"the AppArmor node's guest hung {when} and was booted again:\n{node.why_stopped()[-4000:]}",
-                  stacklevel=2)
-    node.announce(f"the guest hung {when}: booting the AppArmor node again")
-    seconds = node.revive(WORKER_HOST["join_wait"])
-    forget()   # the node agent's pod on the new node
-    node.announce(f"the AppArmor node is Ready again after {seconds:.0f}s")
 
 
 def survives_a_guest_hang(test):
@@ -131,7 +120,7 @@ def survives_a_guest_hang(test):
         except BaseException:
             if not node.hung():
                 raise
-        revive(node, f"during {test.__name__}")
+        node.revive(f"during {test.__name__}", WORKER_HOST["join_wait"])
         with node.abort_on_hang():
             return test(**fixtures)
     return run
@@ -379,7 +368,7 @@ def runtime_default_label(node: WorkerNode) -> str:
         try:
             outcome = pods.run_pod(sleeper("runtime-default"), ns, config=CONFIG, timeout=240)
         except LabTimeout as exc:   # stop 24: ContainerCreating for 240 s with no event but Scheduled
-            raise AssertionError(f"{exc}\n{node.kubelet_tail()}") from exc
+            raise AssertionError(f"{exc}\n{node.diagnosis()}") from exc
         assert outcome.ok, outcome
         return pods.exec_in_pod("runtime-default", ns, ["cat", "/proc/1/attr/current"],
                                 config=CONFIG).stdout.strip()

@@ -38,6 +38,7 @@ from labs.apparmor.vm_network import VmNetwork
 from labs.cluster import ensure_cluster, kubectl, load_images
 from labs.cluster.configs import ClusterConfig, register_config
 from labs.errors import LabError
+from labs.nodeops import forget
 from labs.nodeops.agent import AGENT_NAMESPACE
 from labs.paths import REPO_ROOT
 from labs.runner import run
@@ -191,15 +192,21 @@ class WorkerNode:
         if self._guarded:
             signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
 
-    def revive(self, timeout: float) -> float:
-        """Boot a hung guest again and wait until its node is Ready: seconds taken. The node's
-        state (loaded profiles, pods) is gone; its images are on the docker disk."""
+    def revive(self, when: str, timeout: float) -> None:
+        """Boot a hung guest again and wait until its node is Ready, said out loud in the warnings
+        summary with the hung console. The node's state (loaded profiles, pods) is gone; its
+        images are on the docker disk."""
+        warnings.warn(f"the AppArmor node's guest hung {when} and was booted again:\n{self.why_stopped()[-4000:]}",
+                      stacklevel=2)
+        self.announce(f"the guest hung {when}: booting the AppArmor node again")
         if self._thread is not None:
             self._thread.join(timeout=60)
         self.error, self.vm, self.ready = None, None, False
         self._forget_node()
         self._boot_thread()
-        return self.wait_ready(timeout)
+        seconds = self.wait_ready(timeout)
+        forget()   # the node agent's pod on the new node
+        self.announce(f"the AppArmor node is Ready again after {seconds:.0f}s")
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -251,13 +258,14 @@ class WorkerNode:
                            fix="read the guest's output above")
         return output
 
-    def kubelet_tail(self, lines: int = 60) -> str:
-        """The node's containers and its kubelet's last lines, for a failure's message."""
+    def diagnosis(self) -> str:
+        """The guest's own diagnosis of the node (node_watch.sh's ``diagnose``: containers, the
+        kubelet's and containerd's last lines, the pods), for a failure's message."""
         try:
-            return self.guest(f"docker exec {NODE} crictl ps -a; docker exec {NODE} journalctl -u kubelet "
-                              f"-n {lines} --no-pager -o cat", timeout=120)
+            self.guest(f"SHARE=/mnt/course NODE={NODE}; . $SHARE/node_watch.sh; diagnose", timeout=300)
         except (AssertionError, LabError) as exc:
-            return f"(the kubelet's log could not be read: {exc})"
+            return f"(the guest could not diagnose the node: {exc})"
+        return f"== node-diag.log\n{self.log('node-diag.log')}"
 
     def pods_on_node(self) -> list[str]:
         """``namespace/name`` of the pods bound to the node, the node agent's left out."""
