@@ -23,9 +23,7 @@ import os
 import textwrap
 from dataclasses import dataclass
 
-from .. import engine
 from ..cluster import ClusterRef, as_cluster, install_seccomp_profile
-from ..names import NODE_PROFILES_DIR
 from . import asset
 from .drive import NginxDriver, logged_under_own_profile
 
@@ -67,8 +65,7 @@ class NginxDebugLoop:
 
     def _install(self, filename: str, profile: dict) -> list[str]:
         applied = install_seccomp_profile(filename, profile, config=self.config)
-        shown = f"{engine.binary()} cp {filename} <node>:{NODE_PROFILES_DIR}/{filename}"
-        for command in getattr(applied, "commands", None) or [shown]:
+        for command in applied.commands:
             print("$", command)
         return list(applied)
 
