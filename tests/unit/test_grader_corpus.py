@@ -1,6 +1,7 @@
 """Every hostile or malformed submission gets a clear message, no grader error, and leaves nothing behind."""
 import importlib.util
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,15 +35,22 @@ def test_corpus_has_at_least_40_cases(cases):
 def test_every_case_is_refused_with_its_message_and_nothing_is_left(cases):
     tmp = Path(tempfile.gettempdir())
     before = set(tmp.glob("grader-*"))
-    failures = []
+    failures, unverified = [], []
+    no_parser = shutil.which("apparmor_parser") is None
     for name, path, exercise, expect in cases:
         report = grader.grade(exercise, path, live=False)
         text = str(report)
         errors = [c.message for c in report.checks if c.status == "error"]
-        if expect not in text or errors or report.score >= report.possible:
+        if expect not in text and no_parser and any(not c.live and c.status == "not_checked" for c in report.checks):
+            unverified.append(name)   # its message comes from a check apparmor_parser runs
+        elif expect not in text or errors or report.score >= report.possible:
             failures.append(f"{name}: score {report.score}/{report.possible}, errors {errors}\n{text[:500]}")
         assert report.to_json()  # serialises
         assert report._repr_html_()
     assert not failures, "\n\n".join(failures)
     assert set(tmp.glob("grader-*")) == before, "temp folders left behind"
     assert not [p for p in ESCAPES if p.exists()], "a submission wrote outside its folder"
+    if unverified:
+        pytest.skip(f"apparmor_parser is not installed here (apt-get install apparmor; make test installs it): "
+                    f"{len(cases) - len(unverified)} cases passed, {len(unverified)} not verified: "
+                    f"{', '.join(unverified)}")

@@ -1,4 +1,6 @@
 """Registry consistency; reference solutions earn every static point, blank starters earn none."""
+import shutil
+
 import pytest
 
 import grader
@@ -36,6 +38,9 @@ def test_solution_passes_every_static_check(exercise_id):
     report = grader.grade(exercise_id, EXERCISES_DIR / exercise_id / "solution", live=False)
     static = [c for c in report.checks if not c.live]
     assert static, "every exercise has static checks"
+    if shutil.which("apparmor_parser") is None and any(c.status == "not_checked" for c in static):
+        pytest.skip("apparmor_parser is not installed here: the profile's static checks cannot run "
+                    "(apt-get install apparmor; make test installs it)")
     assert all(c.status == "passed" for c in static), str(report)
     assert all(c.status == "not_checked" for c in report.checks if c.live)
     assert report.score == report.max_score > 0
