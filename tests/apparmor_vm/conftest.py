@@ -3,7 +3,9 @@
 Skips only when QEMU cannot run here, or the image cannot be built (not root) and none is
 cached: both are missing machine capabilities, and the reason says which. Every slow step
 announces itself on the terminal (``[apparmor-vm] ...`` lines, shown even though pytest
-captures output), so a slow run says where its time goes; budget.py has the timeouts.
+captures output), so a slow run says where its time goes; budget.py has the timeouts. The
+VM image and the docker disk are built from the start of the session (prebuild.py), while the
+tiers before this one run.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from labs.errors import CapabilityMissing
 from labs.runner import run
 
 from .budget import CHECKS_BOOT, HANG_ATTEMPTS
+from .prebuild import ColdBuilds
 from .worker import NODE_IMAGES
 
 GUEST = Path(__file__).resolve().parent / "guest"
@@ -49,24 +52,22 @@ def announce(pytestconfig):
     return say
 
 
-@pytest.fixture(scope="session")
-def vm_image(announce):
+def _build_vm_image(results, log):
     from labs.apparmor.vm import build_vm_image
 
     reason = _qemu_runs()
     if reason:
         pytest.skip(reason)
     try:
-        return build_vm_image(log=announce)
+        return build_vm_image(log=log)
     except CapabilityMissing as exc:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="session")
-def node_disk(vm_image, announce):
+def _build_node_disk(results, log):
     """``(node_image, disk, timings)``: the AppArmor node image and the docker disk holding it and
-    the lab images (both cached), what the kubelet VM and the learner host boot with; copy
-    ``timings`` before adding to it."""
+    the lab images (both cached), what the kubelet VM, the worker node and the learner host boot
+    with; copy ``timings`` before adding to it."""
     from labs.apparmor.docker_disk import build_docker_disk
     from labs.cluster.apparmor_image import ensure_apparmor_node_image
     from labs.cluster.versions import NODE_IMAGE
@@ -78,13 +79,52 @@ def node_disk(vm_image, announce):
     absent = [image for image in POD_IMAGES if not image_exists(image)]
     if absent:
         pytest.skip(f"lab images missing: {', '.join(absent)} (make images)")
-    timings = {"vm_image_build_s": vm_image.built_seconds}
+    timings = {"vm_image_build_s": results["vm_image"].built_seconds}
     started = time.monotonic()
-    node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=announce)
+    node_image = ensure_apparmor_node_image(NODE_IMAGE, progress=log)
     timings["node_image_s"] = round(time.monotonic() - started, 1)
-    disk = build_docker_disk([node_image, *POD_IMAGES], node_var=(node_image, list(NODE_IMAGES)), log=announce)
+    disk = build_docker_disk([node_image, *POD_IMAGES], node_var=(node_image, list(NODE_IMAGES)), log=log)
     timings["docker_disk_build_s"] = disk.built_seconds
     return node_image, disk, timings
+
+
+COLD_BUILDS = pytest.StashKey[ColdBuilds]()
+
+
+def _start_cold_builds(config, *, disk: bool) -> ColdBuilds:
+    steps = {"vm_image": _build_vm_image, **({"node_disk": _build_node_disk} if disk else {})}
+    config.stash[COLD_BUILDS] = ColdBuilds(steps)
+    return config.stash[COLD_BUILDS]
+
+
+def pytest_collection_finish(session):
+    """Start this tier's cold builds as soon as the session knows it will run the tier."""
+    if session.config.option.collectonly:
+        return
+    tier = [item for item in session.items if Path(str(item.path)).is_relative_to(Path(__file__).parent)]
+    if any("vm_image" in item.fixturenames for item in tier):
+        _start_cold_builds(session.config, disk=any("node_disk" in item.fixturenames for item in tier))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if COLD_BUILDS in config.stash:
+        terminalreporter.write_line(config.stash[COLD_BUILDS].summary())
+
+
+def _cold_build(request, name: str, announce):
+    """Wait for a build pytest_collection_finish started (a fixture in the closure of a collected test)."""
+    return request.config.stash[COLD_BUILDS].wait(name, announce)
+
+
+@pytest.fixture(scope="session")
+def vm_image(announce, request):
+    return _cold_build(request, "vm_image", announce)
+
+
+@pytest.fixture(scope="session")
+def node_disk(vm_image, announce, request):
+    """See :func:`_build_node_disk`."""
+    return _cold_build(request, "node_disk", announce)
 
 
 @pytest.fixture(scope="session")

@@ -38,12 +38,12 @@ pytestmark = [pytest.mark.timeout(LEARNER_TEST), pytest.mark.learner_host]
 
 GUEST = Path(__file__).resolve().parent / "guest"
 @pytest.fixture(scope="module")
-def host(vm_image, tmp_path_factory, announce, boot, request):
+def host(vm_image, node_disk, tmp_path_factory, announce, boot):
     """Boot the learner host once; return its results.json with the host's timings added."""
     missing = [tool for tool in ("kind", "kubectl") if not (tools_dir() / tool).exists()]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed in {tools_dir()} (make cluster installs them)")
-    node_image, disk, built = request.getfixturevalue("node_disk")   # after the tools check
+    node_image, disk, built = node_disk
     timings = dict(built)
     share = tmp_path_factory.mktemp("apparmor-learner-host")
     (share / "node-image").write_text(node_image)

@@ -52,12 +52,12 @@ COLLECTOR_WAIT = 240
 
 
 @pytest.fixture(scope="module")
-def worker(vm_image, tmp_path_factory, announce, boot, request):
+def worker(vm_image, node_disk, tmp_path_factory, announce, boot):
     """The host's control plane with the guest's AppArmor node joined and Ready."""
     missing = [tool for tool in ("kind", "kubectl") if not (tools_dir() / tool).exists()]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed in {tools_dir()} (make cluster installs them)")
-    node_image, disk, built = request.getfixturevalue("node_disk")
+    node_image, disk, built = node_disk
     timings = dict(built)
     state = tmp_path_factory.mktemp("apparmor-worker-state")
     started = time.monotonic()
